@@ -1,0 +1,1 @@
+"""Transports and printer languages, installed as labeld.drivers."""

@@ -1,0 +1,3 @@
+from labeld.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,166 @@
+"""The small set of types that the core, the drivers and the plugins agree on.
+
+Everything a plugin hands to the core (transports, languages, models, simulators) is described
+here, so that a plugin author reads one file to learn what to implement.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, ClassVar, Literal
+
+
+class Outcome(StrEnum):
+    """What a delivery attempt concluded, like a CUPS backend's exit code."""
+
+    OK = "ok"  # the bytes reached the printer
+    RETRY = "retry"  # a passing fault (connection refused, timeout): try again later
+    HOLD = "hold"  # the printer needs a person (paper out, head open): keep the job, wait
+    ABORT = "abort"  # the job itself is wrong and will never print: give up on it
+
+
+class Severity(StrEnum):
+    ERROR = "error"  # the printer cannot print
+    WARNING = "warning"  # it prints, but someone should act soon
+    REPORT = "report"  # for information only
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One thing that is wrong (or worth saying) about a printer.
+
+    `keyword` is the IPP printer-state-reasons keyword where one exists (`media-empty`,
+    `cover-open`, ...), else `other`. `code` is labeld's own finer name (`head-open`,
+    `ribbon-out`, `no-status-reply`); the human messages in both languages are looked up by
+    `code` in labeld.reasons, so a language driver only says *what* it decoded.
+    """
+
+    keyword: str
+    code: str
+    severity: Severity
+
+
+@dataclass
+class StatusReport:
+    """A decoded status reply. `answered` is False when the printer said nothing."""
+
+    answered: bool
+    reasons: list[Reason] = field(default_factory=list)
+    fields: dict[str, Any] = field(default_factory=dict)  # decoded raw fields, for technicians
+    reply: bytes = b""
+
+    @property
+    def ok(self) -> bool:
+        return self.answered and not any(r.severity is Severity.ERROR for r in self.reasons)
+
+
+class TransportError(Exception):
+    """A transport could not do its part. `retryable` says whether trying later can help."""
+
+    def __init__(self, code: str, message: str, *, retryable: bool = True, sent: int = 0):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.retryable = retryable
+        self.sent = sent  # bytes known to have left before the failure
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    connect: float = 3.0
+    write: float = 10.0
+    read: float = 2.0
+
+
+class Transport(abc.ABC):
+    """A byte pipe to one printer, opened per job or per status query.
+
+    Implementations register by URI scheme (`socket`, `usb`, `serial`, `file`, `cups`).
+    All methods raise TransportError on failure, never a bare OSError.
+    """
+
+    scheme: ClassVar[str]
+
+    def __init__(self, uri: str, timeouts: Timeouts):
+        self.uri = uri
+        self.timeouts = timeouts
+
+    @abc.abstractmethod
+    async def open(self) -> None: ...
+
+    @abc.abstractmethod
+    async def write(self, data: bytes) -> None:
+        """Write all of `data` or raise TransportError(sent=bytes_written)."""
+
+    @abc.abstractmethod
+    async def read_until(self, complete: Callable[[bytes], bool], timeout: float) -> bytes:
+        """Read until `complete(buffer)` is true or `timeout` passes; return what arrived."""
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...
+
+    @classmethod
+    def validate_uri(cls, uri: str) -> None:
+        """Raise ValueError with a plain reason if `uri` is not usable by this transport."""
+
+    async def __aenter__(self) -> Transport:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+
+class Language(abc.ABC):
+    """A printer language: turns payloads into bytes and reads the printer's status replies."""
+
+    name: ClassVar[str]
+
+    def raw_job(self, data: bytes, copies: int) -> bytes:
+        """The bytes to send for a raw (pass-through) job."""
+        return data * copies
+
+    @abc.abstractmethod
+    def status_query(self) -> bytes:
+        """Bytes that ask the printer for its status."""
+
+    @abc.abstractmethod
+    def status_complete(self, reply: bytes) -> bool:
+        """True once `reply` holds a whole answer to status_query()."""
+
+    @abc.abstractmethod
+    def decode_status(self, reply: bytes) -> StatusReport:
+        """Decode a (possibly empty or partial) reply. Never raises on bad bytes: a garbled
+        reply is a StatusReport with a `garbled-status-reply` reason."""
+
+
+@dataclass(frozen=True)
+class Model:
+    """What labeld knows about one printer model; provided by plugins."""
+
+    id: str
+    name: str
+    language: str
+    dpi: int
+    print_width_dots: int
+    kind: Literal["label", "receipt"] = "label"
+    cutter: bool = False
+    ribbon: bool = False
+    # What to do on restart with a job that may have reached the printer before a crash:
+    # labels are cheap to print twice, a receipt printed twice is worse than a lost one.
+    crash_policy: Literal["retry", "hold"] = "retry"
+    usb_ids: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class SimulatorSpec:
+    """A virtual printer that `labeld simulate NAME` can start."""
+
+    name: str
+    language: str
+    description: str
+    faults: tuple[str, ...]
+    factory: Callable[..., Any]  # (**options) -> labeld.simulator.Device

@@ -1,0 +1,41 @@
+"""The hooks a labeld plugin may implement (entry-point group ``labeld``).
+
+Every hook returns a list so that one plugin can provide several things; the plugin manager
+flattens the lists and reports which plugin provided what. Built-in drivers and models are
+plugins too: they implement these hooks exactly as a third-party package would.
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+from labeld.contracts import Language, Model, SimulatorSpec, Transport
+
+PROJECT = "labeld"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def labeld_transports() -> list[type[Transport]]:
+    """Transport classes this plugin provides, each bound to the URI scheme in its ``scheme``
+    attribute (``socket``, ``usb``, ``serial``, ``file``, ``cups``). A printer whose ``uri`` starts
+    with ``scheme:`` is reached through that class."""
+
+
+@hookspec
+def labeld_languages() -> list[Language]:
+    """Printer language drivers (instances), each named by its ``name`` attribute (``zpl``,
+    ``escpos``, ...). A language turns payloads into bytes and decodes status replies."""
+
+
+@hookspec
+def labeld_models() -> list[Model]:
+    """Printer models this plugin knows: id, language, dpi, print width, cutter, crash policy and
+    identification. A printer in the config names one of these ids as its ``model``."""
+
+
+@hookspec
+def labeld_simulators() -> list[SimulatorSpec]:
+    """Virtual printers that ``labeld simulate NAME`` can start on loopback, speaking a real
+    printer protocol byte for byte and accepting injected faults."""
