@@ -1,0 +1,128 @@
+"""Raw TCP ("socket://host:port", port 9100 by default): AppSocket/JetDirect printing.
+
+The job is the byte stream and status replies come back on the same connection; there is no
+framing, so reads end when the language says the reply is whole, or at a timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+from labeld.contracts import Timeouts, Transport, TransportError
+from labeld.hookspecs import hookimpl
+
+DEFAULT_PORT = 9100
+# Written in slices so that a slow or stalled printer is noticed within the write timeout and
+# the count of bytes that left is known when a connection drops mid-job.
+CHUNK = 64 * 1024
+
+
+def parse(uri: str) -> tuple[str, int]:
+    parts = urlsplit(uri)
+    if parts.scheme != "socket" or not parts.hostname:
+        raise ValueError(f"expected socket://HOST[:PORT], got {uri!r}")
+    try:
+        port = parts.port or DEFAULT_PORT
+    except ValueError:
+        raise ValueError(f"bad port in {uri!r}") from None
+    return parts.hostname, port
+
+
+class SocketTransport(Transport):
+    scheme = "socket"
+
+    def __init__(self, uri: str, timeouts: Timeouts):
+        super().__init__(uri, timeouts)
+        self.host, self.port = parse(uri)
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self.connect_ms: float | None = None
+
+    @classmethod
+    def validate_uri(cls, uri: str) -> None:
+        parse(uri)
+
+    async def open(self) -> None:
+        t0 = time.perf_counter()
+        try:
+            self._reader, self._writer = await asyncio.wait_for(
+                asyncio.open_connection(self.host, self.port), self.timeouts.connect)
+        except TimeoutError:
+            raise TransportError("connect-timeout",
+                                 f"No answer from {self.host}:{self.port} within "
+                                 f"{self.timeouts.connect:g} s.") from None
+        except ConnectionRefusedError:
+            raise TransportError("connection-refused",
+                                 f"{self.host}:{self.port} refused the connection.") from None
+        except OSError as exc:
+            raise TransportError("connect-failed",
+                                 f"Cannot reach {self.host}:{self.port}: {exc.strerror or exc}.") from None
+        sock = self._writer.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.connect_ms = (time.perf_counter() - t0) * 1000
+
+    async def write(self, data: bytes) -> None:
+        if self._writer is None:
+            raise TransportError("not-open", "write before open", retryable=True)
+        sent = 0
+        view = memoryview(data)
+        try:
+            while sent < len(data):
+                chunk = view[sent:sent + CHUNK]
+                self._writer.write(chunk)
+                await asyncio.wait_for(self._writer.drain(), self.timeouts.write)
+                sent += len(chunk)
+        except TimeoutError:
+            raise TransportError(
+                "write-timeout",
+                f"The printer stopped taking data for {self.timeouts.write:g} s "
+                f"after {sent} of {len(data)} bytes.", sent=sent) from None
+        except (ConnectionError, OSError) as exc:
+            raise TransportError(
+                "connection-lost",
+                f"The connection dropped after {sent} of {len(data)} bytes: "
+                f"{getattr(exc, 'strerror', None) or exc}.", sent=sent) from None
+
+    async def read_until(self, complete: Callable[[bytes], bool], timeout: float) -> bytes:
+        if self._reader is None:
+            raise TransportError("not-open", "read before open")
+        buf = b""
+        deadline = time.monotonic() + timeout
+        while not complete(buf):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            try:
+                chunk = await asyncio.wait_for(self._reader.read(4096), left)
+            except TimeoutError:
+                break
+            except (ConnectionError, OSError):
+                break
+            if not chunk:
+                break
+            buf += chunk
+        return buf
+
+    async def close(self) -> None:
+        writer, self._writer, self._reader = self._writer, None, None
+        if writer is None:
+            return
+        try:
+            # Half-close first so the printer sees a clean end of job, then wait briefly for the
+            # close to finish; a printer that never acknowledges must not hang the worker.
+            if writer.can_write_eof():
+                writer.write_eof()
+            writer.close()
+            await asyncio.wait_for(writer.wait_closed(), 2)
+        except (OSError, TimeoutError, ConnectionError):
+            writer.transport.abort()
+
+
+@hookimpl
+def labeld_transports() -> list[type[Transport]]:
+    return [SocketTransport]

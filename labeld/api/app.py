@@ -1,0 +1,207 @@
+"""The HTTP API (FastAPI). Routes stay thin: they validate, call the daemon's parts, and shape JSON.
+
+Every error leaves as `{"error": {"code", "message", "hint"}}`; bad input is a 4xx naming the
+field, never a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from labeld import __version__
+from labeld.api.schemas import JobRequest, job_json, printer_json, reasons_json
+from labeld.config import Config
+from labeld.errors import Invalid, LabeldError, NotFound
+from labeld.pluginmanager import PluginManager, default_manager
+from labeld.printers import Printer, build_printers
+from labeld.scheduler import Scheduler
+from labeld.spool import JobState, NewJob, Spool
+
+log = logging.getLogger(__name__)
+SUPPORTED_KINDS = ("raw",)
+
+
+@dataclass
+class Daemon:
+    """Everything one running labeld owns; hung on the app object, nowhere else."""
+
+    config: Config
+    plugins: PluginManager
+    spool: Spool
+    printers: dict[str, Printer]
+    scheduler: Scheduler
+
+    def printer(self, printer_id: str) -> Printer:
+        try:
+            return self.printers[printer_id]
+        except KeyError:
+            raise NotFound("unknown-printer", f"There is no printer {printer_id!r}.",
+                           f"Configured printers: {', '.join(sorted(self.printers)) or 'none'}.") from None
+
+
+def build_daemon(config: Config, plugins: PluginManager | None = None) -> Daemon:
+    plugins = plugins or default_manager()
+    printers = build_printers(config, plugins)  # config errors surface before anything listens
+    spool = Spool(config.server.spool)
+    scheduler = Scheduler(spool, printers, config.delivery, config.server.keep_finished_hours * 3600)
+    return Daemon(config, plugins, spool, printers, scheduler)
+
+
+def _error(status: int, code: str, message: str, hint: str = "", **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message, "hint": hint, **extra}},
+                        status_code=status)
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p != "body"]
+    return ".".join(parts) or "body"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(LabeldError)
+    async def _labeld(_: Request, exc: LabeldError) -> JSONResponse:
+        return _error(exc.status, exc.code, exc.message, exc.hint)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return _error(422, "invalid-json", "The request body is not valid JSON.",
+                          "Send a JSON object with Content-Type: application/json.")
+        fields = [{"field": _field(tuple(e.get("loc", ()))),
+                   "problem": str(e.get("msg", "")).removeprefix("Value error, ")} for e in errors]
+        message = "; ".join(f"{f['field']}: {f['problem']}" for f in fields)
+        return _error(422, "invalid-request", message, "See /docs for the request format.",
+                      fields=fields)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {404: "not-found", 405: "method-not-allowed", 413: "too-large"}
+        return _error(exc.status_code, codes.get(exc.status_code, "http-error"), str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error")
+        return _error(500, "internal-error", "labeld failed to handle this request.",
+                      "This is a bug; the labeld log has the details.")
+
+
+def create_app(config: Config, plugins: PluginManager | None = None) -> FastAPI:
+    daemon = build_daemon(config, plugins)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI):
+        daemon.spool.open()
+        await daemon.scheduler.start()
+        try:
+            yield
+        finally:
+            await daemon.scheduler.stop()
+            daemon.spool.close()
+
+    app = FastAPI(title="labeld", version=__version__, lifespan=lifespan,
+                  description="Local print-and-diagnostics service for label and receipt printers.")
+    app.state.daemon = daemon
+    install_error_handlers(app)
+
+    @app.get("/healthz", tags=["service"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/v1/printers", tags=["printers"])
+    async def list_printers() -> dict[str, Any]:
+        counts = await daemon.spool.queued_counts()
+        return {"printers": [printer_json(p, counts.get(pid, 0)) for pid, p in daemon.printers.items()]}
+
+    @app.get("/v1/printers/{printer_id}", tags=["printers"])
+    async def get_printer(printer_id: str) -> dict[str, Any]:
+        p = daemon.printer(printer_id)
+        counts = await daemon.spool.queued_counts()
+        return printer_json(p, counts.get(printer_id, 0))
+
+    @app.get("/v1/printers/{printer_id}/status", tags=["printers"])
+    async def printer_status(printer_id: str) -> dict[str, Any]:
+        """Ask the device now; answers within the status timeout even if the printer is dead."""
+        p = daemon.printer(printer_id)
+        live = await p.query_status()
+        return {"printer": p.id, "state": p.state, "answered": live.answered,
+                "reasons": reasons_json(live.reasons), "fields": live.fields,
+                "latency_ms": live.latency_ms, "reply_hex": live.reply.hex(" ")}
+
+    @app.post("/v1/printers/{printer_id}/pause", tags=["printers"])
+    async def pause(printer_id: str) -> dict[str, Any]:
+        p = daemon.printer(printer_id)
+        p.paused = True
+        return printer_json(p, (await daemon.spool.queued_counts()).get(printer_id, 0))
+
+    @app.post("/v1/printers/{printer_id}/resume", tags=["printers"])
+    async def resume(printer_id: str) -> dict[str, Any]:
+        p = daemon.printer(printer_id)
+        p.paused = False
+        daemon.scheduler.wake(printer_id)
+        return printer_json(p, (await daemon.spool.queued_counts()).get(printer_id, 0))
+
+    @app.post("/v1/jobs", status_code=202, tags=["jobs"])
+    async def submit(body: JobRequest,
+                     idempotency_key: str | None = Header(default=None, max_length=200)) -> JSONResponse:
+        daemon.printer(body.printer)
+        if body.kind not in SUPPORTED_KINDS:
+            raise Invalid("payload-not-supported",
+                          f"This labeld cannot print {body.kind!r} jobs yet.",
+                          "Send a raw job in the printer's own language.")
+        result = await daemon.spool.submit(NewJob(printer=body.printer, kind=body.kind,
+                                                  payload=body.payload(), copies=body.copies,
+                                                  idem_key=idempotency_key))
+        if result.created:
+            daemon.scheduler.wake(body.printer)
+        return JSONResponse(job_json(result.job), status_code=202 if result.created else 200,
+                            headers={"Location": f"/v1/jobs/{result.job.id}"})
+
+    @app.get("/v1/jobs", tags=["jobs"])
+    async def list_jobs(printer: str | None = None, state: JobState | None = None,
+                        limit: int = Query(default=100, ge=1, le=1000)) -> dict[str, Any]:
+        if printer is not None:
+            daemon.printer(printer)
+        jobs = await daemon.spool.list(printer=printer, state=state.value if state else None,
+                                       limit=limit)
+        return {"jobs": [job_json(j) for j in jobs]}
+
+    @app.get("/v1/jobs/{job_id}", tags=["jobs"])
+    async def get_job(job_id: str) -> dict[str, Any]:
+        return job_json(await daemon.spool.get(job_id, with_attempts=True))
+
+    @app.delete("/v1/jobs/{job_id}", tags=["jobs"])
+    async def cancel_job(job_id: str) -> dict[str, Any]:
+        job = await daemon.spool.cancel(job_id)
+        daemon.scheduler.wake(job.printer)  # a worker backing off on this job moves on
+        return job_json(job)
+
+    @app.post("/v1/jobs/{job_id}/release", tags=["jobs"])
+    async def release_job(job_id: str) -> dict[str, Any]:
+        job = await daemon.spool.release(job_id)
+        daemon.scheduler.wake(job.printer)
+        return job_json(job)
+
+    @app.get("/v1/plugins", tags=["service"])
+    async def plugins_info() -> dict[str, Any]:
+        owners = daemon.plugins.model_owners()
+        return {
+            "plugins": [{"name": i.name, "module": i.module, "distribution": i.distribution,
+                         "version": i.version, "hooks": i.hooks, "errors": i.errors,
+                         "ok": not i.errors} for i in daemon.plugins.infos()],
+            "models": [{"id": m.id, "name": m.name, "language": m.language, "dpi": m.dpi,
+                        "print_width_dots": m.print_width_dots, "kind": m.kind,
+                        "plugin": owners.get(m.id)} for m in daemon.plugins.models().values()],
+            "languages": sorted(daemon.plugins.languages()),
+            "transports": sorted(daemon.plugins.transports()),
+        }
+
+    return app

@@ -1,0 +1,184 @@
+"""The `labeld` command: the daemon, the demo, the simulators and technician commands.
+
+Technician commands are thin HTTP clients of a running daemon, so they show exactly what a remote
+support tool would see.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from labeld import __version__
+from labeld.errors import LabeldError
+
+DEFAULT_URL = os.environ.get("LABELD_URL", "http://127.0.0.1:8631")
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from labeld import config as cfg
+    from labeld.server import serve
+
+    config = cfg.load(args.config) if args.config else cfg.Config()
+    _setup_logging(config.server.log_level)
+    if not config.printers:
+        logging.getLogger("labeld").warning("no printers configured; see examples/labeld.toml")
+    serve(config, args.listen)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from labeld.demo import run_demo
+
+    return run_demo(listen=args.listen, once=args.once)
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from labeld.pluginmanager import default_manager
+    from labeld.simulator import run
+
+    specs = default_manager().simulators()
+    spec = specs.get(args.name)
+    if spec is None:
+        raise LabeldError("unknown-simulator", f"No simulator named {args.name!r}.",
+                          f"Available: {', '.join(sorted(specs)) or 'none'}.")
+    _setup_logging("info")
+    run(spec, args.host, args.port, args.control_port, {})
+    return 0
+
+
+def _client(args: argparse.Namespace):
+    import httpx
+
+    return httpx.Client(base_url=args.url, timeout=15)
+
+
+def _show(resp: Any) -> int:
+    try:
+        body = resp.json()
+    except ValueError:
+        body = resp.text
+    print(json.dumps(body, indent=2, ensure_ascii=False) if not isinstance(body, str) else body)
+    return 0 if resp.status_code < 400 else 1
+
+
+def cmd_printers(args: argparse.Namespace) -> int:
+    with _client(args) as c:
+        resp = c.get("/v1/printers")
+    if resp.status_code != 200:
+        return _show(resp)
+    for p in resp.json()["printers"]:
+        reasons = ", ".join(r["code"] for r in p["state_reasons"]) or "-"
+        print(f"{p['id']:<20} {p['state']:<10} {p['model']:<22} queued={p['queued']:<4} {reasons}")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    with _client(args) as c:
+        resp = c.get(f"/v1/printers/{args.printer}/status")
+    if resp.status_code != 200 or args.json:
+        return _show(resp)
+    body = resp.json()
+    print(f"{body['printer']}: {body['state']} (answered={body['answered']}, "
+          f"{body['latency_ms']} ms)")
+    for r in body["reasons"]:
+        print(f"  [{r['severity']}] {r['message']['en']} - {r['hint']['en']}")
+    return 0
+
+
+def cmd_jobs(args: argparse.Namespace) -> int:
+    params = {k: v for k, v in (("printer", args.printer), ("state", args.state)) if v}
+    with _client(args) as c:
+        return _show(c.get("/v1/jobs", params=params))
+
+
+def cmd_print(args: argparse.Namespace) -> int:
+    data = Path(args.file).read_bytes() if args.file != "-" else sys.stdin.buffer.read()
+    body = {"printer": args.printer, "copies": args.copies,
+            "raw": {"data": base64.b64encode(data).decode(), "encoding": "base64"}}
+    with _client(args) as c:
+        return _show(c.post("/v1/jobs", json=body))
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    with _client(args) as c:
+        return _show(c.get("/v1/plugins"))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="labeld", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"labeld {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="run the daemon")
+    p.add_argument("--config", help="TOML config file (default: none, no printers)")
+    p.add_argument("--listen", help="HOST:PORT (default from the config, else 127.0.0.1:8631)")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("demo", help="daemon + simulated printers + a sample label and receipt")
+    p.add_argument("--listen", default="127.0.0.1:8631", help="HOST:PORT for the demo daemon")
+    p.add_argument("--once", action="store_true", help="exit after the demo prints instead of waiting")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("simulate", help="run a virtual printer on loopback")
+    p.add_argument("name", help="simulator name, e.g. zpl or escpos")
+    p.add_argument("--port", type=int, default=9100, help="printer port (0 = any free port)")
+    p.add_argument("--control-port", type=int, default=0, help="control HTTP port (0 = any free)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.set_defaults(func=cmd_simulate)
+
+    for name, func, helptext in (("printers", cmd_printers, "list printers of a running daemon"),
+                                 ("plugins", cmd_plugins, "list loaded plugins and models")):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("--url", default=DEFAULT_URL)
+        p.set_defaults(func=func)
+
+    p = sub.add_parser("status", help="live status of one printer")
+    p.add_argument("printer")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--url", default=DEFAULT_URL)
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("jobs", help="list jobs")
+    p.add_argument("--printer")
+    p.add_argument("--state")
+    p.add_argument("--url", default=DEFAULT_URL)
+    p.set_defaults(func=cmd_jobs)
+
+    p = sub.add_parser("print", help="send a file as a raw job (in the printer's language)")
+    p.add_argument("printer")
+    p.add_argument("file", help="file to send, or - for stdin")
+    p.add_argument("--copies", type=int, default=1)
+    p.add_argument("--url", default=DEFAULT_URL)
+    p.set_defaults(func=cmd_print)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except LabeldError as exc:
+        print(f"labeld: {exc.message}" + (f"\n  hint: {exc.hint}" if exc.hint else ""), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except OSError as exc:
+        print(f"labeld: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        if type(exc).__module__.startswith("httpx"):  # technician command, daemon not reachable
+            print(f"labeld: cannot reach the daemon at {getattr(args, 'url', '?')}: {exc}\n"
+                  "  hint: is `labeld serve` running? Set --url or LABELD_URL.", file=sys.stderr)
+            return 2
+        raise

@@ -1,0 +1,135 @@
+"""A typed wrapper around pluggy that loads plugins one by one and isolates their failures.
+
+pluggy's own `load_setuptools_entrypoints` stops at the first plugin that fails to import, and one
+raising hookimpl discards every other plugin's result. A print daemon must keep printing on the
+printers whose plugins are fine, so both are done here per plugin, with every failure recorded
+for `GET /v1/plugins` and the log.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from types import ModuleType
+from typing import Any, TypeVar
+
+import pluggy
+
+from labeld import hookspecs
+from labeld.contracts import Language, Model, SimulatorSpec, Transport
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass
+class PluginInfo:
+    name: str
+    module: str
+    distribution: str | None = None
+    version: str | None = None
+    hooks: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+class PluginManager:
+    def __init__(self) -> None:
+        self._pm = pluggy.PluginManager(hookspecs.PROJECT)
+        self._pm.add_hookspecs(hookspecs)
+        self._infos: dict[str, PluginInfo] = {}
+
+    # -- loading ---------------------------------------------------------------------------
+
+    def load_entrypoints(self, group: str = hookspecs.PROJECT) -> None:
+        for ep in entry_points(group=group):
+            dist = getattr(ep, "dist", None)
+            info = PluginInfo(
+                name=ep.name,
+                module=ep.value,
+                distribution=dist.name if dist else None,
+                version=dist.version if dist else None,
+            )
+            self._infos[ep.name] = info
+            try:
+                self.register(ep.load(), ep.name, info)
+            except Exception as exc:  # a broken plugin must not take the others down
+                info.errors.append(f"failed to load: {type(exc).__name__}: {exc}")
+                log.error("plugin %s (%s) failed to load: %s", ep.name, ep.value, exc)
+
+    def register(self, plugin: ModuleType | object, name: str, info: PluginInfo | None = None) -> None:
+        self._pm.register(plugin, name=name)
+        self._pm.check_pending()  # a misspelt hook name fails loudly here, not silently later
+        info = info or self._infos.setdefault(
+            name, PluginInfo(name=name, module=getattr(plugin, "__name__", repr(plugin)))
+        )
+        self._infos[name] = info
+        info.hooks = sorted(impl.hook_name for impl in self._hookimpls_of(plugin))
+
+    def _hookimpls_of(self, plugin: object) -> Iterable[Any]:
+        for caller in self._pm.get_hookcallers(plugin) or []:
+            for impl in caller.get_hookimpls():
+                if impl.plugin is plugin:
+                    yield impl
+
+    # -- asking ----------------------------------------------------------------------------
+
+    def _collect(self, hook_name: str, key: Callable[[T], str], kind: str) -> dict[str, T]:
+        """Call one hook on every plugin separately; the first plugin to claim a key wins and a
+        later duplicate is reported on the later plugin."""
+        found: dict[str, T] = {}
+        owner: dict[str, str] = {}
+        caller = getattr(self._pm.hook, hook_name)
+        for impl in reversed(caller.get_hookimpls()):  # pluggy lists last-registered first
+            info = self._infos.get(impl.plugin_name)
+            try:
+                items = impl.function() or []
+            except Exception as exc:
+                msg = f"{hook_name} raised {type(exc).__name__}: {exc}"
+                log.error("plugin %s: %s", impl.plugin_name, msg)
+                if info and msg not in info.errors:
+                    info.errors.append(msg)
+                continue
+            for item in items:
+                k = key(item)
+                if k in found:
+                    msg = f"{kind} {k!r} is already provided by plugin {owner[k]!r}; ignored"
+                    if info and msg not in info.errors:
+                        info.errors.append(msg)
+                    continue
+                found[k] = item
+                owner[k] = impl.plugin_name
+        return found
+
+    def transports(self) -> dict[str, type[Transport]]:
+        return self._collect("labeld_transports", lambda t: t.scheme, "transport")
+
+    def languages(self) -> dict[str, Language]:
+        return self._collect("labeld_languages", lambda lang: lang.name, "language")
+
+    def models(self) -> dict[str, Model]:
+        return self._collect("labeld_models", lambda m: m.id, "model")
+
+    def simulators(self) -> dict[str, SimulatorSpec]:
+        return self._collect("labeld_simulators", lambda s: s.name, "simulator")
+
+    def model_owners(self) -> dict[str, str]:
+        """Model id -> name of the plugin that provides it."""
+        owners: dict[str, str] = {}
+        for impl in reversed(self._pm.hook.labeld_models.get_hookimpls()):
+            try:
+                for m in impl.function() or []:
+                    owners.setdefault(m.id, impl.plugin_name)
+            except Exception:
+                continue
+        return owners
+
+    def infos(self) -> list[PluginInfo]:
+        return sorted(self._infos.values(), key=lambda i: i.name)
+
+
+def default_manager() -> PluginManager:
+    pm = PluginManager()
+    pm.load_entrypoints()
+    return pm

@@ -1,0 +1,137 @@
+"""Configured printers, bound to the plugins that drive them, and their live status.
+
+A `Printer` joins a config entry with its model, language and transport class (all found through
+the plugin manager, never imported by name) and remembers the last status it learnt, from a
+status query or from a delivery that failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from labeld.config import Config, DeliveryConfig, PrinterConfig
+from labeld.contracts import Language, Model, Reason, Severity, StatusReport, Timeouts, Transport, TransportError
+from labeld.errors import ConfigError
+from labeld.pluginmanager import PluginManager
+
+UNREACHABLE = Reason("offline-report", "printer-unreachable", Severity.ERROR)
+STATUS_TIMEOUT = Reason("offline-report", "status-timeout", Severity.ERROR)
+
+
+@dataclass
+class LiveStatus:
+    """What the API reports about a printer's condition."""
+
+    reasons: list[Reason] = field(default_factory=list)
+    fields: dict[str, Any] = field(default_factory=dict)
+    checked_at: float | None = None
+    latency_ms: float | None = None
+    answered: bool = False
+    reply: bytes = b""
+
+    @property
+    def stopped(self) -> bool:
+        return any(r.severity is Severity.ERROR for r in self.reasons)
+
+
+@dataclass
+class Printer:
+    config: PrinterConfig
+    model: Model
+    language: Language
+    transport_cls: type[Transport]
+    timeouts: Timeouts
+    status_timeout: float
+    last: LiveStatus = field(default_factory=LiveStatus)
+    busy: bool = False
+    paused: bool = False
+
+    @property
+    def id(self) -> str:
+        return self.config.id
+
+    @property
+    def crash_policy(self) -> str:
+        return self.config.crash_policy or self.model.crash_policy
+
+    def transport(self) -> Transport:
+        return self.transport_cls(self.config.uri, self.timeouts)
+
+    @property
+    def state(self) -> str:
+        """IPP printer-state: idle, processing or stopped."""
+        if self.paused or self.last.stopped:
+            return "stopped"
+        return "processing" if self.busy else "idle"
+
+    def note_delivery_error(self, error: TransportError) -> None:
+        """A failed delivery tells us something about the printer too; keep it until the next
+        successful contact."""
+        if error.code in ("connection-refused", "connect-timeout", "connect-failed"):
+            self.last = LiveStatus(reasons=[UNREACHABLE], checked_at=time.time(),
+                                   fields={"error": error.message})
+
+    def note_delivery_ok(self) -> None:
+        if any(r.code == UNREACHABLE.code for r in self.last.reasons):
+            self.last = LiveStatus(checked_at=time.time(), answered=False)
+
+    async def query_status(self) -> LiveStatus:
+        """Ask the device, bounded by the status timeout: a dead or silent printer answers with
+        a reason, never by hanging the caller."""
+        t0 = time.perf_counter()
+        try:
+            report = await asyncio.wait_for(self._query(), self.status_timeout + 0.5)
+        except TimeoutError:
+            report = StatusReport(answered=False, reasons=[STATUS_TIMEOUT])
+        except TransportError as exc:
+            report = StatusReport(answered=False, reasons=[UNREACHABLE], fields={"error": exc.message})
+        self.last = LiveStatus(reasons=report.reasons, fields=report.fields, checked_at=time.time(),
+                               latency_ms=round((time.perf_counter() - t0) * 1000, 3),
+                               answered=report.answered, reply=report.reply)
+        return self.last
+
+    async def _query(self) -> StatusReport:
+        transport = self.transport()
+        # The connect timeout may not eat the whole status budget.
+        transport.timeouts = Timeouts(connect=min(self.timeouts.connect, self.status_timeout),
+                                      write=self.status_timeout, read=self.status_timeout)
+        async with transport:
+            await transport.write(self.language.status_query())
+            reply = await transport.read_until(self.language.status_complete, self.status_timeout)
+        return self.language.decode_status(reply)
+
+
+def build_printers(config: Config, plugins: PluginManager) -> dict[str, Printer]:
+    """Bind every configured printer to its plugins; any mismatch is a config error at start."""
+    models, languages, transports = plugins.models(), plugins.languages(), plugins.transports()
+    delivery: DeliveryConfig = config.delivery
+    timeouts = Timeouts(connect=delivery.connect_timeout_s, write=delivery.write_timeout_s,
+                        read=delivery.status_timeout_s)
+    printers: dict[str, Printer] = {}
+    for i, pc in enumerate(config.printers):
+        where = f"printers[{i}] ({pc.id})"
+        model = models.get(pc.model)
+        if model is None:
+            raise ConfigError("unknown-model", f"{where}.model: no plugin provides model {pc.model!r}.",
+                              f"Known models: {', '.join(sorted(models)) or 'none'} (see GET /v1/plugins).")
+        language = languages.get(model.language)
+        if language is None:
+            raise ConfigError("unknown-language",
+                              f"{where}: model {model.id!r} needs language {model.language!r}, "
+                              "which no loaded plugin provides.", "See GET /v1/plugins for load errors.")
+        scheme = pc.uri.partition(":")[0]
+        transport_cls = transports.get(scheme)
+        if transport_cls is None:
+            raise ConfigError("unknown-transport", f"{where}.uri: no transport for {scheme!r}.",
+                              f"Known schemes: {', '.join(sorted(transports)) or 'none'}.")
+        try:
+            transport_cls.validate_uri(pc.uri)
+        except ValueError as exc:
+            raise ConfigError("invalid-uri", f"{where}.uri: {exc}", "") from None
+        printers[pc.id] = Printer(config=pc, model=model, language=language,
+                                  transport_cls=transport_cls, timeouts=timeouts,
+                                  status_timeout=delivery.status_timeout_s)
+    return printers

@@ -1,0 +1,430 @@
+"""The durable spool: jobs and their attempts in SQLite (WAL, synchronous=FULL).
+
+One thread owns the connection and runs every operation. Operations that arrive while a commit is
+under way are run together in the next transaction and committed once (group commit), so many
+clients pay for one fsync instead of one each. A caller's future resolves only after the commit
+that holds its change, which is what lets the API answer 202 only for a job that is on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import queue
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, TypeVar
+
+from labeld.errors import Conflict, Invalid, NotFound
+
+T = TypeVar("T")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+    id            TEXT NOT NULL UNIQUE,
+    printer       TEXT NOT NULL,
+    state         TEXT NOT NULL,
+    kind          TEXT NOT NULL,
+    payload       TEXT NOT NULL,
+    copies        INTEGER NOT NULL DEFAULT 1,
+    idem_key      TEXT,
+    body_hash     TEXT,
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    created_at    REAL NOT NULL,
+    updated_at    REAL NOT NULL,
+    finished_at   REAL,
+    retry_at      REAL,
+    error_code    TEXT,
+    error_message TEXT,
+    error_hint    TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS jobs_idem ON jobs(idem_key) WHERE idem_key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS jobs_queue ON jobs(printer, state, seq);
+CREATE INDEX IF NOT EXISTS jobs_finished ON jobs(finished_at) WHERE finished_at IS NOT NULL;
+CREATE TABLE IF NOT EXISTS attempts (
+    job_id     TEXT NOT NULL,
+    n          INTEGER NOT NULL,
+    started_at REAL NOT NULL,
+    ended_at   REAL,
+    outcome    TEXT,
+    error_code TEXT,
+    error_message TEXT,
+    bytes_sent INTEGER,
+    PRIMARY KEY (job_id, n)
+);
+"""
+
+IDEMPOTENCY_WINDOW_S = 24 * 3600
+
+
+class JobState(StrEnum):
+    PENDING = "pending"
+    HELD = "held"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    CANCELED = "canceled"
+    ABORTED = "aborted"
+
+
+FINISHED = (JobState.COMPLETED, JobState.CANCELED, JobState.ABORTED)
+
+
+@dataclass
+class NewJob:
+    printer: str
+    kind: str
+    payload: dict[str, Any]
+    copies: int = 1
+    idem_key: str | None = None
+
+    def body_hash(self) -> str:
+        body = json.dumps([self.printer, self.kind, self.payload, self.copies], sort_keys=True)
+        return hashlib.sha256(body.encode()).hexdigest()
+
+
+@dataclass
+class Attempt:
+    n: int
+    started_at: float
+    ended_at: float | None
+    outcome: str | None
+    error_code: str | None
+    error_message: str | None
+    bytes_sent: int | None
+
+
+@dataclass
+class Job:
+    id: str
+    seq: int
+    printer: str
+    state: JobState
+    kind: str
+    payload: dict[str, Any]
+    copies: int
+    attempts: int
+    created_at: float
+    updated_at: float
+    finished_at: float | None
+    retry_at: float | None
+    error: dict[str, str] | None
+    idem_key: str | None = None
+    attempt_log: list[Attempt] = field(default_factory=list)
+
+    @classmethod
+    def from_row(cls, r: sqlite3.Row) -> Job:
+        error = None
+        if r["error_code"]:
+            error = {"code": r["error_code"], "message": r["error_message"] or "",
+                     "hint": r["error_hint"] or ""}
+        return cls(
+            id=r["id"], seq=r["seq"], printer=r["printer"], state=JobState(r["state"]),
+            kind=r["kind"], payload=json.loads(r["payload"]), copies=r["copies"],
+            attempts=r["attempts"], created_at=r["created_at"], updated_at=r["updated_at"],
+            finished_at=r["finished_at"], retry_at=r["retry_at"], error=error,
+            idem_key=r["idem_key"],
+        )
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    job: Job
+    created: bool  # False: an earlier job with the same Idempotency-Key was returned
+
+
+class _Stop:
+    pass
+
+
+class Spool:
+    """All spool operations; safe to call from any thread or event loop."""
+
+    def __init__(self, path: str | Path):
+        self.path = str(path)
+        self._q: queue.SimpleQueue[tuple[Callable[[sqlite3.Connection], Any], Future] | _Stop] = (
+            queue.SimpleQueue())
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._open_error: BaseException | None = None
+        self.commits = 0  # how many transactions were committed; for the benchmark's report
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def open(self) -> None:
+        if self._thread:
+            return
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._thread = threading.Thread(target=self._serve, name="labeld-spool", daemon=True)
+        self._thread.start()
+        self._ready.wait()
+        if self._open_error:
+            raise self._open_error
+
+    def close(self) -> None:
+        if self._thread:
+            self._q.put(_Stop())
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")  # an accepted job must survive a power cut
+        conn.execute("PRAGMA busy_timeout=5000")
+        conn.executescript(SCHEMA)
+        return conn
+
+    def _serve(self) -> None:
+        try:
+            conn = self._connect()
+        except BaseException as exc:
+            self._open_error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        stop = False
+        while not stop:
+            batch = [self._q.get()]
+            while len(batch) < 512:
+                try:
+                    batch.append(self._q.get_nowait())
+                except queue.Empty:
+                    break
+            results: list[tuple[Future, Any, BaseException | None]] = []
+            conn.execute("BEGIN IMMEDIATE")
+            for item in batch:
+                if isinstance(item, _Stop):
+                    stop = True
+                    continue
+                fn, fut = item
+                # A savepoint per operation: one failing operation must not undo the others
+                # that share its commit.
+                conn.execute("SAVEPOINT op")
+                try:
+                    results.append((fut, fn(conn), None))
+                    conn.execute("RELEASE op")
+                except BaseException as exc:
+                    conn.execute("ROLLBACK TO op")
+                    conn.execute("RELEASE op")
+                    results.append((fut, None, exc))
+            try:
+                conn.execute("COMMIT")
+                self.commits += 1
+            except BaseException as exc:
+                results = [(f, None, exc) for f, _, _ in results]
+            for fut, value, exc in results:
+                if exc is None:
+                    fut.set_result(value)
+                else:
+                    fut.set_exception(exc)
+        conn.close()
+
+    # -- running operations ----------------------------------------------------------------
+
+    def run_sync(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        fut: Future[T] = Future()
+        self._q.put((fn, fut))
+        return fut.result()
+
+    async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        fut: Future[T] = Future()
+        self._q.put((fn, fut))
+        return await asyncio.wrap_future(fut)
+
+    # -- operations ------------------------------------------------------------------------
+
+    async def submit(self, new: NewJob) -> SubmitResult:
+        body_hash = new.body_hash()
+
+        def op(conn: sqlite3.Connection) -> SubmitResult:
+            now = time.time()
+            if new.idem_key:
+                row = conn.execute(
+                    "SELECT * FROM jobs WHERE idem_key=? AND created_at>?",
+                    (new.idem_key, now - IDEMPOTENCY_WINDOW_S)).fetchone()
+                if row is not None:
+                    if row["body_hash"] != body_hash:
+                        raise Invalid(
+                            "idempotency-key-reused",
+                            "This Idempotency-Key was already used with a different job body.",
+                            "Use a new key for a new job; repeat a key only to retry the same request.")
+                    return SubmitResult(Job.from_row(row), created=False)
+                # An expired key may be reused: free it so the unique index allows the new job.
+                conn.execute("UPDATE jobs SET idem_key=NULL WHERE idem_key=?", (new.idem_key,))
+            job_id = uuid.uuid4().hex
+            conn.execute(
+                "INSERT INTO jobs (id, printer, state, kind, payload, copies, idem_key, body_hash,"
+                " created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (job_id, new.printer, JobState.PENDING, new.kind, json.dumps(new.payload),
+                 new.copies, new.idem_key, body_hash, now, now))
+            row = conn.execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone()
+            return SubmitResult(Job.from_row(row), created=True)
+
+        return await self.run(op)
+
+    async def get(self, job_id: str, with_attempts: bool = False) -> Job:
+        def op(conn: sqlite3.Connection) -> Job:
+            row = conn.execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone()
+            if row is None:
+                raise NotFound("unknown-job", f"There is no job {job_id!r}.",
+                               "List jobs with GET /v1/jobs; finished jobs are pruned after a while.")
+            job = Job.from_row(row)
+            if with_attempts:
+                job.attempt_log = [Attempt(**{k: a[k] for k in a.keys() if k != "job_id"})
+                                   for a in conn.execute(
+                                       "SELECT * FROM attempts WHERE job_id=? ORDER BY n", (job_id,))]
+            return job
+
+        return await self.run(op)
+
+    async def list(self, printer: str | None = None, state: str | None = None,
+                   limit: int = 100) -> list[Job]:
+        def op(conn: sqlite3.Connection) -> list[Job]:
+            sql, args = "SELECT * FROM jobs WHERE 1=1", []
+            if printer:
+                sql += " AND printer=?"
+                args.append(printer)
+            if state:
+                sql += " AND state=?"
+                args.append(state)
+            sql += " ORDER BY seq DESC LIMIT ?"
+            args.append(limit)
+            return [Job.from_row(r) for r in conn.execute(sql, args)]
+
+        return await self.run(op)
+
+    async def queued_counts(self) -> dict[str, int]:
+        def op(conn: sqlite3.Connection) -> dict[str, int]:
+            return {r[0]: r[1] for r in conn.execute(
+                "SELECT printer, count(*) FROM jobs WHERE state IN ('pending','held','processing')"
+                " GROUP BY printer")}
+
+        return await self.run(op)
+
+    async def claim_next(self, printer: str) -> Job | float | None:
+        """Take the printer's oldest pending job and mark it processing, with a new attempt.
+
+        Returns None when nothing is pending, and the time to come back when the oldest job is
+        still backing off (it keeps its place: later jobs do not overtake it)."""
+
+        def op(conn: sqlite3.Connection) -> Job | float | None:
+            row = conn.execute(
+                "SELECT * FROM jobs WHERE printer=? AND state='pending' ORDER BY seq LIMIT 1",
+                (printer,)).fetchone()
+            if row is None:
+                return None
+            now = time.time()
+            if row["retry_at"] and row["retry_at"] > now:
+                return float(row["retry_at"])
+            n = row["attempts"] + 1
+            conn.execute("UPDATE jobs SET state='processing', attempts=?, updated_at=?, retry_at=NULL"
+                         " WHERE id=?", (n, now, row["id"]))
+            conn.execute("INSERT INTO attempts (job_id, n, started_at) VALUES (?,?,?)",
+                         (row["id"], n, now))
+            job = Job.from_row(row)
+            job.state, job.attempts = JobState.PROCESSING, n
+            return job
+
+        return await self.run(op)
+
+    async def finish_attempt(self, job_id: str, *, state: JobState, outcome: str,
+                             error: dict[str, str] | None = None, bytes_sent: int | None = None,
+                             retry_at: float | None = None) -> None:
+        """Close the job's current attempt and move the job to `state`."""
+
+        def op(conn: sqlite3.Connection) -> None:
+            now = time.time()
+            row = conn.execute("SELECT state, attempts FROM jobs WHERE id=?", (job_id,)).fetchone()
+            if row is None:
+                return
+            e = error or {}
+            conn.execute(
+                "UPDATE attempts SET ended_at=?, outcome=?, error_code=?, error_message=?,"
+                " bytes_sent=? WHERE job_id=? AND n=?",
+                (now, outcome, e.get("code"), e.get("message"), bytes_sent, job_id, row["attempts"]))
+            if row["state"] != JobState.PROCESSING:
+                return  # canceled while we were sending: keep the cancel
+            conn.execute(
+                "UPDATE jobs SET state=?, updated_at=?, finished_at=?, retry_at=?, error_code=?,"
+                " error_message=?, error_hint=? WHERE id=?",
+                (state, now, now if state in FINISHED else None, retry_at, e.get("code"),
+                 e.get("message"), e.get("hint"), job_id))
+
+        await self.run(op)
+
+    async def cancel(self, job_id: str) -> Job:
+        def op(conn: sqlite3.Connection) -> Job:
+            row = conn.execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone()
+            if row is None:
+                raise NotFound("unknown-job", f"There is no job {job_id!r}.", "")
+            if row["state"] in FINISHED:
+                raise Conflict("job-finished", f"Job {job_id} is already {row['state']}.",
+                               "Only pending, held or processing jobs can be canceled.")
+            now = time.time()
+            conn.execute("UPDATE jobs SET state='canceled', updated_at=?, finished_at=?, retry_at=NULL"
+                         " WHERE id=?", (now, now, job_id))
+            return Job.from_row(conn.execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone())
+
+        return await self.run(op)
+
+    async def release(self, job_id: str) -> Job:
+        def op(conn: sqlite3.Connection) -> Job:
+            row = conn.execute("SELECT state FROM jobs WHERE id=?", (job_id,)).fetchone()
+            if row is None:
+                raise NotFound("unknown-job", f"There is no job {job_id!r}.", "")
+            if row["state"] != JobState.HELD:
+                raise Conflict("job-not-held", f"Job {job_id} is {row['state']}, not held.", "")
+            conn.execute("UPDATE jobs SET state='pending', updated_at=?, error_code=NULL,"
+                         " error_message=NULL, error_hint=NULL WHERE id=?", (time.time(), job_id))
+            return Job.from_row(conn.execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone())
+
+        return await self.run(op)
+
+    async def recover(self, policies: dict[str, str]) -> dict[str, int]:
+        """Resolve jobs a crash left `processing`: their bytes may or may not have reached the
+        printer. Per printer policy: `retry` sends them again, `hold` waits for a person."""
+
+        def op(conn: sqlite3.Connection) -> dict[str, int]:
+            now = time.time()
+            counts = {"retried": 0, "held": 0}
+            for row in conn.execute("SELECT id, printer, attempts FROM jobs WHERE state='processing'")\
+                    .fetchall():
+                policy = policies.get(row["printer"], "retry")
+                conn.execute("UPDATE attempts SET ended_at=?, outcome='interrupted' WHERE job_id=?"
+                             " AND n=? AND ended_at IS NULL", (now, row["id"], row["attempts"]))
+                if policy == "hold":
+                    conn.execute(
+                        "UPDATE jobs SET state='held', updated_at=?, error_code='interrupted',"
+                        " error_message=?, error_hint=? WHERE id=?",
+                        (now, "labeld stopped while this job was being sent; it may have printed.",
+                         "Check the printer; release the job (POST /v1/jobs/ID/release) to print "
+                         "it again, or cancel it.", row["id"]))
+                    counts["held"] += 1
+                else:
+                    conn.execute("UPDATE jobs SET state='pending', updated_at=? WHERE id=?",
+                                 (now, row["id"]))
+                    counts["retried"] += 1
+            return counts
+
+        return await self.run(op)
+
+    async def prune(self, older_than_s: float) -> int:
+        def op(conn: sqlite3.Connection) -> int:
+            cutoff = time.time() - older_than_s
+            conn.execute("DELETE FROM attempts WHERE job_id IN (SELECT id FROM jobs WHERE"
+                         " finished_at IS NOT NULL AND finished_at < ?)", (cutoff,))
+            return conn.execute("DELETE FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ?",
+                                (cutoff,)).rowcount
+
+        return await self.run(op)

@@ -1,0 +1,62 @@
+"""The config file: a bad one stops labeld at start and names the key and the reason."""
+
+import subprocess
+import sys
+
+import pytest
+
+from labeld import config
+from labeld.errors import ConfigError
+
+
+def test_a_good_file_loads_with_defaults(tmp_path):
+    f = tmp_path / "l.toml"
+    f.write_text('[[printers]]\nid = "shelf-1"\nuri = "socket://10.0.0.5"\nmodel = "zebra-generic-203"\n')
+    cfg = config.load(f)
+    assert cfg.server.listen == "127.0.0.1:8631"
+    assert cfg.printers[0].id == "shelf-1"
+    assert cfg.delivery.max_attempts >= 1
+
+
+def test_the_shipped_example_is_valid():
+    cfg = config.load("examples/labeld.toml")
+    assert {p.model for p in cfg.printers} == {"zebra-generic-203", "escpos-generic-80"}
+
+
+@pytest.mark.parametrize("text, named", [
+    ('[server]\nlisten = "localhost"\n', "server.listen"),
+    ('[server]\nlistn = "127.0.0.1:1"\n', "server.listn"),
+    ('[[printers]]\nid = "Bad Id"\nuri = "socket://x"\nmodel = "m"\n', "printers[0].id"),
+    ('[[printers]]\nid = "a"\nuri = "nocolon"\nmodel = "m"\n', "printers[0].uri"),
+    ('[[printers]]\nid = "a"\nuri = "socket://x"\n', "printers[0].model"),
+    ('[[printers]]\nid = "a"\nuri = "socket://x"\nmodel = "m"\n'
+     '[[printers]]\nid = "a"\nuri = "socket://y"\nmodel = "m"\n', "used twice"),
+    ('[delivery]\nmax_attempts = 0\n', "delivery.max_attempts"),
+])
+def test_a_bad_key_is_named_with_its_reason(tmp_path, text, named):
+    f = tmp_path / "bad.toml"
+    f.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        config.load(f)
+    assert named in err.value.message
+    assert str(f) in err.value.message
+
+
+def test_not_toml_and_missing_file_are_config_errors(tmp_path):
+    f = tmp_path / "x.toml"
+    f.write_text("[server\nlisten=")
+    with pytest.raises(ConfigError) as err:
+        config.load(f)
+    assert err.value.code == "config-not-toml"
+    with pytest.raises(ConfigError) as err:
+        config.load(tmp_path / "missing.toml")
+    assert err.value.code == "config-unreadable"
+
+
+def test_serve_with_a_bad_config_exits_before_listening(tmp_path):
+    f = tmp_path / "bad.toml"
+    f.write_text('[[printers]]\nid = "a"\nuri = "socket://127.0.0.1:9"\nmodel = "no-such-model"\n')
+    proc = subprocess.run([sys.executable, "-m", "labeld", "serve", "--config", str(f),
+                           "--listen", "127.0.0.1:0"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert "printers[0] (a).model" in proc.stderr and "no-such-model" in proc.stderr

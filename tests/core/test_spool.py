@@ -1,0 +1,121 @@
+"""The spool is a real SQLite file: what it accepted is on disk, in order, once."""
+
+import asyncio
+import sqlite3
+
+import pytest
+
+from labeld.errors import Conflict, Invalid
+from labeld.spool import JobState, NewJob, Spool
+
+
+@pytest.fixture
+def spool(tmp_path):
+    s = Spool(tmp_path / "spool.db")
+    s.open()
+    yield s
+    s.close()
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def raw(printer="p1", data="^XA^XZ", key=None):
+    return NewJob(printer=printer, kind="raw", payload={"data": data, "encoding": "utf-8"},
+                  idem_key=key)
+
+
+def test_a_submitted_job_is_on_disk_when_submit_returns(spool, tmp_path):
+    job = run(spool.submit(raw())).job
+    # A second, independent connection sees it: it was committed, not just cached.
+    conn = sqlite3.connect(tmp_path / "spool.db")
+    assert conn.execute("SELECT state FROM jobs WHERE id=?", (job.id,)).fetchone() == ("pending",)
+    assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_jobs_are_claimed_in_order_per_printer(spool):
+    ids = [run(spool.submit(raw(data=str(i)))).job.id for i in range(3)]
+    run(spool.submit(raw(printer="p2")))
+    claimed = []
+    while (job := run(spool.claim_next("p1"))) is not None:
+        claimed.append(job.id)
+        assert job.state is JobState.PROCESSING and job.attempts == 1
+        run(spool.finish_attempt(job.id, state=JobState.COMPLETED, outcome="ok"))
+    assert claimed == ids
+
+
+def test_a_job_backing_off_keeps_its_place(spool):
+    first = run(spool.submit(raw(data="1"))).job
+    run(spool.submit(raw(data="2")))
+    job = run(spool.claim_next("p1"))
+    import time
+    run(spool.finish_attempt(job.id, state=JobState.PENDING, outcome="retry",
+                             error={"code": "connection-refused", "message": "m"},
+                             retry_at=time.time() + 60))
+    wait = run(spool.claim_next("p1"))
+    assert isinstance(wait, float)  # nothing overtakes the job at the head
+    got = run(spool.get(first.id, with_attempts=True))
+    assert got.error["code"] == "connection-refused"
+    assert [a.outcome for a in got.attempt_log] == ["retry"]
+
+
+def test_idempotency_key_returns_the_first_job(spool):
+    a = run(spool.submit(raw(key="k1")))
+    b = run(spool.submit(raw(key="k1")))
+    assert a.created and not b.created and a.job.id == b.job.id
+    with pytest.raises(Invalid) as err:
+        run(spool.submit(raw(data="other", key="k1")))
+    assert err.value.code == "idempotency-key-reused"
+    assert len(run(spool.list())) == 1
+
+
+def test_cancel_and_release_follow_the_state_rules(spool):
+    job = run(spool.submit(raw())).job
+    assert run(spool.cancel(job.id)).state is JobState.CANCELED
+    with pytest.raises(Conflict):
+        run(spool.cancel(job.id))
+    with pytest.raises(Conflict):
+        run(spool.release(job.id))
+
+
+def test_recovery_retries_labels_and_holds_receipts(spool):
+    label = run(spool.submit(raw(printer="lab"))).job
+    receipt = run(spool.submit(raw(printer="rcp"))).job
+    run(spool.claim_next("lab"))
+    run(spool.claim_next("rcp"))
+    counts = run(spool.recover({"lab": "retry", "rcp": "hold"}))
+    assert counts == {"retried": 1, "held": 1}
+    assert run(spool.get(label.id)).state is JobState.PENDING
+    held = run(spool.get(receipt.id))
+    assert held.state is JobState.HELD and held.error["code"] == "interrupted"
+
+
+def test_prune_deletes_only_old_finished_jobs(spool):
+    done = run(spool.submit(raw())).job
+    run(spool.claim_next("p1"))
+    run(spool.finish_attempt(done.id, state=JobState.COMPLETED, outcome="ok"))
+    waiting = run(spool.submit(raw())).job
+    assert run(spool.prune(3600)) == 0
+    assert run(spool.prune(-1)) == 1
+    assert [j.id for j in run(spool.list())] == [waiting.id]
+
+
+def test_many_concurrent_submits_share_commits(spool):
+    async def many():
+        return await asyncio.gather(*(spool.submit(raw(data=str(i))) for i in range(200)))
+
+    before = spool.commits
+    results = run(many())
+    assert len({r.job.id for r in results}) == 200
+    assert spool.commits - before < 200  # group commit: fewer fsyncs than jobs
+
+
+def test_a_failing_operation_does_not_undo_its_batch_neighbours(spool):
+    async def mixed():
+        return await asyncio.gather(spool.submit(raw(key="x")), spool.submit(raw(data="y", key="x")),
+                                    spool.submit(raw(data="z")), return_exceptions=True)
+
+    results = run(mixed())
+    assert isinstance(results[1], Invalid)
+    assert len(run(spool.list())) == 2
