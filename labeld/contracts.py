@@ -131,6 +131,10 @@ class Language(abc.ABC):
     def status_complete(self, reply: bytes) -> bool:
         """True once `reply` holds a whole answer to status_query()."""
 
+    def test_page(self, printer_id: str, model: Model) -> bytes:
+        """A short page in this language that names the printer; used by `labeld demo`."""
+        raise NotImplementedError
+
     @abc.abstractmethod
     def decode_status(self, reply: bytes) -> StatusReport:
         """Decode a (possibly empty or partial) reply. Never raises on bad bytes: a garbled

@@ -16,9 +16,8 @@ from labeld.config import Config, DeliveryConfig, PrinterConfig
 from labeld.contracts import Language, Model, Reason, Severity, StatusReport, Timeouts, Transport, TransportError
 from labeld.errors import ConfigError
 from labeld.pluginmanager import PluginManager
-
-UNREACHABLE = Reason("offline-report", "printer-unreachable", Severity.ERROR)
-STATUS_TIMEOUT = Reason("offline-report", "status-timeout", Severity.ERROR)
+from labeld.reasons import PRINTER_UNREACHABLE as UNREACHABLE
+from labeld.reasons import STATUS_TIMEOUT
 
 
 @dataclass

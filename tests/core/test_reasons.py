@@ -1,0 +1,140 @@
+"""The reasons catalogue: every code anything can emit has words in every language."""
+
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from collections.abc import Mapping
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+import labeld
+import labeld.drivers
+import labeld.drivers.escpos.language as escpos_language
+import labeld.drivers.zpl.language as zpl_language
+import labeld.plugins
+from labeld import reasons
+from labeld.contracts import Reason, Severity
+
+DRIVER_MODULES: tuple[ModuleType, ...] = (zpl_language, escpos_language)
+
+
+def _reasons_in(value: object, depth: int = 0) -> set[Reason]:
+    """Reason objects held in module globals, also inside tuples, dicts and frozensets."""
+    if isinstance(value, Reason):
+        return {value}
+    if depth > 3:
+        return set()
+    if isinstance(value, (tuple, list, set, frozenset)):
+        return set().union(*(_reasons_in(v, depth + 1) for v in value))
+    if isinstance(value, Mapping):
+        return set().union(*(_reasons_in(v, depth + 1) for v in value.values()))
+    return set()
+
+
+def _table_reasons() -> set[Reason]:
+    found: set[Reason] = set(reasons.CORE_REASONS)
+    for module in DRIVER_MODULES:
+        found |= set(module.ALL_REASONS)
+        for value in vars(module).values():
+            found |= _reasons_in(value)
+    return found
+
+
+def _source_files() -> list[Path]:
+    roots = {Path(p) for pkg in (labeld, labeld.drivers, labeld.plugins) for p in pkg.__path__}
+    return sorted({f for root in roots for f in root.rglob("*.py")})
+
+
+def _literal_codes_in_source() -> dict[str, list[str]]:
+    """Codes written as `Reason(keyword, "code", ...)` anywhere in the installed packages, so
+    that a reason built inline (not in a table) is caught too."""
+    found: dict[str, list[str]] = defaultdict(list)
+    for path in _source_files():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Reason"):
+                continue
+            code = node.args[1] if len(node.args) > 1 else None
+            code = code or next((k.value for k in node.keywords if k.arg == "code"), None)
+            if isinstance(code, ast.Constant) and isinstance(code.value, str):
+                found[code.value].append(f"{path.name}:{node.lineno}")
+    return found
+
+
+def test_tables_are_found() -> None:
+    # Guard against the collection silently finding nothing.
+    table_codes = {r.code for r in _table_reasons()}
+    assert {"head-open", "paper-out", "cover-open", "no-status-reply"} <= table_codes
+    assert "paper-out" in _literal_codes_in_source()
+
+
+def test_every_emitted_code_has_both_languages() -> None:
+    codes = {r.code for r in _table_reasons()} | set(_literal_codes_in_source())
+    missing = sorted(code for code in codes if code not in reasons.CATALOGUE)
+    assert not missing, f"codes without messages in labeld/reasons.py: {missing}"
+    for code in codes:
+        entry = reasons.CATALOGUE[code]
+        for text in (entry.message, entry.hint):
+            for lang in reasons.LANGUAGES:
+                assert getattr(text, lang).strip(), (code, lang)
+            assert text.hu != text.en, f"{code}: Hungarian text is not translated"
+
+
+def test_catalogue_has_no_orphans() -> None:
+    # A code nobody emits is a typo or a leftover; either way the words are never shown.
+    emitted = {r.code for r in _table_reasons()} | set(_literal_codes_in_source())
+    assert sorted(set(reasons.CATALOGUE) - emitted) == []
+
+
+def test_a_code_means_one_thing_everywhere() -> None:
+    seen: dict[str, set[tuple[str, Severity]]] = defaultdict(set)
+    for reason in _table_reasons():
+        seen[reason.code].add((reason.keyword, reason.severity))
+    conflicting = {code: v for code, v in seen.items() if len(v) > 1}
+    assert not conflicting
+
+
+def test_hungarian_uses_hungarian_letters() -> None:
+    # õ/û (tilde, circumflex) are the usual stand-ins when ő/ű are typed on a wrong layout.
+    for code, entry in reasons.CATALOGUE.items():
+        for text in (entry.message.hu, entry.hint.hu):
+            assert not set(text) & set("õûÕÛôÔêÊ"), code
+
+
+def test_reference_wording() -> None:
+    head_open = reasons.describe(Reason("cover-open", "head-open", Severity.ERROR))
+    assert head_open == {
+        "keyword": "cover-open",
+        "code": "head-open",
+        "severity": "error",
+        "message": {"en": "Print head is open", "hu": "Nyomtatófej nyitva"},
+        "hint": {
+            "en": "Close the print head until it clicks.",
+            "hu": "Zárja le a fejet, amíg kattan.",
+        },
+    }
+
+
+@pytest.mark.parametrize("severity", list(Severity))
+def test_unknown_code_falls_back(severity: Severity) -> None:
+    described = reasons.describe(Reason("other", "made-up-{code}", severity))
+    assert described["code"] == "made-up-{code}"
+    assert described["severity"] == severity.value
+    for part in ("message", "hint"):
+        assert set(described[part]) == {"en", "hu"}
+        assert all(described[part].values())
+    assert "made-up-{code}" in described["message"]["en"]
+
+
+def test_malformed_severity_does_not_raise() -> None:
+    described = reasons.describe(Reason("other", "x", "catastrophic"))  # type: ignore[arg-type]
+    assert described["message"]["en"]
+
+
+def test_core_reasons() -> None:
+    unreachable = Reason("offline-report", "printer-unreachable", Severity.ERROR)
+    assert reasons.PRINTER_UNREACHABLE == unreachable
+    assert reasons.NO_STATUS_REPLY.severity is Severity.WARNING
+    assert reasons.STATUS_TIMEOUT.code == "status-timeout"
