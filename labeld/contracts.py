@@ -95,6 +95,12 @@ class Transport(abc.ABC):
     async def write(self, data: bytes) -> None:
         """Write all of `data` or raise TransportError(sent=bytes_written)."""
 
+    async def finish(self) -> None:
+        """End the job and wait, up to the write timeout, until the printer has taken it all.
+
+        Raises TransportError when the printer dropped the job; a transport that cannot tell
+        (a one-way link) returns at once."""
+
     @abc.abstractmethod
     async def read_until(self, complete: Callable[[bytes], bool], timeout: float) -> bytes:
         """Read until `complete(buffer)` is true or `timeout` passes; return what arrived."""

@@ -9,11 +9,11 @@ for `GET /v1/plugins` and the log.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from types import ModuleType
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import pluggy
 
@@ -65,13 +65,7 @@ class PluginManager:
             name, PluginInfo(name=name, module=getattr(plugin, "__name__", repr(plugin)))
         )
         self._infos[name] = info
-        info.hooks = sorted(impl.hook_name for impl in self._hookimpls_of(plugin))
-
-    def _hookimpls_of(self, plugin: object) -> Iterable[Any]:
-        for caller in self._pm.get_hookcallers(plugin) or []:
-            for impl in caller.get_hookimpls():
-                if impl.plugin is plugin:
-                    yield impl
+        info.hooks = sorted(caller.name for caller in self._pm.get_hookcallers(plugin) or [])
 
     # -- asking ----------------------------------------------------------------------------
 
@@ -81,7 +75,7 @@ class PluginManager:
         found: dict[str, T] = {}
         owner: dict[str, str] = {}
         caller = getattr(self._pm.hook, hook_name)
-        for impl in reversed(caller.get_hookimpls()):  # pluggy lists last-registered first
+        for impl in caller.get_hookimpls():  # in registration order: built-ins before outsiders
             info = self._infos.get(impl.plugin_name)
             try:
                 items = impl.function() or []
@@ -117,7 +111,7 @@ class PluginManager:
     def model_owners(self) -> dict[str, str]:
         """Model id -> name of the plugin that provides it."""
         owners: dict[str, str] = {}
-        for impl in reversed(self._pm.hook.labeld_models.get_hookimpls()):
+        for impl in self._pm.hook.labeld_models.get_hookimpls():
             try:
                 for m in impl.function() or []:
                     owners.setdefault(m.id, impl.plugin_name)

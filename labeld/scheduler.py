@@ -95,6 +95,7 @@ class PrinterWorker:
         try:
             async with self.printer.transport() as transport:
                 await transport.write(data)
+                await transport.finish()
         except TransportError as exc:
             self.printer.note_delivery_error(exc)
             await self._failed(job, exc)

@@ -7,6 +7,7 @@ framing, so reads end when the language says the reply is whole, or at a timeout
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import time
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from urllib.parse import urlsplit
 from labeld.contracts import Timeouts, Transport, TransportError
 from labeld.hookspecs import hookimpl
 
+log = logging.getLogger(__name__)
 DEFAULT_PORT = 9100
 # Written in slices so that a slow or stalled printer is noticed within the write timeout and
 # the count of bytes that left is known when a connection drops mid-job.
@@ -87,6 +89,29 @@ class SocketTransport(Transport):
                 "connection-lost",
                 f"The connection dropped after {sent} of {len(data)} bytes: "
                 f"{getattr(exc, 'strerror', None) or exc}.", sent=sent) from None
+
+    async def finish(self) -> None:
+        """Half-close and wait for the printer to close its side, like CUPS' socket backend
+        (waiteof): a printer that hung up early resets the connection instead, and a job the
+        kernel merely buffered is not mistaken for a delivered one."""
+        if self._writer is None or self._reader is None:
+            raise TransportError("not-open", "finish before open")
+        try:
+            if self._writer.can_write_eof():
+                self._writer.write_eof()
+            await asyncio.wait_for(self._writer.drain(), self.timeouts.write)
+            deadline = time.monotonic() + self.timeouts.write
+            while time.monotonic() < deadline:
+                # Back-channel bytes (status a printer pushes by itself) are not ours to keep.
+                if not await asyncio.wait_for(self._reader.read(4096), deadline - time.monotonic()):
+                    return
+        except TimeoutError:
+            # Some printers keep the connection open after a job; all bytes were accepted.
+            log.info("%s:%s did not close the connection after the job", self.host, self.port)
+        except (ConnectionError, OSError) as exc:
+            raise TransportError("connection-lost",
+                                 f"The printer dropped the connection before taking the whole job: "
+                                 f"{getattr(exc, 'strerror', None) or exc}.") from None
 
     async def read_until(self, complete: Callable[[bytes], bool], timeout: float) -> bytes:
         if self._reader is None:

@@ -1,0 +1,137 @@
+"""Shared fixtures: simulated printers on free loopback ports and a real labeld server.
+
+Nothing here patches labeld: the daemon runs under uvicorn on a real socket, the spool is a real
+SQLite file, and printers are the simulators that `labeld simulate` ships.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from labeld.config import Config, DeliveryConfig, PrinterConfig, ServerConfig
+from labeld.pluginmanager import PluginManager, default_manager
+from labeld.server import ServerThread
+from labeld.simulator import SimulatorThread
+
+# Fast retries keep fault tests short; the production defaults are in examples/labeld.toml.
+FAST_DELIVERY = DeliveryConfig(max_attempts=4, backoff_initial_s=0.05, backoff_max_s=0.2,
+                               connect_timeout_s=1.0, write_timeout_s=1.0, status_timeout_s=1.0)
+
+
+@pytest.fixture(scope="session")
+def plugins() -> PluginManager:
+    return default_manager()
+
+
+@pytest.fixture
+def simulator(plugins) -> Iterator[Callable[[str], SimulatorThread]]:
+    """simulator("zpl") starts a simulated printer on a free port; stopped after the test."""
+    started: list[SimulatorThread] = []
+
+    def start(name: str) -> SimulatorThread:
+        sim = SimulatorThread(plugins.simulators()[name])
+        sim.__enter__()
+        started.append(sim)
+        return sim
+
+    yield start
+    for sim in started:
+        sim.__exit__(None, None, None)
+
+
+def printer(pid: str, sim: SimulatorThread | int, model: str, **extra) -> PrinterConfig:
+    port = sim if isinstance(sim, int) else sim.port
+    return PrinterConfig(id=pid, uri=f"socket://127.0.0.1:{port}", model=model, **extra)
+
+
+@pytest.fixture
+def daemon(tmp_path, plugins) -> Iterator[Callable[..., httpx.Client]]:
+    """daemon(printers, delivery=...) starts labeld on a free port; returns an httpx client."""
+    servers: list[ServerThread] = []
+    clients: list[httpx.Client] = []
+
+    def start(printers: list[PrinterConfig], delivery: DeliveryConfig = FAST_DELIVERY,
+              spool: Path | None = None) -> httpx.Client:
+        config = Config(server=ServerConfig(spool=str(spool or tmp_path / "spool.db"),
+                                            log_level="warning"),
+                        delivery=delivery, printers=printers)
+        server = ServerThread(config, plugins=plugins).start()
+        servers.append(server)
+        client = httpx.Client(base_url=server.url, timeout=10)
+        clients.append(client)
+        return client
+
+    yield start
+    for c in clients:
+        c.close()
+    for s in servers:
+        s.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = 10.0, interval: float = 0.02):
+    """Poll until predicate() is truthy; return its value or fail with a clear message."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"condition not met within {timeout} s")
+        time.sleep(interval)
+
+
+def wait_job(client: httpx.Client, job_id: str, states=("completed", "aborted", "canceled"),
+             timeout: float = 10.0) -> dict:
+    return wait_for(lambda: (j := client.get(f"/v1/jobs/{job_id}").json())["state"] in states and j,
+                    timeout)
+
+
+class DaemonProcess:
+    """`labeld serve` as a separate OS process, for crash and CLI tests."""
+
+    def __init__(self, config_file: Path, env: dict[str, str] | None = None):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "labeld", "serve", "--config", str(config_file),
+             "--listen", f"127.0.0.1:{self.port}"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env={**os.environ, **(env or {})})
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                out = self.proc.stdout.read() if self.proc.stdout else ""
+                raise RuntimeError(f"labeld serve did not start:\n{out}")
+            time.sleep(0.05)
+
+    def kill(self) -> None:
+        self.proc.kill()  # SIGKILL: no shutdown code runs, like a power cut for the process
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()

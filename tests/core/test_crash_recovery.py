@@ -1,0 +1,93 @@
+"""An accepted job survives `kill -9` of the daemon and is delivered after restart, once."""
+
+import time
+
+import httpx
+import pytest
+
+from tests.conftest import DaemonProcess, wait_for
+
+ZPL = "^XA^FO20,20^A0N,30,30^FDsurvives a crash^FS^XZ"
+
+
+def write_config(tmp_path, port: int, model: str, write_timeout: float = 15) -> object:
+    f = tmp_path / "labeld.toml"
+    f.write_text(f"""
+[server]
+spool = "{tmp_path / 'spool.db'}"
+log_level = "warning"
+
+[delivery]
+max_attempts = 1000
+backoff_initial_s = 0.05
+backoff_max_s = 0.2
+write_timeout_s = {write_timeout}
+
+[[printers]]
+id = "p"
+uri = "socket://127.0.0.1:{port}"
+model = "{model}"
+""")
+    return f
+
+
+@pytest.fixture
+def processes():
+    started: list[DaemonProcess] = []
+
+    def start(config_file) -> DaemonProcess:
+        d = DaemonProcess(config_file)
+        started.append(d)
+        return d
+
+    yield start
+    for d in started:
+        d.stop()
+
+
+def test_a_job_accepted_before_a_kill_is_delivered_after_restart_once(tmp_path, simulator, processes):
+    sim = simulator("zpl")
+    sim.set_fault("offline")  # keep the job undelivered while the daemon dies
+    cfg = write_config(tmp_path, sim.port, "zebra-generic-203")
+    first = processes(cfg)
+    resp = httpx.post(first.url + "/v1/jobs", json={"printer": "p", "raw": {"data": ZPL}})
+    assert resp.status_code == 202
+    jid = resp.json()["id"]
+    first.kill()
+
+    sim.clear_faults()
+    second = processes(cfg)
+    job = wait_for(lambda: (j := httpx.get(f"{second.url}/v1/jobs/{jid}").json())["state"]
+                   == "completed" and j)
+    assert job["attempts"] >= 1
+    time.sleep(0.3)
+    assert [j.data for j in sim.jobs()] == [ZPL.encode()]
+
+
+@pytest.mark.parametrize("model, expect", [("zebra-generic-203", "completed"),
+                                           ("escpos-generic-80", "held")])
+def test_a_job_cut_off_mid_send_is_retried_for_labels_and_held_for_receipts(
+        tmp_path, simulator, processes, model, expect):
+    sim = simulator("zpl" if model.startswith("zebra") else "escpos")
+    sim.set_fault("slow", 2000)  # ~2 kB/s: the send is still under way when we kill
+    cfg = write_config(tmp_path, sim.port, model, write_timeout=60)
+    first = processes(cfg)
+    data = "X" * 6_000_000  # more than loopback socket buffers hold
+    jid = httpx.post(first.url + "/v1/jobs", json={"printer": "p", "raw": {"data": data}}).json()["id"]
+    wait_for(lambda: httpx.get(f"{first.url}/v1/jobs/{jid}").json()["state"] == "processing")
+    first.kill()
+
+    sim.clear_faults()
+    second = processes(cfg)
+    job = wait_for(lambda: (j := httpx.get(f"{second.url}/v1/jobs/{jid}").json())["state"]
+                   in ("completed", "held") and j, timeout=20)
+    assert job["state"] == expect
+    outcomes = [a["outcome"] for a in job["attempt_log"]]
+    assert outcomes[0] == "interrupted"
+    if expect == "held":
+        assert job["error"]["code"] == "interrupted"
+        released = httpx.post(f"{second.url}/v1/jobs/{jid}/release").json()
+        assert released["state"] == "pending"
+        wait_for(lambda: httpx.get(f"{second.url}/v1/jobs/{jid}").json()["state"] == "completed",
+                 timeout=20)
+    wait_for(lambda: [j for j in sim.jobs() if j.complete and j.data == data.encode()], timeout=20)
