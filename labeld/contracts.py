@@ -120,6 +120,39 @@ class Transport(abc.ABC):
         await self.close()
 
 
+@dataclass(frozen=True)
+class Raster:
+    """One page of 1-bit pixels at the printer's resolution: what render hands to a language.
+
+    `rows` holds ceil(width / 8) bytes per row, top row first, most significant bit = left-most
+    dot, 1 = black (printed). Padding bits past `width` are always 0, so no encoder can print a
+    black stripe on the right edge.
+    """
+
+    width: int
+    height: int
+    rows: bytes
+    dpi: int
+
+    @property
+    def row_bytes(self) -> int:
+        return (self.width + 7) // 8
+
+    def __post_init__(self) -> None:
+        if self.width <= 0 or self.height <= 0 or len(self.rows) != self.row_bytes * self.height:
+            raise ValueError(f"raster {self.width}x{self.height} needs {self.row_bytes * self.height}"
+                             f" bytes, got {len(self.rows)}")
+
+
+@dataclass(frozen=True)
+class PrintOptions:
+    """How a raster job is put on media: copies, and what happens after each page."""
+
+    copies: int = 1
+    cut: bool = True  # receipts: cut after the job where the model has a cutter
+    feed_dots: int = 0  # extra feed after the image, before the cut
+
+
 class Language(abc.ABC):
     """A printer language: turns payloads into bytes and reads the printer's status replies."""
 
@@ -136,6 +169,10 @@ class Language(abc.ABC):
     @abc.abstractmethod
     def status_complete(self, reply: bytes) -> bool:
         """True once `reply` holds a whole answer to status_query()."""
+
+    def encode_raster(self, pages: list[Raster], model: Model, options: PrintOptions) -> bytes:
+        """The bytes that print `pages` (rendered at the model's dpi) on this language's printers."""
+        raise NotImplementedError(f"{self.name} cannot print raster images yet")
 
     def test_page(self, printer_id: str, model: Model) -> bytes:
         """A short page in this language that names the printer; used by `labeld demo`."""
