@@ -23,8 +23,9 @@ from labeld.simulator import SimulatorThread
 
 
 def _model_for(language: str, models: dict[str, Model]) -> Model | None:
-    candidates = sorted((m for m in models.values() if m.language == language), key=lambda m: m.id)
-    return candidates[0] if candidates else None
+    # The most common resolution, then the widest: a full-size label or receipt.
+    candidates = [m for m in models.values() if m.language == language]
+    return max(candidates, key=lambda m: (-m.dpi, m.print_width_dots, m.id), default=None)
 
 
 def run_demo(listen: str = "127.0.0.1:8631", once: bool = False) -> int:
