@@ -1,0 +1,486 @@
+"""A simulated ESC/POS receipt printer (Epson TM class), byte-accurate for status replies.
+
+Two layers read every received byte, as in a real printer (reference 2.1):
+
+* the **receive layer** acts on real-time commands the moment they arrive: `DLE EOT n`
+  (one status byte, values per the reference's "values a simulator should produce" table),
+  `DLE ENQ n` (recover), `DLE DC4 fn` (7: ASB now; 8: clear buffers, `37 25 00`; 2: power-off
+  answer `3B 30 00`; 1: drawer pulse, no reply). It does not know command lengths, so a
+  `10 04 n` inside raster data is answered too, exactly like the hardware.
+* the **command parser** walks the stream in order, knowing the length of the commands that
+  carry parameters or payloads (`GS v 0`, `GS ( L`, `ESC *`, `GS k`, ...) so that image bytes
+  are not mistaken for commands. It answers `GS I n` and `GS r n`, handles `GS a n` (Automatic
+  Status Back: 4 bytes now, then on every change of an enabled item) and counts cuts.
+
+Job data: **all** bytes of a connection, query bytes included: a status byte sequence may
+also be image data, so removing it could corrupt a job. A connection whose commands were all
+status queries or settings of the status channel (`DLE EOT`, `DLE ENQ`, `DLE DC4` 2/7/8,
+`GS I`, `GS r`, `GS a`) records no job.
+
+Deviations: `GS I`, `GS a` are answered as parsed even while offline (a real printer answers
+them only after it recovers); `GS r` is not answered during paper end, per the reference. ASB
+is enabled per connection. `DLE ENQ 1|2` clears `cutter-error` (the simulated jam counts as
+removed once the host asks to recover); `DLE ENQ 2` also cancels buffered jobs. A printed job
+adds one receipt per cut (`GS V`, `ESC i`, `ESC m`) to the odometer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from labeld.contracts import SimulatorSpec
+from labeld.simulator import Device, FaultSpec, Session, SimJob, spec_faults
+
+DLE, ESC, FS, GS = 0x10, 0x1B, 0x1C, 0x1D
+_COMMAND_START = re.compile(rb"[\x10\x1b\x1c\x1d]")
+
+# Longest prefix we wait for before giving up on finding a command's end (NUL-terminated
+# ones): past it the bytes are treated as text so a stray byte cannot stall the parser.
+_MAX_HEADER = 4096
+
+# Parameter bytes after two-byte ESC/FS/GS commands whose length is fixed.
+_FIXED_PARAMS: dict[bytes, int] = {
+    **{bytes([ESC, c]): n for c, n in {
+        0x0C: 0, 0x20: 1, 0x21: 1, 0x24: 2, 0x25: 1, 0x2D: 1, 0x32: 0, 0x33: 1, 0x3C: 0,
+        0x3D: 1, 0x3F: 1, 0x40: 0, 0x45: 1, 0x47: 1, 0x4A: 1, 0x4B: 1, 0x4C: 0, 0x4D: 1,
+        0x52: 1, 0x53: 0, 0x54: 1, 0x55: 1, 0x56: 1, 0x57: 8, 0x5C: 2, 0x61: 1, 0x63: 2,
+        0x64: 1, 0x65: 1, 0x66: 2, 0x69: 0, 0x6D: 0, 0x70: 3, 0x72: 1, 0x74: 1, 0x75: 1,
+        0x76: 0, 0x7B: 1,
+    }.items()},
+    **{bytes([GS, c]): n for c, n in {
+        0x21: 1, 0x24: 2, 0x2F: 1, 0x3A: 0, 0x42: 1, 0x48: 1, 0x49: 1, 0x4C: 2, 0x50: 2,
+        0x54: 1, 0x57: 2, 0x5C: 2, 0x5E: 3, 0x61: 1, 0x62: 1, 0x63: 0, 0x66: 1, 0x67: 4,
+        0x68: 1, 0x6A: 1, 0x72: 1, 0x77: 1,
+    }.items()},
+    **{bytes([FS, c]): n for c, n in {
+        0x21: 1, 0x26: 0, 0x2D: 1, 0x2E: 0, 0x3F: 2, 0x43: 1, 0x53: 2, 0x57: 1, 0x70: 2,
+    }.items()},
+}
+
+# Commands that only ask for status or steer the status channel: a connection made of
+# nothing else is a status poll, not a print job.
+_STATUS_COMMANDS = frozenset({b"\x10\x04", b"\x10\x05", b"\x1dI", b"\x1dr", b"\x1da"})
+_STATUS_DC4 = frozenset({2, 7, 8})
+
+_CUTS = frozenset({b"\x1dV", b"\x1bi", b"\x1bm"})
+
+
+def _measure_dle(buf: bytes | bytearray, i: int) -> int | None:
+    """Length of the real-time command at buf[i] (a DLE), 0 if it is none, None if more
+    bytes are needed to tell."""
+    if len(buf) < i + 2:
+        return None
+    kind = buf[i + 1]
+    if kind not in (0x04, 0x05, 0x14):
+        return 0
+    if len(buf) < i + 3:
+        return None
+    n = buf[i + 2]
+    if kind == 0x04:
+        return 4 if n in (7, 8, 18) else 3  # the extended forms carry one more byte
+    if kind == 0x05:
+        return 3
+    return 3 + {1: 2, 2: 2, 7: 1, 8: 7}.get(n, 0)
+
+
+def _measure(buf: bytes | bytearray, i: int) -> tuple[int, int] | None:
+    """(header length, payload length) of the command at buf[i], or None if more bytes are
+    needed. The header is handed to the command's handler; the payload is skipped."""
+    measured = _measure_header(buf, i)
+    if measured is None or measured[0] > len(buf) - i:
+        return None
+    return measured
+
+
+def _measure_header(buf: bytes | bytearray, i: int) -> tuple[int, int] | None:
+    avail = len(buf) - i
+
+    def need(k: int) -> bool:
+        return avail >= k
+
+    if not need(2):
+        return None
+    first, cmd = buf[i], buf[i + 1]
+    key = bytes([first, cmd])
+    if first == DLE:
+        length = _measure_dle(buf, i)
+        if length is None or not need(length):
+            return None
+        return (length, 0) if length else (1, 0)  # a lone DLE is just a control byte
+    if key in (b"\x1b(", b"\x1d(", b"\x1c("):  # X ( fn pL pH payload
+        if not need(5):
+            return None
+        return 5, buf[i + 3] | buf[i + 4] << 8
+    if key == b"\x1d8":  # GS 8 L p1..p4 payload
+        if not need(7):
+            return None
+        return 7, int.from_bytes(buf[i + 3:i + 7], "little")
+    if key in (b"\x1dv", b"\x1dQ"):  # GS v 0 m xL xH yL yH: raster, xL+256xH bytes per row
+        if not need(8):
+            return None
+        width = buf[i + 4] | buf[i + 5] << 8
+        height = buf[i + 6] | buf[i + 7] << 8
+        return 8, width * height
+    if key == b"\x1b*":  # ESC * m nL nH: n columns of 1 (8-dot) or 3 (24-dot) bytes
+        if not need(5):
+            return None
+        columns = buf[i + 3] | buf[i + 4] << 8
+        return 5, columns * (1 if buf[i + 2] in (0, 1) else 3)
+    if key == b"\x1d*":  # GS * x y: x*y*8 bytes of downloaded bit image
+        if not need(4):
+            return None
+        return 4, buf[i + 2] * buf[i + 3] * 8
+    if key == b"\x1dV":  # GS V m [n]: function B (m = 65, 66, 97, 98, 103, 104) has n
+        if not need(3):
+            return None
+        return (4 if buf[i + 2] in (65, 66, 97, 98, 103, 104) else 3), 0
+    if key == b"\x1dk":  # GS k m: function A NUL-terminated, function B n + n bytes
+        if not need(3):
+            return None
+        if buf[i + 2] <= 6:
+            return _until_nul(buf, i + 3, i)
+        if not need(4):
+            return None
+        return 4, buf[i + 3]
+    if key == b"\x1bD":  # ESC D tab stops... NUL
+        return _until_nul(buf, i + 2, i)
+    if key == b"\x1b&":  # ESC & y c1 c2, then per character: x, y*x bytes
+        return _user_chars(buf, i)
+    if key == b"\x1cq":  # FS q n, then per image: xL xH yL yH, x*y*8 bytes
+        return _nv_images(buf, i)
+    if key == b"\x1cg":  # FS g 1 m a1..a4 nL nH payload (NV user memory)
+        if not need(10):
+            return None
+        return 10, buf[i + 8] | buf[i + 9] << 8
+    if key == b"\x1c2":  # FS 2 c1 c2 and a 24x24 Kanji character
+        return 4, 72
+    params = _FIXED_PARAMS.get(key, 0)
+    return (2 + params, 0) if need(2 + params) else None
+
+
+def _until_nul(buf: bytes | bytearray, start: int, i: int) -> tuple[int, int] | None:
+    end = buf.find(b"\x00", start)
+    if end < 0:
+        return (len(buf) - i, 0) if len(buf) - i > _MAX_HEADER else None
+    return end + 1 - i, 0
+
+
+def _user_chars(buf: bytes | bytearray, i: int) -> tuple[int, int] | None:
+    if len(buf) < i + 5:
+        return None
+    y, c1, c2 = buf[i + 2], buf[i + 3], buf[i + 4]
+    pos = i + 5
+    for _ in range(max(0, c2 - c1 + 1)):
+        if len(buf) <= pos:
+            return None
+        pos += 1 + y * buf[pos]
+    return (pos - i, 0) if len(buf) >= pos else None
+
+
+def _nv_images(buf: bytes | bytearray, i: int) -> tuple[int, int] | None:
+    if len(buf) < i + 3:
+        return None
+    pos = i + 3
+    for _ in range(buf[i + 2]):
+        if len(buf) < pos + 4:
+            return None
+        x = buf[pos] | buf[pos + 1] << 8
+        y = buf[pos + 2] | buf[pos + 3] << 8
+        pos += 4 + x * y * 8
+    return (pos - i, 0) if len(buf) >= pos else None
+
+
+@dataclass(frozen=True)
+class Command:
+    """A parsed command: `key` is its first two bytes (b"" for text and lone control
+    bytes), `header` its bytes up to any payload."""
+
+    key: bytes
+    header: bytes
+
+    @property
+    def is_status(self) -> bool:
+        if self.key == b"\x10\x14":
+            return len(self.header) > 2 and self.header[2] in _STATUS_DC4
+        return self.key in _STATUS_COMMANDS
+
+
+TEXT = Command(b"", b"")
+
+
+class CommandParser:
+    """Splits an ESC/POS byte stream into commands, incrementally, skipping payloads."""
+
+    def __init__(self) -> None:
+        self._pending = bytearray()
+        self._skip = 0
+
+    def feed(self, chunk: bytes) -> list[Command]:
+        commands: list[Command] = []
+        if self._skip:
+            taken = min(self._skip, len(chunk))
+            self._skip -= taken
+            chunk = chunk[taken:]
+        buf = self._pending + chunk
+        i = 0
+        while i < len(buf):
+            if buf[i] not in (DLE, ESC, FS, GS):
+                found = _COMMAND_START.search(buf, i)
+                i = found.start() if found else len(buf)
+                commands.append(TEXT)
+                continue
+            measured = _measure(buf, i)
+            if measured is None:
+                if len(buf) - i > _MAX_HEADER:
+                    commands.append(TEXT)
+                    i += 1
+                    continue
+                break
+            header, payload = measured
+            key = bytes(buf[i:i + 2]) if header > 1 else b""
+            commands.append(Command(key, bytes(buf[i:i + header])) if key else TEXT)
+            i += header
+            taken = min(payload, len(buf) - i)
+            i += taken
+            self._skip = payload - taken
+        self._pending = buf[i:]
+        return commands
+
+    @property
+    def pending(self) -> bool:
+        return bool(self._pending) or self._skip > 0
+
+
+class RealtimeScanner:
+    """Finds real-time `DLE` commands anywhere in the stream, even split across reads."""
+
+    def __init__(self) -> None:
+        self._pending = b""
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        buf = self._pending + chunk
+        self._pending = b""
+        found: list[bytes] = []
+        i = 0
+        while (j := buf.find(b"\x10", i)) >= 0:
+            length = _measure_dle(buf, j)
+            if length is None:
+                self._pending = buf[j:]
+                break
+            if length == 0:
+                i = j + 1
+                continue
+            if len(buf) < j + length:
+                self._pending = buf[j:]
+                break
+            found.append(buf[j:j + length])
+            i = j + length
+        return found
+
+
+def count_cuts(data: bytes) -> int:
+    return sum(1 for command in CommandParser().feed(data) if command.key in _CUTS)
+
+
+@dataclass(frozen=True)
+class EscposIdentity:
+    maker: str = "EPSON"
+    model: str = "TM-T20III"
+    firmware: str = "1.00 ESC/POS"
+    serial: str = "SIM00000001"
+    fonts: str = ""  # GS I 69: no additional fonts installed
+    model_id: int = 0x20
+    rom_id: int = 0x01
+    cutter: bool = True
+
+
+class EscposSession(Session):
+    def __init__(self, device: EscposDevice):
+        self.device = device
+        self._realtime = RealtimeScanner()
+        self._parser = CommandParser()
+        self._prints = False  # saw something other than status queries
+        self._asb_enabled = 0  # GS a n
+        self._asb_last = b""
+
+    def feed(self, chunk: bytes) -> tuple[bytes, bytes]:
+        reply = bytearray()
+        for sequence in self._realtime.feed(chunk):
+            reply += self.device.realtime(sequence)
+        for command in self._parser.feed(chunk):
+            if not command.is_status:
+                self._prints = True
+            reply += self._in_order(command)
+        return bytes(reply), chunk
+
+    def _in_order(self, command: Command) -> bytes:
+        if command.key == b"\x1dI":
+            return self.device.printer_id(command.header[2])
+        if command.key == b"\x1dr":
+            return self.device.transmit_status(command.header[2])
+        if command.key == b"\x1da":
+            self._asb_enabled = command.header[2] & 0x0F
+            if not self._asb_enabled:
+                return b""
+            self._asb_last = self.device.asb()
+            return self._asb_last
+        return b""
+
+    def state_changed(self) -> bytes:
+        if not self._asb_enabled:
+            return b""
+        current = self.device.asb()
+        mask = _asb_mask(self._asb_enabled)
+        if all(a & m == b & m for a, b, m in zip(current, self._asb_last, mask)):
+            return b""
+        self._asb_last = current
+        return current
+
+    def finish(self) -> bytes:
+        if self._parser.pending:
+            self._prints = True  # a command cut short is still something sent to print
+        return b""
+
+    def is_job(self, data: bytes) -> bool:
+        return bool(data) and self._prints
+
+
+def _asb_mask(enabled: int) -> bytes:
+    """The ASB bits whose change triggers a transmission, for the `GS a n` bits in `enabled`."""
+    mask = bytearray(4)
+    if enabled & 0x01:  # drawer kick-out connector pin 3
+        mask[0] |= 0x04
+    if enabled & 0x02:  # online/offline (cover open and feed button belong with it)
+        mask[0] |= 0x68
+        mask[1] |= 0x03
+    if enabled & 0x04:  # errors
+        mask[1] |= 0x6C
+    if enabled & 0x08:  # roll paper sensor
+        mask[2] |= 0x0F
+    return bytes(mask)
+
+
+class EscposDevice(Device):
+    """An Epson-class receipt printer. Options: the EscposIdentity fields (maker, model,
+    firmware, serial, fonts, model_id, rom_id, cutter)."""
+
+    FAULTS: ClassVar[tuple[FaultSpec, ...]] = (
+        FaultSpec("paper-out", "roll paper end: DLE EOT 1/2/4 = 1A/32/72", stops_printing=True),
+        FaultSpec("paper-near-end", "roll paper near end: DLE EOT 4 = 1E"),
+        FaultSpec("cover-open", "cover open: DLE EOT 1/2 = 1A/16", stops_printing=True),
+        FaultSpec("cutter-error", "autocutter error: DLE EOT 1/2/3 = 1A/52/1A; DLE ENQ 1|2 "
+                  "recovers", stops_printing=True),
+        FaultSpec("unrecoverable-error", "unrecoverable error: DLE EOT 1/2/3 = 1A/52/32",
+                  stops_printing=True),
+        FaultSpec("drawer-open", "drawer kick-out connector pin 3 high: DLE EOT 1 = 16"),
+    )
+
+    def __init__(self, **identity: Any):
+        super().__init__()
+        self.identity = EscposIdentity(**identity)
+        self.receipts_printed = 0
+        self._realtime: dict[int, Callable[[bytes], bytes]] = {
+            0x04: self._dle_eot, 0x05: self._dle_enq, 0x14: self._dle_dc4}
+
+    def new_session(self) -> EscposSession:
+        return EscposSession(self)
+
+    def counters(self) -> dict[str, int]:
+        return {**super().counters(), "receipts_printed": self.receipts_printed}
+
+    def on_printed(self, job: SimJob) -> None:
+        self.receipts_printed += count_cuts(job.data)
+
+    # -- derived state
+
+    @property
+    def _error(self) -> bool:
+        return self.has("cutter-error") or self.has("unrecoverable-error")
+
+    @property
+    def _offline(self) -> bool:
+        return self.has("cover-open") or self.has("paper-out") or self._error
+
+    def _bit(self, name: str, bits: int) -> int:
+        return bits if self.has(name) else 0
+
+    # -- real time
+
+    def realtime(self, sequence: bytes) -> bytes:
+        return self._realtime[sequence[1]](sequence)
+
+    def _dle_eot(self, sequence: bytes) -> bytes:
+        n = sequence[2]
+        if n == 1:
+            status = self._bit("drawer-open", 0x04) | (0x08 if self._offline else 0)
+        elif n == 2:
+            status = (self._bit("cover-open", 0x04) | self._bit("paper-out", 0x20)
+                      | (0x40 if self._error else 0))
+        elif n == 3:
+            status = self._bit("cutter-error", 0x08) | self._bit("unrecoverable-error", 0x20)
+        elif n == 4:
+            status = self._bit("paper-near-end", 0x0C) | self._bit("paper-out", 0x60)
+        else:
+            return b""  # extended forms (ink, peeler, interface) are not simulated
+        return bytes([0x12 | status])
+
+    def _dle_enq(self, sequence: bytes) -> bytes:
+        if sequence[2] in (1, 2) and self.has("cutter-error"):
+            self.clear_fault("cutter-error")
+        if sequence[2] == 2:
+            self.cancel_buffered()
+        return b""
+
+    def _dle_dc4(self, sequence: bytes) -> bytes:
+        fn = sequence[2]
+        if fn == 7 and sequence[3] == 1:
+            return self.asb()
+        if fn == 8 and sequence[3:] == b"\x01\x03\x14\x01\x06\x02\x08":
+            self.cancel_buffered()
+            return b"\x37\x25\x00"
+        if fn == 2 and sequence[3:] == b"\x01\x08":
+            return b"\x3b\x30\x00"
+        return b""
+
+    # -- in order
+
+    def asb(self) -> bytes:
+        first = (0x10 | self._bit("drawer-open", 0x04) | (0x08 if self._offline else 0)
+                 | self._bit("cover-open", 0x20))
+        second = self._bit("cutter-error", 0x08) | self._bit("unrecoverable-error", 0x20)
+        third = self._bit("paper-near-end", 0x03) | self._bit("paper-out", 0x0C)
+        return bytes([first, second, third, 0x00])
+
+    def printer_id(self, n: int) -> bytes:
+        ident = self.identity
+        if n in (1, 49):
+            return bytes([ident.model_id])
+        if n in (2, 50):
+            return bytes([0x02 if ident.cutter else 0x00])
+        if n in (3, 51):
+            return bytes([ident.rom_id])
+        text = {65: ident.firmware, 66: ident.maker, 67: ident.model, 68: ident.serial,
+                69: ident.fonts}.get(n)
+        return b"" if text is None else b"\x5f" + text.encode("ascii") + b"\x00"
+
+    def transmit_status(self, n: int) -> bytes:
+        if n in (1, 49):
+            if self.has("paper-out"):
+                return b""  # the reference: not answered while offline for paper end
+            return bytes([self._bit("paper-near-end", 0x03)])
+        if n in (2, 50):
+            return bytes([self._bit("drawer-open", 0x01)])
+        return b""
+
+
+SPEC = SimulatorSpec(
+    name="escpos",
+    language="escpos",
+    description="Epson TM-T20III-class receipt printer speaking ESC/POS: DLE EOT, DLE ENQ, "
+                "DLE DC4, GS a (ASB), GS I, GS r; cuts counted as receipts",
+    faults=spec_faults(EscposDevice),
+    factory=EscposDevice,
+)

@@ -1,0 +1,800 @@
+"""The engine behind `labeld simulate`: a raw-TCP (port 9100 style) printer on loopback.
+
+The engine knows no printer language. A language plugin supplies a `Device` (faults, job
+buffer, counters) whose `Session`s turn the bytes of one connection into status replies and
+print-job data. The engine supplies what every networked printer shares:
+
+* one TCP connection = one job (the CUPS socket-backend model the daemon follows). A job is
+  recorded when the connection ends; a connection that carried only status queries records
+  none. If a fault that stops printing is active, the job stays buffered and prints, in order,
+  once the faults clear.
+* transport faults that any printer can suffer: `offline` (nothing listens), `drop-after` N
+  (cut the connection after N bytes), `slow` (read at N bytes/s so the sender feels
+  backpressure), `silent` (never reply), `garbage` (reply with nonsense).
+* a small HTTP control interface (`GET /state`, `PUT /faults/{name}`, `GET /jobs`, ...) and
+  the same operations as Python methods, plus `SimulatorThread` for synchronous callers.
+
+Sockets are driven with `loop.sock_recv` rather than asyncio streams: a stream transport
+reads eagerly into its own buffer, which would hide the `slow` fault's backpressure.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import base64
+import contextlib
+import dataclasses
+import json
+import logging
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable, Coroutine, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal, TypeVar
+from urllib.parse import unquote, urlsplit
+
+from labeld.contracts import SimulatorSpec
+from labeld.errors import Invalid, LabeldError, NotFound
+
+log = logging.getLogger("labeld.simulator")
+
+FaultValue = bool | int
+T = TypeVar("T")
+
+GARBAGE_REPLY = b"\xff\x00garbage"
+
+
+# --------------------------------------------------------------------------------------------
+# Faults
+
+
+@dataclass(frozen=True)
+class FaultSpec:
+    """One injectable fault. A `flag` is on or off; a `count` carries a number >= minimum."""
+
+    name: str
+    description: str
+    kind: Literal["flag", "count"] = "flag"
+    minimum: int = 0
+    stops_printing: bool = False
+
+    def coerce(self, value: object) -> FaultValue | None:
+        """The value to store, None for "clear it", or Invalid if `value` does not fit."""
+        if self.kind == "flag":
+            # 0/1 are accepted because `curl -d '{"value": 1}'` is a natural thing to type.
+            if isinstance(value, bool) or (isinstance(value, int) and value in (0, 1)):
+                return True if value else None
+            raise Invalid("bad-fault-value", f"Fault {self.name!r} is on or off, not {value!r}.",
+                          'Send {"value": true} or {"value": false}, or no body at all.')
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise Invalid("bad-fault-value", f"Fault {self.name!r} needs a whole number.",
+                          f'Send {{"value": N}} with N >= {self.minimum}.')
+        if value < self.minimum:
+            raise Invalid("bad-fault-value",
+                          f"Fault {self.name!r} needs a number >= {self.minimum}, not {value}.",
+                          f'Send {{"value": N}} with N >= {self.minimum}.')
+        return value
+
+
+GENERIC_FAULTS: tuple[FaultSpec, ...] = (
+    FaultSpec("offline", "stop listening: connections are refused until cleared"),
+    FaultSpec("drop-after", "close each connection after it has delivered N bytes", "count", 0),
+    FaultSpec("slow", "read each connection at N bytes per second", "count", 1),
+    FaultSpec("silent", "never answer status queries"),
+    FaultSpec("garbage", "answer status queries with bytes no printer would send"),
+)
+GENERIC_FAULT_NAMES: tuple[str, ...] = tuple(f.name for f in GENERIC_FAULTS)
+
+
+def spec_faults(device_class: type[Device]) -> tuple[str, ...]:
+    """All fault names a simulator built on `device_class` accepts, for SimulatorSpec.faults."""
+    return GENERIC_FAULT_NAMES + tuple(f.name for f in device_class.FAULTS)
+
+
+def _unknown_fault(name: str, known: Iterable[str]) -> NotFound:
+    return NotFound("unknown-fault", f"This simulator has no fault named {name!r}.",
+                    f"Available: {', '.join(known)}.")
+
+
+# --------------------------------------------------------------------------------------------
+# Device and session: the part a language plugin writes
+
+
+@dataclass
+class SimJob:
+    """The non-query bytes of one TCP connection, as the printer received them."""
+
+    index: int
+    data: bytes
+    complete: bool  # False: the simulator cut the connection short (drop-after, shutdown)
+    printed: bool
+    canceled: bool
+    received_at: float  # time.time() when the connection ended
+    connection: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {"index": self.index, "size": len(self.data), "complete": self.complete,
+                "printed": self.printed, "canceled": self.canceled,
+                "received_at": self.received_at, "connection": self.connection,
+                "data_b64": base64.b64encode(self.data).decode("ascii")}
+
+
+class Session(abc.ABC):
+    """The parser for one TCP connection. Must be incremental: a command may be split across
+    any two reads."""
+
+    @abc.abstractmethod
+    def feed(self, chunk: bytes) -> tuple[bytes, bytes]:
+        """Consume received bytes; return (reply to send now, bytes that belong to the job)."""
+
+    def finish(self) -> bytes:
+        """The connection ended: return held-back bytes that turned out to be job data."""
+        return b""
+
+    def is_job(self, data: bytes) -> bool:
+        """Whether the connection's job data amounts to a print job at all."""
+        return bool(data)
+
+    def state_changed(self) -> bytes:
+        """The device state changed: return unsolicited bytes to send (ESC/POS ASB)."""
+        return b""
+
+
+class Device(abc.ABC):
+    """The language-specific printer: faults, the job buffer and counters.
+
+    Subclasses declare FAULTS and implement new_session(); they may override on_printed()
+    to keep odometers. All methods run on the simulator's event loop thread.
+    """
+
+    FAULTS: ClassVar[tuple[FaultSpec, ...]] = ()
+
+    def __init__(self) -> None:
+        self.faults: dict[str, FaultValue] = {}
+        self.jobs: list[SimJob] = []
+        self._listeners: list[Callable[[], None]] = []
+
+    @abc.abstractmethod
+    def new_session(self) -> Session: ...
+
+    def counters(self) -> dict[str, int]:
+        """Odometers and the like, reported by GET /state."""
+        return {"jobs_printed": sum(1 for j in self.jobs if j.printed)}
+
+    def on_printed(self, job: SimJob) -> None:
+        """A job left the buffer and was printed: advance odometers."""
+
+    # -- faults
+
+    def fault_spec(self, name: str) -> FaultSpec | None:
+        return next((f for f in self.FAULTS if f.name == name), None)
+
+    def set_fault(self, name: str, value: object = True) -> None:
+        spec = self.fault_spec(name)
+        if spec is None:
+            raise _unknown_fault(name, (f.name for f in self.FAULTS))
+        coerced = spec.coerce(value)
+        if coerced is None:
+            self.faults.pop(name, None)
+        else:
+            self.faults[name] = coerced
+        self.state_changed()
+
+    def clear_fault(self, name: str) -> None:
+        if self.fault_spec(name) is None:
+            raise _unknown_fault(name, (f.name for f in self.FAULTS))
+        self.faults.pop(name, None)
+        self.state_changed()
+
+    def clear_faults(self) -> None:
+        self.faults.clear()
+        self.state_changed()
+
+    def has(self, name: str) -> bool:
+        return name in self.faults
+
+    @property
+    def stopped(self) -> bool:
+        """True while a fault that stops printing is active: jobs wait in the buffer."""
+        return any(spec.stops_printing and spec.name in self.faults for spec in self.FAULTS)
+
+    # -- jobs
+
+    @property
+    def buffered(self) -> list[SimJob]:
+        return [j for j in self.jobs if j.complete and not j.printed and not j.canceled]
+
+    def record(self, data: bytes, complete: bool, connection: int) -> SimJob:
+        job = SimJob(index=len(self.jobs), data=data, complete=complete, printed=False,
+                     canceled=False, received_at=time.time(), connection=connection)
+        # Connections are numbered in accept order. A sender that closes one connection and
+        # opens the next at once can see the second one's end handled first; the job still
+        # belongs after the earlier one, as with a printer that serves connections in turn.
+        position = len(self.jobs)
+        while position and self.jobs[position - 1].connection > connection:
+            position -= 1
+        self.jobs.insert(position, job)
+        for index in range(position, len(self.jobs)):
+            self.jobs[index].index = index
+        self.state_changed()
+        return job
+
+    def cancel_buffered(self) -> int:
+        """Drop every job still waiting in the buffer (ZPL ~JA, ESC/POS buffer clears)."""
+        waiting = self.buffered
+        for job in waiting:
+            job.canceled = True
+        if waiting:
+            self.state_changed()
+        return len(waiting)
+
+    def clear_jobs(self) -> None:
+        self.jobs.clear()
+        self.state_changed()
+
+    def state_changed(self) -> None:
+        """Call after any change of faults or jobs: prints what can be printed, then tells the
+        engine (which wakes waiters and lets sessions send unsolicited status)."""
+        self._release()
+        for listener in list(self._listeners):
+            listener()
+
+    def add_listener(self, listener: Callable[[], None]) -> None:
+        self._listeners.append(listener)
+
+    def _release(self) -> None:
+        if self.stopped:
+            return
+        # Incomplete jobs never print: a dropped connection leaves no whole format to print.
+        for job in self.buffered:
+            job.printed = True
+            self.on_printed(job)
+
+
+# --------------------------------------------------------------------------------------------
+# The engine
+
+
+@dataclass
+class _Connection:
+    id: int
+    sock: socket.socket
+    session: Session
+    write_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class Simulator:
+    """A simulated printer on loopback: a raw TCP port plus a control HTTP port.
+
+    `await start()` binds both (port 0 = any free port; read `.port` / `.control_port`
+    afterwards) and `await stop()` closes everything. Every method must be called on the
+    loop the simulator was started on; other threads use SimulatorThread.
+    """
+
+    def __init__(self, spec: SimulatorSpec, *, host: str = "127.0.0.1", port: int = 0,
+                 control_port: int = 0, options: Mapping[str, Any] | None = None):
+        self.spec = spec
+        self.name = spec.name
+        self.language = spec.language
+        self.host = host
+        self.port = port
+        self.control_port = control_port
+        self.device: Device = spec.factory(**dict(options or {}))
+        self.device.add_listener(self._on_device_change)
+        self._faults: dict[str, FaultValue] = {}  # the generic, transport-level ones
+        self._listener: socket.socket | None = None
+        self._accept_task: asyncio.Task[None] | None = None
+        self._control: asyncio.Server | None = None
+        self._connections: dict[int, _Connection] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._next_connection = 1
+        self._tick = asyncio.Event()
+        self._closing = False
+
+    # -- lifecycle
+
+    async def start(self) -> None:
+        await self._listen()
+        self._control = await asyncio.start_server(self._serve_http, self.host,
+                                                   self.control_port)
+        self.control_port = self._control.sockets[0].getsockname()[1]
+        log.debug("simulator %s listening on %s:%d, control on %d", self.name, self.host,
+                 self.port, self.control_port)
+
+    async def stop(self) -> None:
+        self._closing = True
+        self._stop_listening()
+        if self._control is not None:
+            self._control.close()
+            self._control = None
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def __aenter__(self) -> Simulator:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def _listen(self) -> None:
+        infos = await asyncio.get_running_loop().getaddrinfo(self.host, self.port,
+                                                             type=socket.SOCK_STREAM)
+        family, _, _, _, address = infos[0]
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            # Coming back from `offline` must get the same port even with TIME_WAIT leftovers.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(address)
+            sock.listen(16)
+            sock.setblocking(False)
+        except OSError:
+            sock.close()
+            raise
+        self._listener = sock
+        self.port = sock.getsockname()[1]
+        self._accept_task = self._spawn(self._accept_loop(sock))
+
+    def _stop_listening(self) -> None:
+        if self._accept_task is not None:
+            self._accept_task.cancel()
+            self._accept_task = None
+        if self._listener is not None:
+            # Unregister before closing: the cancelled accept would otherwise unregister its
+            # file descriptor later, when the number may already belong to a new listener.
+            asyncio.get_running_loop().remove_reader(self._listener.fileno())
+            self._listener.close()
+            self._listener = None
+
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # -- faults
+
+    @property
+    def available_faults(self) -> tuple[str, ...]:
+        return GENERIC_FAULT_NAMES + tuple(f.name for f in self.device.FAULTS)
+
+    @property
+    def faults(self) -> dict[str, FaultValue]:
+        return {**self._faults, **self.device.faults}
+
+    async def set_fault(self, name: str, value: object = True) -> None:
+        """Activate a fault (value False/0 for a flag clears it). Raises NotFound/Invalid."""
+        generic = next((f for f in GENERIC_FAULTS if f.name == name), None)
+        if generic is None:
+            if self.device.fault_spec(name) is None:
+                raise _unknown_fault(name, self.available_faults)
+            self.device.set_fault(name, value)
+            return
+        coerced = generic.coerce(value)
+        if coerced is None:
+            await self.clear_fault(name)
+            return
+        self._faults[name] = coerced
+        if name == "offline":
+            # Connections already open are left alone: `offline` is "nobody answers the door".
+            self._stop_listening()
+        self._on_device_change()
+
+    async def clear_fault(self, name: str) -> None:
+        if name not in GENERIC_FAULT_NAMES:
+            if self.device.fault_spec(name) is None:
+                raise _unknown_fault(name, self.available_faults)
+            self.device.clear_fault(name)
+            return
+        self._faults.pop(name, None)
+        if name == "offline" and self._listener is None:
+            await self._listen()
+        self._on_device_change()
+
+    async def clear_faults(self) -> None:
+        for name in list(self._faults):
+            await self.clear_fault(name)
+        self.device.clear_faults()
+
+    # -- jobs
+
+    @property
+    def jobs(self) -> list[SimJob]:
+        return self.device.jobs
+
+    def clear_jobs(self) -> None:
+        self.device.clear_jobs()
+
+    async def wait_until(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+        """Wait until `predicate()` holds; it is re-checked after every state change."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not predicate():
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                raise TimeoutError(f"simulator {self.name}: condition not met in {timeout} s")
+            tick = self._tick
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(tick.wait(), remaining)
+
+    async def wait_jobs(self, n: int, timeout: float = 5.0) -> list[SimJob]:
+        """Wait until at least `n` jobs are recorded; return them all."""
+        try:
+            await self.wait_until(lambda: len(self.jobs) >= n, timeout)
+        except TimeoutError:
+            raise TimeoutError(f"simulator {self.name}: {len(self.jobs)} of {n} jobs arrived "
+                               f"within {timeout} s") from None
+        return list(self.jobs)
+
+    def state(self) -> dict[str, Any]:
+        return {"name": self.name, "language": self.language, "port": self.port,
+                "control_port": self.control_port, "faults": self.faults,
+                "available_faults": list(self.available_faults), "jobs": len(self.jobs),
+                "buffered": len(self.device.buffered), "counters": self.device.counters()}
+
+    def _on_device_change(self) -> None:
+        tick, self._tick = self._tick, asyncio.Event()
+        tick.set()
+        if self._closing:
+            return
+        for conn in list(self._connections.values()):
+            unsolicited = conn.session.state_changed()
+            if unsolicited:
+                self._spawn(self._reply(conn, unsolicited))
+
+    # -- the printer port
+
+    async def _accept_loop(self, listener: socket.socket) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                sock, _ = await loop.sock_accept(listener)
+            except OSError as exc:
+                log.warning("simulator %s: accept failed: %s", self.name, exc)
+                await asyncio.sleep(0.05)
+                continue
+            conn = _Connection(self._next_connection, sock, self.device.new_session())
+            self._next_connection += 1
+            self._spawn(self._serve(conn))
+
+    def _read_size(self, received: int) -> tuple[int, int | None]:
+        """How many bytes to ask for next, and the slow rate if reading is throttled."""
+        size = 65536
+        rate = self._faults.get("slow")
+        if rate is not None:
+            # Small reads keep the rate smooth: ~20 reads a second, at most 1 KiB each.
+            size = max(1, min(1024, int(rate) // 20))
+        limit = self._faults.get("drop-after")
+        if limit is not None:
+            size = min(size, max(int(limit) - received, 0))
+        return size, None if rate is None else int(rate)
+
+    async def _serve(self, conn: _Connection) -> None:
+        loop = asyncio.get_running_loop()
+        self._connections[conn.id] = conn
+        if "slow" in self._faults:
+            # A small receive window passes the throttled rate back to the sender sooner. The
+            # sender's own send buffer (megabytes on Linux loopback) still fills first.
+            with contextlib.suppress(OSError):
+                conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        data = bytearray()
+        received = 0
+        complete = True
+        try:
+            while True:
+                size, rate = self._read_size(received)
+                if size == 0:
+                    complete = False  # drop-after reached: hang up on the sender
+                    break
+                try:
+                    chunk = await loop.sock_recv(conn.sock, size)
+                except OSError:
+                    # Reset by the peer. Not "incomplete": a sender that closes without
+                    # reading a reply to an embedded query causes a reset after a whole job.
+                    break
+                if not chunk:
+                    break
+                received += len(chunk)
+                try:
+                    reply, job_data = conn.session.feed(chunk)
+                except Exception:
+                    # A device bug must not take the simulator down with it; the log says why
+                    # the connection ended early.
+                    log.exception("simulator %s: session failed", self.name)
+                    complete = False
+                    break
+                data += job_data
+                if reply:
+                    await self._reply(conn, reply)
+                if rate:
+                    await asyncio.sleep(len(chunk) / rate)
+        except asyncio.CancelledError:
+            complete = False
+            raise
+        finally:
+            del self._connections[conn.id]
+            data += conn.session.finish()
+            # As for the listener: a cancelled recv must not unregister a reused descriptor.
+            loop.remove_reader(conn.sock.fileno())
+            loop.remove_writer(conn.sock.fileno())
+            with contextlib.suppress(OSError):
+                conn.sock.close()
+            job = bytes(data)
+            if conn.session.is_job(job):
+                self.device.record(job, complete, conn.id)
+
+    async def _reply(self, conn: _Connection, reply: bytes) -> None:
+        if "silent" in self._faults:
+            return
+        if "garbage" in self._faults:
+            reply = GARBAGE_REPLY
+        async with conn.write_lock:
+            with contextlib.suppress(OSError):
+                await asyncio.get_running_loop().sock_sendall(conn.sock, reply)
+
+    # -- the control port: a deliberately tiny HTTP/1.1 server (one request per connection)
+
+    async def _serve_http(self, reader: asyncio.StreamReader,
+                          writer: asyncio.StreamWriter) -> None:
+        try:
+            status, body, content_type = await self._http_exchange(reader)
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError,
+                ValueError):
+            writer.close()
+            return
+        head = (f"HTTP/1.1 {status} {_REASONS.get(status, 'OK')}\r\n"
+                f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
+                "Connection: close\r\n\r\n")
+        with contextlib.suppress(ConnectionError):
+            writer.write(head.encode("ascii") + body)
+            await writer.drain()
+        writer.close()
+
+    async def _http_exchange(self, reader: asyncio.StreamReader) -> tuple[int, bytes, str]:
+        request_line = (await reader.readuntil(b"\r\n")).decode("latin-1").strip()
+        headers: dict[str, str] = {}
+        while True:
+            line = (await reader.readuntil(b"\r\n")).decode("latin-1").strip()
+            if not line:
+                break
+            key, _, value = line.partition(":")
+            headers[key.strip().lower()] = value.strip()
+        parts = request_line.split()
+        if len(parts) != 3:
+            return _json_error(Invalid("bad-request", "Malformed HTTP request line."))
+        method, target, _ = parts
+        length = int(headers.get("content-length", "0") or 0)
+        if length > 1 << 20:
+            return _json_error(Invalid("body-too-large", "Request body over 1 MiB."))
+        body = await reader.readexactly(length) if length else b""
+        path = unquote(urlsplit(target).path).rstrip("/") or "/"
+        try:
+            return await self._route(method.upper(), path, body)
+        except LabeldError as exc:
+            return _json_error(exc)
+
+    async def _route(self, method: str, path: str, body: bytes) -> tuple[int, bytes, str]:
+        parts = path.strip("/").split("/")
+        match method, parts:
+            case "GET", ["state"]:
+                return _json(self.state())
+            case "PUT", ["faults", name]:
+                await self.set_fault(name, _fault_value(body))
+                return _json(self.state())
+            case "DELETE", ["faults", name]:
+                await self.clear_fault(name)
+                return _json(self.state())
+            case "DELETE", ["faults"]:
+                await self.clear_faults()
+                return _json(self.state())
+            case "GET", ["jobs"]:
+                return _json([job.as_json() for job in self.jobs])
+            case "DELETE", ["jobs"]:
+                self.clear_jobs()
+                return _json(self.state())
+            case "GET", ["jobs", index]:
+                return _json(self._job(index).as_json())
+            case "GET", ["jobs", index, "data"]:
+                return 200, self._job(index).data, "application/octet-stream"
+        known = {("state",), ("faults",), ("jobs",)}
+        if tuple(parts[:1]) in known:
+            raise LabeldError("method-not-allowed", f"{method} is not supported on {path}.",
+                              "See GET /state, PUT|DELETE /faults/NAME, GET|DELETE /jobs.",
+                              status=405)
+        raise NotFound("not-found", f"No such resource: {path}.",
+                       "Try GET /state, PUT|DELETE /faults/NAME, GET /jobs, "
+                       "GET /jobs/N/data, DELETE /jobs.")
+
+    def _job(self, index: str) -> SimJob:
+        if index.isdigit() and int(index) < len(self.jobs):
+            return self.jobs[int(index)]
+        raise NotFound("unknown-job", f"No job with index {index!r}.",
+                       f"Indexes run from 0 to {len(self.jobs) - 1}." if self.jobs
+                       else "No job has arrived yet.")
+
+
+_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
+            422: "Unprocessable Entity", 500: "Internal Server Error"}
+
+
+def _json(value: Any, status: int = 200) -> tuple[int, bytes, str]:
+    return status, json.dumps(value).encode("utf-8"), "application/json"
+
+
+def _json_error(exc: LabeldError) -> tuple[int, bytes, str]:
+    return _json({"error": exc.as_dict()}, exc.status)
+
+
+def _fault_value(body: bytes) -> object:
+    if not body.strip():
+        return True
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        raise Invalid("invalid-json", "The request body is not JSON.",
+                      'Send {"value": true} or {"value": N}, or no body.') from None
+    if not isinstance(payload, dict) or set(payload) - {"value"}:
+        raise Invalid("invalid-body", 'The body must be an object with one key, "value".',
+                      'Send {"value": true} or {"value": N}, or no body.')
+    return payload.get("value", True)
+
+
+# --------------------------------------------------------------------------------------------
+# Synchronous wrapper and the CLI entry point
+
+
+class SimulatorThread:
+    """A Simulator running in its own event loop on a daemon thread.
+
+    For synchronous code (pytest fixtures, `labeld demo`): `with SimulatorThread(spec) as sim:`
+    returns once both ports listen. Every method is thread-safe: it runs the operation on the
+    simulator's loop and waits for it.
+    """
+
+    def __init__(self, spec: SimulatorSpec, *, host: str = "127.0.0.1", port: int = 0,
+                 control_port: int = 0, options: Mapping[str, Any] | None = None):
+        self.spec = spec
+        self._host, self._port, self._control_port = host, port, control_port
+        self._options = dict(options or {})
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._sim: Simulator | None = None
+
+    @property
+    def simulator(self) -> Simulator:
+        if self._sim is None:
+            raise RuntimeError("simulator not started")
+        return self._sim
+
+    @property
+    def port(self) -> int:
+        return self.simulator.port
+
+    @property
+    def control_port(self) -> int:
+        return self.simulator.control_port
+
+    @property
+    def control_url(self) -> str:
+        return f"http://{_url_host(self.simulator.host)}:{self.control_port}"
+
+    def start(self) -> SimulatorThread:
+        ready = threading.Event()
+        failure: list[BaseException] = []
+        loop = asyncio.new_event_loop()
+
+        def main() -> None:
+            asyncio.set_event_loop(loop)
+            try:
+                self._sim = Simulator(self.spec, host=self._host, port=self._port,
+                                      control_port=self._control_port, options=self._options)
+                loop.run_until_complete(self._sim.start())
+            except BaseException as exc:  # noqa: BLE001 - handed to the starting thread
+                failure.append(exc)
+                ready.set()
+                loop.close()
+                return
+            ready.set()
+            try:
+                loop.run_forever()
+            finally:
+                loop.run_until_complete(loop.shutdown_asyncgens())
+                loop.close()
+
+        self._thread = threading.Thread(target=main, name=f"simulator-{self.spec.name}",
+                                        daemon=True)
+        self._thread.start()
+        ready.wait()
+        if failure:
+            self._thread.join()
+            raise failure[0]
+        self._loop = loop
+        return self
+
+    def stop(self) -> None:
+        if self._loop is None or self._thread is None:
+            return
+        with contextlib.suppress(Exception):
+            self._run(self.simulator.stop(), timeout=5)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+        self._loop = None
+
+    def __enter__(self) -> SimulatorThread:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _run(self, coro: Coroutine[Any, Any, T], timeout: float | None = 10.0) -> T:
+        if self._loop is None:
+            coro.close()
+            raise RuntimeError("simulator not started")
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+
+    def _call(self, fn: Callable[[], T]) -> T:
+        async def call() -> T:
+            return fn()
+
+        return self._run(call())
+
+    def set_fault(self, name: str, value: object = True) -> None:
+        self._run(self.simulator.set_fault(name, value))
+
+    def clear_fault(self, name: str) -> None:
+        self._run(self.simulator.clear_fault(name))
+
+    def clear_faults(self) -> None:
+        self._run(self.simulator.clear_faults())
+
+    def faults(self) -> dict[str, FaultValue]:
+        return self._call(lambda: self.simulator.faults)
+
+    def state(self) -> dict[str, Any]:
+        return self._call(self.simulator.state)
+
+    def jobs(self) -> list[SimJob]:
+        """A snapshot: later changes to the simulator do not show in the returned objects."""
+        return self._call(lambda: [dataclasses.replace(j) for j in self.simulator.jobs])
+
+    def clear_jobs(self) -> None:
+        self._call(self.simulator.clear_jobs)
+
+    def wait_jobs(self, n: int, timeout: float = 5.0) -> list[SimJob]:
+        self._run(self.simulator.wait_jobs(n, timeout), timeout=timeout + 5)
+        return self.jobs()
+
+    def wait_until(self, predicate: Callable[[Simulator], bool], timeout: float = 5.0) -> None:
+        """Wait until predicate(simulator) holds; it runs on the simulator's thread."""
+        sim = self.simulator
+        self._run(sim.wait_until(lambda: predicate(sim), timeout), timeout=timeout + 5)
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def run(spec: SimulatorSpec, host: str, port: int, control_port: int,
+        options: dict[str, Any]) -> None:
+    """`labeld simulate NAME`: run until Ctrl-C or SIGTERM."""
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        done = asyncio.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(signum, done.set)
+        async with Simulator(spec, host=host, port=port, control_port=control_port,
+                             options=options) as sim:
+            where = _url_host(host)
+            print(f"labeld simulate {spec.name}: {spec.language} printer on {where}:{sim.port}; "
+                  f"control interface at http://{where}:{sim.control_port}/state "
+                  f"(faults: {', '.join(sim.available_faults)})", flush=True)
+            await done.wait()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())

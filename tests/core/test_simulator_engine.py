@@ -1,0 +1,362 @@
+"""The simulator engine, language-free: jobs, buffering, transport faults, control HTTP.
+
+A toy device stands in for a printer language: `?` is a status query answered with `OK\\n`
+(or `JAM\\n` while jammed), `!` subscribes the connection to unsolicited `CHANGED\\n`
+notices, every other byte is job data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import ClassVar
+
+import httpx
+import pytest
+
+from labeld.contracts import SimulatorSpec
+from labeld.errors import Invalid, NotFound
+from labeld.simulator import (GARBAGE_REPLY, GENERIC_FAULT_NAMES, Device, FaultSpec, Session,
+                              Simulator, SimulatorThread, spec_faults)
+
+
+class ToySession(Session):
+    def __init__(self, device: ToyDevice):
+        self.device = device
+        self.watching = False
+
+    def feed(self, chunk: bytes) -> tuple[bytes, bytes]:
+        if b"!" in chunk:
+            self.watching = True
+        reply = b"".join(self.device.status() for _ in range(chunk.count(b"?")))
+        return reply, chunk.replace(b"?", b"").replace(b"!", b"")
+
+    def state_changed(self) -> bytes:
+        return b"CHANGED\n" if self.watching else b""
+
+
+class ToyDevice(Device):
+    FAULTS: ClassVar[tuple[FaultSpec, ...]] = (
+        FaultSpec("jammed", "stops printing", stops_printing=True),
+        FaultSpec("dusty", "a warning that does not stop printing"),
+    )
+
+    def new_session(self) -> ToySession:
+        return ToySession(self)
+
+    def status(self) -> bytes:
+        return b"JAM\n" if self.has("jammed") else b"OK\n"
+
+
+TOY = SimulatorSpec(name="toy", language="toy", description="test device",
+                    faults=spec_faults(ToyDevice), factory=ToyDevice)
+
+
+@pytest.fixture
+def sim() -> Iterator[SimulatorThread]:
+    with SimulatorThread(TOY) as running:
+        yield running
+
+
+@pytest.fixture
+def control(sim: SimulatorThread) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=sim.control_url, timeout=5) as client:
+        yield client
+
+
+def connect(port: int) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=2)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+def read_exactly(sock: socket.socket, n: int, timeout: float = 2.0) -> bytes:
+    sock.settimeout(timeout)
+    got = b""
+    while len(got) < n:
+        chunk = sock.recv(n - len(got))
+        if not chunk:
+            break
+        got += chunk
+    return got
+
+
+def send_job(port: int, data: bytes) -> None:
+    with connect(port) as sock:
+        sock.sendall(data)
+
+
+def assert_silent(sock: socket.socket, within: float = 0.3) -> None:
+    sock.settimeout(within)
+    with pytest.raises(TimeoutError):
+        sock.recv(100)
+
+
+# --- jobs
+
+
+def test_each_connection_is_one_job_holding_exactly_its_non_query_bytes(sim):
+    send_job(sim.port, b"hello ")
+    send_job(sim.port, b"wor?ld")
+    jobs = sim.wait_jobs(2)
+    assert [j.data for j in jobs] == [b"hello ", b"world"]
+    assert [j.index for j in jobs] == [0, 1]
+    assert all(j.complete and j.printed and not j.canceled for j in jobs)
+    assert jobs[0].connection != jobs[1].connection
+
+
+def test_a_status_only_connection_is_answered_and_records_no_job(sim):
+    with connect(sim.port) as sock:
+        sock.sendall(b"??")
+        assert read_exactly(sock, 6) == b"OK\nOK\n"
+    send_job(sim.port, b"after")
+    assert [j.data for j in sim.wait_jobs(1)] == [b"after"]
+
+
+def test_a_sender_that_closes_without_reading_the_reply_still_delivers_a_complete_job(sim):
+    """Its kernel answers our reply with a reset; the job had already arrived whole."""
+    for _ in range(5):
+        send_job(sim.port, b"abc?def")
+    assert all(j.complete and j.data == b"abcdef" for j in sim.wait_jobs(5))
+
+
+def test_jobs_keep_connection_order_when_connections_end_out_of_order():
+    device = ToyDevice()
+    device.record(b"second", True, connection=3)
+    device.record(b"first", True, connection=2)
+    assert [(j.index, j.data) for j in device.jobs] == [(0, b"first"), (1, b"second")]
+
+
+def test_wait_jobs_times_out_with_a_clear_error(sim):
+    started = time.monotonic()
+    with pytest.raises(TimeoutError, match="0 of 1 jobs"):
+        sim.wait_jobs(1, timeout=0.2)
+    assert time.monotonic() - started < 2
+
+
+def test_jobs_returns_a_snapshot(sim):
+    sim.set_fault("jammed")
+    send_job(sim.port, b"x")
+    snapshot = sim.wait_jobs(1)
+    sim.clear_faults()
+    assert snapshot[0].printed is False
+    assert sim.jobs()[0].printed is True
+
+
+def test_jobs_wait_in_the_buffer_while_a_stopping_fault_is_active_and_print_in_order_after(sim):
+    sim.set_fault("jammed")
+    for data in (b"one", b"two"):
+        send_job(sim.port, data)
+    jobs = sim.wait_jobs(2)
+    assert [(j.data, j.printed) for j in jobs] == [(b"one", False), (b"two", False)]
+    assert sim.state()["buffered"] == 2
+    sim.clear_fault("jammed")
+    assert [(j.data, j.printed) for j in sim.jobs()] == [(b"one", True), (b"two", True)]
+    assert sim.state()["counters"]["jobs_printed"] == 2
+
+
+def test_a_fault_that_does_not_stop_printing_does_not_buffer(sim):
+    sim.set_fault("dusty")
+    send_job(sim.port, b"x")
+    assert sim.wait_jobs(1)[0].printed
+
+
+def test_device_state_changes_push_unsolicited_bytes_to_subscribed_connections(sim):
+    with connect(sim.port) as sock:
+        sock.sendall(b"!?")
+        assert read_exactly(sock, 3) == b"OK\n"
+        sim.set_fault("dusty")
+        assert read_exactly(sock, 8) == b"CHANGED\n"
+
+
+def test_the_asyncio_api_mirrors_the_thread_runner():
+    async def scenario() -> None:
+        async with Simulator(TOY) as sim:
+            await sim.set_fault("jammed")
+            _, writer = await asyncio.open_connection("127.0.0.1", sim.port)
+            writer.write(b"async job")
+            await writer.drain()
+            writer.close()
+            jobs = await sim.wait_jobs(1, timeout=2)
+            assert (jobs[0].data, jobs[0].printed) == (b"async job", False)
+            await sim.clear_faults()
+            assert sim.jobs[0].printed and sim.faults == {}
+
+    asyncio.run(scenario())
+
+
+# --- transport faults
+
+
+def test_offline_refuses_connections_then_listens_again_on_the_same_port(sim):
+    port = sim.port
+    sim.set_fault("offline")
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=1)
+    sim.clear_fault("offline")
+    assert sim.port == port
+    send_job(port, b"back")
+    assert sim.wait_jobs(1)[0].data == b"back"
+
+
+def test_drop_after_closes_the_connection_after_n_bytes_and_records_an_incomplete_job(sim):
+    sim.set_fault("drop-after", 10)
+    with connect(sim.port) as sock:
+        sock.sendall(b"0123456789abcdefghij")
+        sock.settimeout(2)
+        try:
+            assert sock.recv(100) == b""  # orderly close...
+        except ConnectionResetError:
+            pass  # ...or a reset, since the sender's surplus bytes were never read
+    job = sim.wait_jobs(1)[0]
+    assert (job.data, job.complete, job.printed) == (b"0123456789", False, False)
+
+
+def test_drop_after_zero_hangs_up_at_once_and_records_nothing(sim):
+    sim.set_fault("drop-after", 0)
+    with connect(sim.port) as sock:
+        sock.settimeout(2)
+        assert sock.recv(10) == b""
+    with pytest.raises(TimeoutError):
+        sim.wait_jobs(1, timeout=0.2)
+
+
+def test_slow_reads_at_roughly_the_given_rate(sim):
+    sim.set_fault("slow", 4000)
+    started = time.monotonic()
+    send_job(sim.port, b"x" * 2000)
+    sim.wait_jobs(1, timeout=5)
+    elapsed = time.monotonic() - started
+    assert 0.3 < elapsed < 3.0  # 2000 bytes at 4000 B/s: 0.5 s
+
+
+def test_silent_never_answers_status_queries(sim):
+    sim.set_fault("silent")
+    with connect(sim.port) as sock:
+        sock.sendall(b"?")
+        assert_silent(sock)
+
+
+def test_garbage_answers_with_bytes_no_printer_would_send(sim):
+    sim.set_fault("garbage")
+    with connect(sim.port) as sock:
+        sock.sendall(b"?")
+        assert read_exactly(sock, len(GARBAGE_REPLY)) == GARBAGE_REPLY
+
+
+def test_fault_values_are_checked(sim):
+    with pytest.raises(Invalid, match="needs a whole number"):
+        sim.set_fault("slow", True)
+    with pytest.raises(Invalid, match=">= 1"):
+        sim.set_fault("slow", 0)
+    with pytest.raises(NotFound, match="no fault named"):
+        sim.set_fault("on-fire")
+
+
+def test_setting_a_flag_to_false_clears_it(sim):
+    sim.set_fault("jammed")
+    sim.set_fault("jammed", False)
+    assert sim.faults() == {}
+
+
+# --- control HTTP
+
+
+def test_state_describes_the_simulator(sim, control):
+    state = control.get("/state").json()
+    assert state == {"name": "toy", "language": "toy", "port": sim.port,
+                     "control_port": sim.control_port, "faults": {},
+                     "available_faults": [*GENERIC_FAULT_NAMES, "jammed", "dusty"],
+                     "jobs": 0, "buffered": 0, "counters": {"jobs_printed": 0}}
+
+
+def test_put_and_delete_faults_over_http(control):
+    assert control.put("/faults/jammed").json()["faults"] == {"jammed": True}
+    resp = control.put("/faults/drop-after", json={"value": 5})
+    assert resp.status_code == 200 and resp.json()["faults"] == {"jammed": True, "drop-after": 5}
+    assert control.delete("/faults/jammed").json()["faults"] == {"drop-after": 5}
+    assert control.delete("/faults/jammed").status_code == 200  # clearing twice is fine
+    control.put("/faults/silent", json={"value": True})
+    assert control.delete("/faults").json()["faults"] == {}
+
+
+def test_offline_over_http(sim, control):
+    control.put("/faults/offline")
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", sim.port), timeout=1)
+    control.delete("/faults/offline")
+    send_job(sim.port, b"ok")
+    sim.wait_jobs(1)
+
+
+@pytest.mark.parametrize("path, body, status, code", [
+    ("/faults/on-fire", None, 404, "unknown-fault"),
+    ("/faults/slow", {"value": "fast"}, 422, "bad-fault-value"),
+    ("/faults/slow", {"value": 0}, 422, "bad-fault-value"),
+    ("/faults/jammed", {"value": 7}, 422, "bad-fault-value"),
+    ("/faults/jammed", {"colour": "red"}, 422, "invalid-body"),
+])
+def test_fault_errors_are_json_with_code_message_and_hint(control, path, body, status, code):
+    resp = control.put(path, json=body) if body is not None else control.put(path)
+    assert resp.status_code == status
+    error = resp.json()["error"]
+    assert error["code"] == code and error["message"] and error["hint"]
+
+
+def test_a_body_that_is_not_json_is_rejected(control):
+    resp = control.put("/faults/jammed", content=b"{nope", headers={"content-type": "text/plain"})
+    assert (resp.status_code, resp.json()["error"]["code"]) == (422, "invalid-json")
+
+
+def test_jobs_over_http(sim, control):
+    sim.set_fault("jammed")
+    send_job(sim.port, b"\x00binary\xff")
+    sim.wait_jobs(1)
+    [job] = control.get("/jobs").json()
+    assert job["index"] == 0 and job["size"] == 8
+    assert (job["complete"], job["printed"], job["canceled"]) == (True, False, False)
+    assert base64.b64decode(job["data_b64"]) == b"\x00binary\xff"
+    assert control.get("/state").json()["buffered"] == 1
+    data = control.get("/jobs/0/data")
+    assert data.headers["content-type"] == "application/octet-stream"
+    assert data.content == b"\x00binary\xff"
+    assert control.get("/jobs/0").json()["size"] == 8
+    assert control.get("/jobs/1/data").json()["error"]["code"] == "unknown-job"
+    assert control.delete("/jobs").json()["jobs"] == 0
+    assert control.get("/jobs").json() == []
+
+
+def test_unknown_routes_and_methods_are_json_errors(control):
+    resp = control.get("/nowhere")
+    assert (resp.status_code, resp.json()["error"]["code"]) == (404, "not-found")
+    resp = control.post("/state")
+    assert (resp.status_code, resp.json()["error"]["code"]) == (405, "method-not-allowed")
+
+
+# --- the blocking entry point behind `labeld simulate`
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_run_says_where_it_listens_and_exits_cleanly_on_a_signal(signum):
+    code = ("from labeld.simulator import run; from labeld.drivers.zpl.simulator import SPEC; "
+            "run(SPEC, '127.0.0.1', 0, 0, {})")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline() if proc.stdout else ""
+        assert "127.0.0.1:" in line and "/state" in line, line
+        control_url = line.split("control interface at ")[1].split()[0]
+        assert httpx.get(control_url, timeout=5).json()["name"] == "zpl"
+        proc.send_signal(signum)
+        assert proc.wait(5) == 0
+        assert "Traceback" not in (proc.stderr.read() if proc.stderr else "")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
