@@ -230,3 +230,29 @@ def test_a_paused_printer_keeps_its_jobs_until_resumed(client, zebra):
     assert zebra.jobs() == []
     client.post("/v1/printers/shelf/resume")
     assert wait_job(client, jid)["state"] == "completed"
+
+
+def test_no_json_body_whatsoever_makes_the_server_fail(client):
+    """Random JSON at the job endpoint: always a 2xx or a 4xx with a JSON error, never a 500."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
+    values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
+                          | st.dictionaries(st.text(max_size=10), inner, max_size=4), max_leaves=12)
+    bodies = values | st.fixed_dictionaries(
+        {"printer": st.sampled_from(["shelf", "till", "nope", ""]) | st.integers()},
+        optional={"raw": st.fixed_dictionaries({"data": st.text(max_size=30) | st.integers(),
+                                                "encoding": st.sampled_from(["utf-8", "base64", "x"])}),
+                  "copies": st.integers(-5, 2000) | st.text(max_size=3),
+                  "label": values, "template": values})
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(bodies)
+    def check(body):
+        resp = client.post("/v1/jobs", json=body)
+        assert resp.status_code < 500, resp.text
+        if resp.status_code >= 400:
+            assert set(resp.json()["error"]) >= {"code", "message", "hint"}
+
+    check()
