@@ -18,7 +18,7 @@ from labeld.config import DeliveryConfig
 from labeld.contracts import Outcome, TransportError
 from labeld.errors import Invalid, LabeldError
 from labeld.printers import Printer
-from labeld.spool import Job, JobState, Spool
+from labeld.spool import Finish, Job, JobState, Spool
 
 log = logging.getLogger(__name__)
 PRUNE_EVERY_S = 3600.0
@@ -59,15 +59,20 @@ class PrinterWorker:
             pass
 
     async def run(self) -> None:
+        done: Finish | None = None  # the last attempt's end, committed with the next claim
         while True:
             # Cleared before looking at the queue: a job submitted after this point either shows
             # up in claim_next or sets the event again, so no wake-up is ever lost.
             self._wake.clear()
             if self.printer.paused:
+                if done is not None:
+                    await self.spool.finish_attempt(done)
+                    done = None
                 self.printer.busy = False
                 await self._sleep_or_wake(None)
                 continue
-            claimed = await self.spool.claim_next(self.printer.id)
+            claimed = await self.spool.claim_next(self.printer.id, finish=done)
+            done = None
             if claimed is None:
                 self.printer.busy = False
                 await self._sleep_or_wake(None)
@@ -77,50 +82,42 @@ class PrinterWorker:
                 continue
             self.printer.busy = True
             try:
-                await self.deliver(claimed)
+                done = await self.deliver(claimed)
             except Exception:  # a bug in one job must not stop the printer's queue
                 log.exception("printer %s: delivering job %s failed", self.printer.id, claimed.id)
-                await self.spool.finish_attempt(
-                    claimed.id, state=JobState.ABORTED, outcome=Outcome.ABORT,
-                    error={"code": "internal-error", "message": "labeld failed on this job.",
-                           "hint": "See the labeld log; report it with the support bundle."})
+                done = Finish(claimed.id, JobState.ABORTED, Outcome.ABORT, error={
+                    "code": "internal-error", "message": "labeld failed on this job.",
+                    "hint": "See the labeld log; report it with the support bundle."})
 
-    async def deliver(self, job: Job) -> None:
+    async def deliver(self, job: Job) -> Finish:
+        """Send one job; say how the attempt ended (the caller records it)."""
         try:
             data = job_bytes(self.printer, job)
         except LabeldError as exc:
-            await self.spool.finish_attempt(job.id, state=JobState.ABORTED, outcome=Outcome.ABORT,
-                                            error=exc.as_dict())
-            return
+            return Finish(job.id, JobState.ABORTED, Outcome.ABORT, error=exc.as_dict())
         try:
             async with self.printer.transport() as transport:
                 await transport.write(data)
                 await transport.finish()
         except TransportError as exc:
             self.printer.note_delivery_error(exc)
-            await self._failed(job, exc)
-            return
+            return self._failed(job, exc)
         self.printer.note_delivery_ok()
-        await self.spool.finish_attempt(job.id, state=JobState.COMPLETED, outcome=Outcome.OK,
-                                        bytes_sent=len(data))
-        log.debug("printer %s: job %s completed (%d bytes)", self.printer.id, job.id, len(data))
+        return Finish(job.id, JobState.COMPLETED, Outcome.OK, bytes_sent=len(data))
 
-    async def _failed(self, job: Job, exc: TransportError) -> None:
+    def _failed(self, job: Job, exc: TransportError) -> Finish:
         error = {"code": exc.code, "message": exc.message,
                  "hint": "labeld retries by itself; check the printer's power, cable and network."}
         if exc.retryable and job.attempts < self.delivery.max_attempts:
             delay = self.backoff(job.attempts)
             log.info("printer %s: job %s attempt %d failed (%s); retry in %.1f s",
                      self.printer.id, job.id, job.attempts, exc.code, delay)
-            await self.spool.finish_attempt(job.id, state=JobState.PENDING, outcome=Outcome.RETRY,
-                                            error=error, bytes_sent=exc.sent,
-                                            retry_at=time.time() + delay)
-            return
+            return Finish(job.id, JobState.PENDING, Outcome.RETRY, error=error,
+                          bytes_sent=exc.sent, retry_at=time.time() + delay)
         error["message"] = f"Gave up after {job.attempts} attempt(s): {exc.message}"
         error["hint"] = "Fix the printer, then submit the job again."
         log.warning("printer %s: job %s aborted: %s", self.printer.id, job.id, exc.message)
-        await self.spool.finish_attempt(job.id, state=JobState.ABORTED, outcome=Outcome.ABORT,
-                                        error=error, bytes_sent=exc.sent)
+        return Finish(job.id, JobState.ABORTED, Outcome.ABORT, error=error, bytes_sent=exc.sent)
 
 
 class Scheduler:

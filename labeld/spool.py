@@ -141,6 +141,18 @@ class SubmitResult:
     created: bool  # False: an earlier job with the same Idempotency-Key was returned
 
 
+@dataclass(frozen=True)
+class Finish:
+    """How a delivery attempt ended: the job's next state and what to record about it."""
+
+    job_id: str
+    state: JobState
+    outcome: str
+    error: dict[str, str] | None = None
+    bytes_sent: int | None = None
+    retry_at: float | None = None
+
+
 class _Stop:
     pass
 
@@ -268,8 +280,12 @@ class Spool:
                 " created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (job_id, new.printer, JobState.PENDING, new.kind, json.dumps(new.payload),
                  new.copies, new.idem_key, body_hash, now, now))
-            row = conn.execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone()
-            return SubmitResult(Job.from_row(row), created=True)
+            seq = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
+            job = Job(id=job_id, seq=seq, printer=new.printer, state=JobState.PENDING, kind=new.kind,
+                      payload=new.payload, copies=new.copies, attempts=0, created_at=now,
+                      updated_at=now, finished_at=None, retry_at=None, error=None,
+                      idem_key=new.idem_key)
+            return SubmitResult(job, created=True)
 
         return await self.run(op)
 
@@ -312,13 +328,17 @@ class Spool:
 
         return await self.run(op)
 
-    async def claim_next(self, printer: str) -> Job | float | None:
+    async def claim_next(self, printer: str, finish: Finish | None = None) -> Job | float | None:
         """Take the printer's oldest pending job and mark it processing, with a new attempt.
 
+        `finish` closes the previous attempt in the same transaction: a busy printer pays one
+        spool round trip per job instead of two.
         Returns None when nothing is pending, and the time to come back when the oldest job is
         still backing off (it keeps its place: later jobs do not overtake it)."""
 
         def op(conn: sqlite3.Connection) -> Job | float | None:
+            if finish is not None:
+                _finish(conn, finish)
             row = conn.execute(
                 "SELECT * FROM jobs WHERE printer=? AND state='pending' ORDER BY seq LIMIT 1",
                 (printer,)).fetchone()
@@ -338,30 +358,8 @@ class Spool:
 
         return await self.run(op)
 
-    async def finish_attempt(self, job_id: str, *, state: JobState, outcome: str,
-                             error: dict[str, str] | None = None, bytes_sent: int | None = None,
-                             retry_at: float | None = None) -> None:
-        """Close the job's current attempt and move the job to `state`."""
-
-        def op(conn: sqlite3.Connection) -> None:
-            now = time.time()
-            row = conn.execute("SELECT state, attempts FROM jobs WHERE id=?", (job_id,)).fetchone()
-            if row is None:
-                return
-            e = error or {}
-            conn.execute(
-                "UPDATE attempts SET ended_at=?, outcome=?, error_code=?, error_message=?,"
-                " bytes_sent=? WHERE job_id=? AND n=?",
-                (now, outcome, e.get("code"), e.get("message"), bytes_sent, job_id, row["attempts"]))
-            if row["state"] != JobState.PROCESSING:
-                return  # canceled while we were sending: keep the cancel
-            conn.execute(
-                "UPDATE jobs SET state=?, updated_at=?, finished_at=?, retry_at=?, error_code=?,"
-                " error_message=?, error_hint=? WHERE id=?",
-                (state, now, now if state in FINISHED else None, retry_at, e.get("code"),
-                 e.get("message"), e.get("hint"), job_id))
-
-        await self.run(op)
+    async def finish_attempt(self, finish: Finish) -> None:
+        await self.run(lambda conn: _finish(conn, finish))
 
     async def cancel(self, job_id: str) -> Job:
         def op(conn: sqlite3.Connection) -> Job:
@@ -428,3 +426,24 @@ class Spool:
                                 (cutoff,)).rowcount
 
         return await self.run(op)
+
+
+def _finish(conn: sqlite3.Connection, f: Finish) -> None:
+    """Close the job's current attempt and move the job to its next state."""
+    now = time.time()
+    row = conn.execute("SELECT state, attempts FROM jobs WHERE id=?", (f.job_id,)).fetchone()
+    if row is None:
+        return
+    e = f.error or {}
+    conn.execute(
+        "UPDATE attempts SET ended_at=?, outcome=?, error_code=?, error_message=?, bytes_sent=?"
+        " WHERE job_id=? AND n=?",
+        (now, f.outcome, e.get("code"), e.get("message"), f.bytes_sent, f.job_id, row["attempts"]))
+    if row["state"] != JobState.PROCESSING:
+        return  # canceled while we were sending: keep the cancel
+    conn.execute(
+        "UPDATE jobs SET state=?, updated_at=?, finished_at=?, retry_at=?, error_code=?,"
+        " error_message=?, error_hint=? WHERE id=?",
+        (f.state, now, now if f.state in FINISHED else None, f.retry_at, e.get("code"),
+         e.get("message"), e.get("hint"), f.job_id))
+

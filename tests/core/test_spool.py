@@ -6,7 +6,7 @@ import sqlite3
 import pytest
 
 from labeld.errors import Conflict, Invalid
-from labeld.spool import JobState, NewJob, Spool
+from labeld.spool import Finish, JobState, NewJob, Spool
 
 
 @pytest.fixture
@@ -41,8 +41,18 @@ def test_jobs_are_claimed_in_order_per_printer(spool):
     while (job := run(spool.claim_next("p1"))) is not None:
         claimed.append(job.id)
         assert job.state is JobState.PROCESSING and job.attempts == 1
-        run(spool.finish_attempt(job.id, state=JobState.COMPLETED, outcome="ok"))
+        run(spool.finish_attempt(Finish(job.id, JobState.COMPLETED, "ok")))
     assert claimed == ids
+
+
+def test_finishing_and_claiming_share_one_transaction(spool):
+    a = run(spool.submit(raw(data="a"))).job
+    b = run(spool.submit(raw(data="b"))).job
+    assert run(spool.claim_next("p1")).id == a.id
+    before = spool.commits
+    nxt = run(spool.claim_next("p1", finish=Finish(a.id, JobState.COMPLETED, "ok", bytes_sent=1)))
+    assert nxt.id == b.id and spool.commits == before + 1
+    assert run(spool.get(a.id)).state is JobState.COMPLETED
 
 
 def test_a_job_backing_off_keeps_its_place(spool):
@@ -50,9 +60,9 @@ def test_a_job_backing_off_keeps_its_place(spool):
     run(spool.submit(raw(data="2")))
     job = run(spool.claim_next("p1"))
     import time
-    run(spool.finish_attempt(job.id, state=JobState.PENDING, outcome="retry",
-                             error={"code": "connection-refused", "message": "m"},
-                             retry_at=time.time() + 60))
+    run(spool.finish_attempt(Finish(job.id, JobState.PENDING, "retry",
+                                    error={"code": "connection-refused", "message": "m"},
+                                    retry_at=time.time() + 60)))
     wait = run(spool.claim_next("p1"))
     assert isinstance(wait, float)  # nothing overtakes the job at the head
     got = run(spool.get(first.id, with_attempts=True))
@@ -94,7 +104,7 @@ def test_recovery_retries_labels_and_holds_receipts(spool):
 def test_prune_deletes_only_old_finished_jobs(spool):
     done = run(spool.submit(raw())).job
     run(spool.claim_next("p1"))
-    run(spool.finish_attempt(done.id, state=JobState.COMPLETED, outcome="ok"))
+    run(spool.finish_attempt(Finish(done.id, JobState.COMPLETED, "ok")))
     waiting = run(spool.submit(raw())).job
     assert run(spool.prune(3600)) == 0
     assert run(spool.prune(-1)) == 1
