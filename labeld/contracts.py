@@ -51,6 +51,9 @@ class StatusReport:
     reasons: list[Reason] = field(default_factory=list)
     fields: dict[str, Any] = field(default_factory=dict)  # decoded raw fields, for technicians
     reply: bytes = b""
+    # Jobs the printer holds but has not printed yet (ZPL: formats in the receive buffer), where
+    # the language reports it; None when it cannot tell. Delivery is confirmed only at 0.
+    jobs_in_printer: int | None = None
 
     @property
     def ok(self) -> bool:

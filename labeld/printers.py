@@ -30,10 +30,28 @@ class LiveStatus:
     latency_ms: float | None = None
     answered: bool = False
     reply: bytes = b""
+    jobs_in_printer: int | None = None
 
     @property
     def stopped(self) -> bool:
         return any(r.severity is Severity.ERROR for r in self.reasons)
+
+    @property
+    def fault(self) -> Reason | None:
+        """The first fault that needs a person at the printer (paper, head, ribbon, pause...).
+        An unreachable printer is not a fault here: delivery retries it by itself."""
+        for r in self.reasons:
+            if r.severity is Severity.ERROR and r.keyword != "offline-report":
+                return r
+        return None
+
+    @property
+    def settled(self) -> bool:
+        """The printer answered, has nothing wrong and holds no unprinted job of ours."""
+        return self.answered and not self.stopped and not self.jobs_in_printer
+
+    def age(self) -> float:
+        return time.time() - self.checked_at if self.checked_at else float("inf")
 
 
 @dataclass
@@ -75,7 +93,7 @@ class Printer:
 
     def note_delivery_ok(self) -> None:
         if any(r.code == UNREACHABLE.code for r in self.last.reasons):
-            self.last = LiveStatus(checked_at=time.time(), answered=False)
+            self.last = LiveStatus()  # reachable again: ask afresh before trusting anything
 
     async def query_status(self) -> LiveStatus:
         """Ask the device, bounded by the status timeout: a dead or silent printer answers with
@@ -89,8 +107,17 @@ class Printer:
             report = StatusReport(answered=False, reasons=[UNREACHABLE], fields={"error": exc.message})
         self.last = LiveStatus(reasons=report.reasons, fields=report.fields, checked_at=time.time(),
                                latency_ms=round((time.perf_counter() - t0) * 1000, 3),
-                               answered=report.answered, reply=report.reply)
+                               answered=report.answered, reply=report.reply,
+                               jobs_in_printer=report.jobs_in_printer)
         return self.last
+
+    async def status(self, max_age: float) -> LiveStatus:
+        """The last status if it is fresh enough, else a new query. A printer that did not
+        answer is asked less often, since each silent query costs the whole status timeout."""
+        limit = max_age if self.last.answered else max_age * 10
+        if self.last.age() <= limit:
+            return self.last
+        return await self.query_status()
 
     async def _query(self) -> StatusReport:
         transport = self.transport()

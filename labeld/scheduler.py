@@ -12,12 +12,13 @@ import asyncio
 import base64
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from labeld.config import DeliveryConfig
-from labeld.contracts import Outcome, TransportError
+from labeld.contracts import Outcome, Reason, TransportError
 from labeld.errors import Invalid, LabeldError
-from labeld.printers import Printer
+from labeld.printers import LiveStatus, Printer
+from labeld.reasons import describe
 from labeld.spool import Finish, Job, JobState, Spool
 
 log = logging.getLogger(__name__)
@@ -35,15 +36,35 @@ def job_bytes(printer: Printer, job: Job) -> bytes:
                   "Send a raw job in the printer's language.")
 
 
+Emit = Callable[..., Awaitable[object]]
+PREFLIGHT_MAX_AGE_S = 2.0  # a status younger than this is trusted before the next job
+CONFIRM_POLL_S = 0.5  # how soon an idle printer is asked to confirm jobs it took
+CONFIRM_WINDOW_S = 30.0  # after this, a job the printer never confirmed completes as unconfirmed
+HOLD_POLL_MAX_S = 10.0
+
+
+async def _no_emit(*_: object, **__: object) -> None:
+    return None
+
+
+def _fault_error(reason: Reason) -> dict[str, str]:
+    info = describe(reason)
+    return {"code": info["code"], "message": info["message"]["en"], "hint": info["hint"]["en"]}
+
+
 class PrinterWorker:
+    """Delivers one printer's jobs, in order, checking the printer before and after."""
+
     def __init__(self, printer: Printer, spool: Spool, delivery: DeliveryConfig,
-                 on_change: Callable[[Job], None] | None = None):
+                 emit: Emit = _no_emit):
         self.printer = printer
         self.spool = spool
         self.delivery = delivery
+        self.emit = emit
         self._wake = asyncio.Event()
-        self._on_change = on_change or (lambda job: None)
         self.task: asyncio.Task | None = None
+        self._sent: dict[str, float] = {}  # job id -> when the printer took its bytes
+        self._reasons: tuple[str, ...] = ()  # the last reasons announced as an event
 
     def wake(self) -> None:
         self._wake.set()
@@ -75,10 +96,22 @@ class PrinterWorker:
             done = None
             if claimed is None:
                 self.printer.busy = False
-                await self._sleep_or_wake(None)
+                if self._sent:  # idle with jobs the printer has not confirmed: ask soon
+                    await self._sleep_or_wake(CONFIRM_POLL_S)
+                    await self._observe(await self.printer.query_status())
+                else:
+                    await self._sleep_or_wake(None)
                 continue
             if isinstance(claimed, float):  # the head job is backing off until then
                 await self._sleep_or_wake(max(0.0, claimed - time.time()))
+                continue
+            status = await self.printer.status(PREFLIGHT_MAX_AGE_S)
+            await self._observe(status)
+            if status.fault is not None:
+                # Give the job back, unsent, and wait with the rest of the queue.
+                await self.spool.finish_attempt(Finish(claimed.id, JobState.PENDING, Outcome.HOLD,
+                                                       error=_fault_error(status.fault)))
+                await self._hold(status)
                 continue
             self.printer.busy = True
             try:
@@ -88,6 +121,7 @@ class PrinterWorker:
                 done = Finish(claimed.id, JobState.ABORTED, Outcome.ABORT, error={
                     "code": "internal-error", "message": "labeld failed on this job.",
                     "hint": "See the labeld log; report it with the support bundle."})
+            await self._announce_job(done)
 
     async def deliver(self, job: Job) -> Finish:
         """Send one job; say how the attempt ended (the caller records it)."""
@@ -103,30 +137,85 @@ class PrinterWorker:
             self.printer.note_delivery_error(exc)
             return self._failed(job, exc)
         self.printer.note_delivery_ok()
-        return Finish(job.id, JobState.COMPLETED, Outcome.OK, bytes_sent=len(data))
+        # Taken by the printer is not yet printed: the job stays processing until a status
+        # check confirms it (see _observe), and it is never sent again.
+        self._sent[job.id] = time.time()
+        return Finish(job.id, JobState.PROCESSING, Outcome.OK, bytes_sent=len(data),
+                      delivery="sent")
 
     def _failed(self, job: Job, exc: TransportError) -> Finish:
         error = {"code": exc.code, "message": exc.message,
                  "hint": "labeld retries by itself; check the printer's power, cable and network."}
-        if exc.retryable and job.attempts < self.delivery.max_attempts:
-            delay = self.backoff(job.attempts)
+        if exc.retryable and job.failures < self.delivery.max_attempts:
+            delay = self.backoff(job.failures)
             log.info("printer %s: job %s attempt %d failed (%s); retry in %.1f s",
                      self.printer.id, job.id, job.attempts, exc.code, delay)
             return Finish(job.id, JobState.PENDING, Outcome.RETRY, error=error,
                           bytes_sent=exc.sent, retry_at=time.time() + delay)
-        error["message"] = f"Gave up after {job.attempts} attempt(s): {exc.message}"
+        error["message"] = f"Gave up after {job.failures} attempt(s): {exc.message}"
         error["hint"] = "Fix the printer, then submit the job again."
         log.warning("printer %s: job %s aborted: %s", self.printer.id, job.id, exc.message)
         return Finish(job.id, JobState.ABORTED, Outcome.ABORT, error=error, bytes_sent=exc.sent)
 
+    async def _observe(self, status: LiveStatus) -> None:
+        """Learn from a status: announce changed reasons, confirm or give up on sent jobs."""
+        reasons = tuple(r.code for r in status.reasons)
+        if reasons != self._reasons:
+            self._reasons = reasons
+            await self.emit("printer-status", printer=self.printer.id,
+                            code=reasons[0] if reasons else "ok",
+                            message=", ".join(reasons) or "ready",
+                            data={"reasons": [describe(r) for r in status.reasons],
+                                  "state": self.printer.state})
+        if not self._sent:
+            return
+        if status.settled and status.checked_at:
+            taken = [j for j, t in self._sent.items() if t <= status.checked_at]
+            await self._settle(taken, "confirmed")
+        elif not status.answered:
+            stale = [j for j, t in self._sent.items() if time.time() - t > CONFIRM_WINDOW_S]
+            await self._settle(stale, "unconfirmed")
+
+    async def _settle(self, job_ids: list[str], delivery: str) -> None:
+        if not job_ids:
+            return
+        await self.spool.settle(job_ids, delivery)
+        for jid in job_ids:
+            self._sent.pop(jid, None)
+            await self.emit("job", printer=self.printer.id, job_id=jid, code="completed",
+                            message=f"completed ({delivery})", data={"delivery": delivery})
+
+    async def _hold(self, status: LiveStatus) -> None:
+        """Hold the queue while the printer has a fault; resume by itself when it clears."""
+        self.printer.busy = False
+        delay = 0.25
+        while status.fault is not None and not self.printer.paused:
+            held = await self.spool.hold_printer(self.printer.id, _fault_error(status.fault))
+            if held:
+                log.info("printer %s: %s; %d job(s) held", self.printer.id, status.fault.code, held)
+            await self._sleep_or_wake(delay)
+            delay = min(delay * 2, HOLD_POLL_MAX_S)
+            status = await self.printer.query_status()
+            await self._observe(status)
+        released = await self.spool.release_printer(self.printer.id)
+        if released:
+            log.info("printer %s: fault cleared; %d job(s) released", self.printer.id, released)
+
+    async def _announce_job(self, done: Finish | None) -> None:
+        if done is None or done.state is JobState.PROCESSING:
+            return
+        await self.emit("job", printer=self.printer.id, job_id=done.job_id, code=done.state.value,
+                        message=(done.error or {}).get("message") or done.state.value,
+                        data={"outcome": done.outcome})
+
 
 class Scheduler:
     def __init__(self, spool: Spool, printers: dict[str, Printer], delivery: DeliveryConfig,
-                 keep_finished_s: float):
+                 keep_finished_s: float, emit: Emit = _no_emit):
         self.spool = spool
         self.printers = printers
         self.keep_finished_s = keep_finished_s
-        self.workers = {pid: PrinterWorker(p, spool, delivery) for pid, p in printers.items()}
+        self.workers = {pid: PrinterWorker(p, spool, delivery, emit) for pid, p in printers.items()}
         self._tasks: list[asyncio.Task] = []
 
     async def start(self) -> None:

@@ -45,7 +45,9 @@ CREATE TABLE IF NOT EXISTS jobs (
     retry_at      REAL,
     error_code    TEXT,
     error_message TEXT,
-    error_hint    TEXT
+    error_hint    TEXT,
+    hold_kind     TEXT,  -- 'printer': held while the printer has a fault, released by itself
+    delivery      TEXT   -- NULL, 'sent' (awaiting the printer), 'confirmed', 'unconfirmed'
 );
 CREATE UNIQUE INDEX IF NOT EXISTS jobs_idem ON jobs(idem_key) WHERE idem_key IS NOT NULL;
 CREATE INDEX IF NOT EXISTS jobs_queue ON jobs(printer, state, seq);
@@ -61,7 +63,19 @@ CREATE TABLE IF NOT EXISTS attempts (
     bytes_sent INTEGER,
     PRIMARY KEY (job_id, n)
 );
+CREATE TABLE IF NOT EXISTS events (
+    seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+    at      REAL NOT NULL,
+    printer TEXT,
+    job_id  TEXT,
+    kind    TEXT NOT NULL,
+    code    TEXT,
+    message TEXT,
+    data    TEXT
+);
+CREATE INDEX IF NOT EXISTS events_printer ON events(printer, seq);
 """
+EVENTS_KEPT = 50_000  # the newest events are kept; older ones are pruned with finished jobs
 
 IDEMPOTENCY_WINDOW_S = 24 * 3600
 
@@ -118,6 +132,9 @@ class Job:
     retry_at: float | None
     error: dict[str, str] | None
     idem_key: str | None = None
+    delivery: str | None = None
+    hold_kind: str | None = None
+    failures: int = 0  # attempts that failed and count towards max_attempts (this one included)
     attempt_log: list[Attempt] = field(default_factory=list)
 
     @classmethod
@@ -131,7 +148,7 @@ class Job:
             kind=r["kind"], payload=json.loads(r["payload"]), copies=r["copies"],
             attempts=r["attempts"], created_at=r["created_at"], updated_at=r["updated_at"],
             finished_at=r["finished_at"], retry_at=r["retry_at"], error=error,
-            idem_key=r["idem_key"],
+            idem_key=r["idem_key"], delivery=r["delivery"], hold_kind=r["hold_kind"],
         )
 
 
@@ -151,6 +168,19 @@ class Finish:
     error: dict[str, str] | None = None
     bytes_sent: int | None = None
     retry_at: float | None = None
+    delivery: str | None = None
+
+
+@dataclass(frozen=True)
+class Event:
+    seq: int
+    at: float
+    printer: str | None
+    job_id: str | None
+    kind: str
+    code: str | None
+    message: str | None
+    data: dict[str, Any]
 
 
 class _Stop:
@@ -354,6 +384,10 @@ class Spool:
                          (row["id"], n, now))
             job = Job.from_row(row)
             job.state, job.attempts = JobState.PROCESSING, n
+            # Holds for a printer fault are not failures of the job: only retries count.
+            job.failures = 1 + conn.execute(
+                "SELECT count(*) FROM attempts WHERE job_id=? AND outcome IN ('retry','interrupted')",
+                (row["id"],)).fetchone()[0]
             return job
 
         return await self.run(op)
@@ -383,8 +417,9 @@ class Spool:
                 raise NotFound("unknown-job", f"There is no job {job_id!r}.", "")
             if row["state"] != JobState.HELD:
                 raise Conflict("job-not-held", f"Job {job_id} is {row['state']}, not held.", "")
-            conn.execute("UPDATE jobs SET state='pending', updated_at=?, error_code=NULL,"
-                         " error_message=NULL, error_hint=NULL WHERE id=?", (time.time(), job_id))
+            conn.execute("UPDATE jobs SET state='pending', hold_kind=NULL, updated_at=?,"
+                         " error_code=NULL, error_message=NULL, error_hint=NULL WHERE id=?",
+                         (time.time(), job_id))
             return Job.from_row(conn.execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone())
 
         return await self.run(op)
@@ -396,6 +431,11 @@ class Spool:
         def op(conn: sqlite3.Connection) -> dict[str, int]:
             now = time.time()
             counts = {"retried": 0, "held": 0}
+            # Bytes the printer accepted are never sent again: such a job only lacked its
+            # confirmation, so it completes as unconfirmed.
+            counts["unconfirmed"] = conn.execute(
+                "UPDATE jobs SET state='completed', delivery='unconfirmed', updated_at=?,"
+                " finished_at=? WHERE state='processing' AND delivery='sent'", (now, now)).rowcount
             for row in conn.execute("SELECT id, printer, attempts FROM jobs WHERE state='processing'")\
                     .fetchall():
                 policy = policies.get(row["printer"], "retry")
@@ -417,11 +457,75 @@ class Spool:
 
         return await self.run(op)
 
+    async def hold_printer(self, printer: str, error: dict[str, str]) -> int:
+        """Hold the printer's pending jobs while it has a fault; returns how many were held."""
+
+        def op(conn: sqlite3.Connection) -> int:
+            return conn.execute(
+                "UPDATE jobs SET state='held', hold_kind='printer', updated_at=?, error_code=?,"
+                " error_message=?, error_hint=? WHERE printer=? AND (state='pending' OR"
+                " (state='held' AND hold_kind='printer'))",
+                (time.time(), error.get("code"), error.get("message"), error.get("hint"), printer)
+            ).rowcount
+
+        return await self.run(op)
+
+    async def release_printer(self, printer: str) -> int:
+        """The fault cleared: jobs held for it go back to pending, in their original order."""
+
+        def op(conn: sqlite3.Connection) -> int:
+            return conn.execute(
+                "UPDATE jobs SET state='pending', hold_kind=NULL, updated_at=?, error_code=NULL,"
+                " error_message=NULL, error_hint=NULL WHERE printer=? AND state='held'"
+                " AND hold_kind='printer'", (time.time(), printer)).rowcount
+
+        return await self.run(op)
+
+    async def settle(self, job_ids: list[str], delivery: str) -> int:
+        """Jobs whose bytes the printer took are completed, `confirmed` or `unconfirmed`."""
+
+        def op(conn: sqlite3.Connection) -> int:
+            now = time.time()
+            return sum(conn.execute(
+                "UPDATE jobs SET state='completed', delivery=?, updated_at=?, finished_at=?"
+                " WHERE id=? AND state='processing' AND delivery='sent'",
+                (delivery, now, now, jid)).rowcount for jid in job_ids)
+
+        return await self.run(op)
+
+    async def add_event(self, kind: str, *, printer: str | None = None, job_id: str | None = None,
+                        code: str | None = None, message: str | None = None,
+                        data: dict[str, Any] | None = None) -> Event:
+        def op(conn: sqlite3.Connection) -> Event:
+            now = time.time()
+            cur = conn.execute(
+                "INSERT INTO events (at, printer, job_id, kind, code, message, data)"
+                " VALUES (?,?,?,?,?,?,?)",
+                (now, printer, job_id, kind, code, message, json.dumps(data or {})))
+            return Event(cur.lastrowid, now, printer, job_id, kind, code, message, data or {})
+
+        return await self.run(op)
+
+    async def events(self, printer: str | None = None, limit: int = 100,
+                     after: int = 0) -> list[Event]:
+        def op(conn: sqlite3.Connection) -> list[Event]:
+            sql, args = "SELECT * FROM events WHERE seq > ?", [after]
+            if printer:
+                sql += " AND printer=?"
+                args.append(printer)
+            rows = conn.execute(sql + " ORDER BY seq DESC LIMIT ?", (*args, limit)).fetchall()
+            return [Event(r["seq"], r["at"], r["printer"], r["job_id"], r["kind"], r["code"],
+                          r["message"], json.loads(r["data"] or "{}")) for r in rows]
+
+        return await self.run(op)
+
     async def prune(self, older_than_s: float) -> int:
         def op(conn: sqlite3.Connection) -> int:
             cutoff = time.time() - older_than_s
             conn.execute("DELETE FROM attempts WHERE job_id IN (SELECT id FROM jobs WHERE"
                          " finished_at IS NOT NULL AND finished_at < ?)", (cutoff,))
+            conn.execute("DELETE FROM events WHERE seq <= (SELECT max(seq) FROM events) - ?",
+                         (EVENTS_KEPT,))
             return conn.execute("DELETE FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ?",
                                 (cutoff,)).rowcount
 
@@ -443,7 +547,7 @@ def _finish(conn: sqlite3.Connection, f: Finish) -> None:
         return  # canceled while we were sending: keep the cancel
     conn.execute(
         "UPDATE jobs SET state=?, updated_at=?, finished_at=?, retry_at=?, error_code=?,"
-        " error_message=?, error_hint=? WHERE id=?",
+        " error_message=?, error_hint=?, delivery=? WHERE id=?",
         (f.state, now, now if f.state in FINISHED else None, f.retry_at, e.get("code"),
-         e.get("message"), e.get("hint"), f.job_id))
+         e.get("message"), e.get("hint"), f.delivery, f.job_id))
 

@@ -6,6 +6,7 @@ field, never a 500.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -13,13 +14,14 @@ from typing import Any
 
 from fastapi import FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from labeld import __version__
 from labeld.api.schemas import JobRequest, job_json, printer_json, reasons_json
 from labeld.config import Config
 from labeld.errors import Invalid, LabeldError, NotFound
+from labeld.events import CLOSED, EventHub, event_json, sse
 from labeld.pluginmanager import PluginManager, default_manager
 from labeld.printers import Printer, build_printers
 from labeld.scheduler import Scheduler
@@ -27,6 +29,7 @@ from labeld.spool import JobState, NewJob, Spool
 
 log = logging.getLogger(__name__)
 SUPPORTED_KINDS = ("raw",)
+SSE_KEEPALIVE_S = 15.0
 
 
 @dataclass
@@ -38,6 +41,7 @@ class Daemon:
     spool: Spool
     printers: dict[str, Printer]
     scheduler: Scheduler
+    events: EventHub
 
     def printer(self, printer_id: str) -> Printer:
         try:
@@ -51,8 +55,10 @@ def build_daemon(config: Config, plugins: PluginManager | None = None) -> Daemon
     plugins = plugins or default_manager()
     printers = build_printers(config, plugins)  # config errors surface before anything listens
     spool = Spool(config.server.spool)
-    scheduler = Scheduler(spool, printers, config.delivery, config.server.keep_finished_hours * 3600)
-    return Daemon(config, plugins, spool, printers, scheduler)
+    events = EventHub(spool)
+    scheduler = Scheduler(spool, printers, config.delivery, config.server.keep_finished_hours * 3600,
+                          emit=events.emit)
+    return Daemon(config, plugins, spool, printers, scheduler, events)
 
 
 def _error(status: int, code: str, message: str, hint: str = "", **extra: Any) -> JSONResponse:
@@ -104,6 +110,7 @@ def create_app(config: Config, plugins: PluginManager | None = None) -> FastAPI:
         try:
             yield
         finally:
+            daemon.events.close()
             await daemon.scheduler.stop()
             daemon.spool.close()
 
@@ -189,6 +196,42 @@ def create_app(config: Config, plugins: PluginManager | None = None) -> FastAPI:
         job = await daemon.spool.release(job_id)
         daemon.scheduler.wake(job.printer)
         return job_json(job)
+
+    @app.get("/v1/printers/{printer_id}/events", tags=["printers"])
+    async def printer_events(printer_id: str, limit: int = Query(default=100, ge=1, le=1000),
+                             after: int = Query(default=0, ge=0)) -> dict[str, Any]:
+        """Status changes and job outcomes of one printer, newest first."""
+        daemon.printer(printer_id)
+        return {"events": [event_json(e) for e in
+                           await daemon.spool.events(printer_id, limit=limit, after=after)]}
+
+    @app.get("/v1/events", tags=["service"])
+    async def live_events(request: Request, printer: str | None = None) -> StreamingResponse:
+        """Server-Sent Events: every status change and job outcome as it happens."""
+        if printer is not None:
+            daemon.printer(printer)
+        queue = daemon.events.subscribe()
+
+        async def stream():
+            try:
+                yield b": labeld events\n\n"
+                while True:
+                    try:
+                        item = await asyncio.wait_for(queue.get(), SSE_KEEPALIVE_S)
+                    except TimeoutError:
+                        if await request.is_disconnected():
+                            return
+                        yield b": keep-alive\n\n"
+                        continue
+                    if item == CLOSED:
+                        return
+                    if isinstance(item, str) or printer is None or item.printer == printer:
+                        yield sse(item)
+            finally:
+                daemon.events.unsubscribe(queue)
+
+        return StreamingResponse(stream(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
     @app.get("/v1/plugins", tags=["service"])
     async def plugins_info() -> dict[str, Any]:

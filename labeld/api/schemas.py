@@ -75,7 +75,7 @@ def job_json(job: Job) -> dict[str, Any]:
         "id": job.id, "printer": job.printer, "state": job.state.value, "kind": job.kind,
         "copies": job.copies, "attempts": job.attempts, "created_at": iso(job.created_at),
         "updated_at": iso(job.updated_at), "finished_at": iso(job.finished_at),
-        "retry_at": iso(job.retry_at), "error": job.error,
+        "retry_at": iso(job.retry_at), "error": job.error, "delivery": job.delivery,
     }
     if job.attempt_log:
         out["attempt_log"] = [

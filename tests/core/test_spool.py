@@ -95,7 +95,7 @@ def test_recovery_retries_labels_and_holds_receipts(spool):
     run(spool.claim_next("lab"))
     run(spool.claim_next("rcp"))
     counts = run(spool.recover({"lab": "retry", "rcp": "hold"}))
-    assert counts == {"retried": 1, "held": 1}
+    assert counts == {"retried": 1, "held": 1, "unconfirmed": 0}
     assert run(spool.get(label.id)).state is JobState.PENDING
     held = run(spool.get(receipt.id))
     assert held.state is JobState.HELD and held.error["code"] == "interrupted"
