@@ -70,6 +70,14 @@ def _e_support(msg_en: str, msg_hu: str) -> Entry:
 CATALOGUE: Mapping[str, Entry] = MappingProxyType(
     {
         # --- reachability and the status exchange itself ---
+        "temperature-out-of-range": _e(
+            "The room is too hot or too cold for the printer",
+            "A helyiség túl meleg vagy túl hideg a nyomtatónak",
+            "Move the printer away from heaters, windows and air conditioning, or wait until the "
+            "room temperature is normal again.",
+            "Vigye távolabb a nyomtatót a fűtéstől, az ablaktól és a légkondicionálótól, vagy "
+            "várjon, amíg a hőmérséklet ismét megfelelő lesz.",
+        ),
         "printer-unreachable": _e(
             "Cannot reach the printer",
             "A nyomtató nem érhető el",

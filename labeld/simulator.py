@@ -29,8 +29,10 @@ import json
 import logging
 import signal
 import socket
+import struct
 import threading
 import time
+import zlib
 from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, TypeVar
@@ -167,6 +169,12 @@ class Device(abc.ABC):
     def on_printed(self, job: SimJob) -> None:
         """A job left the buffer and was printed: advance odometers."""
 
+    def render(self, job: SimJob) -> list[bytes] | None:
+        """PNG images of what the printer would print for `job`, one per page or label (see
+        mono_png), served by GET /jobs/N/pages and /jobs/N/page/K.png; None if this device
+        does not render."""
+        return None
+
     # -- faults
 
     def fault_spec(self, name: str) -> FaultSpec | None:
@@ -252,6 +260,29 @@ class Device(abc.ABC):
         for job in self.buffered:
             job.printed = True
             self.on_printed(job)
+
+
+def mono_png(width: int, height: int, rows: bytes) -> bytes:
+    """A 1-bit greyscale PNG of packed rows (ceil(width / 8) bytes each, MSB = left-most dot,
+    1 = black, as printers take them). PNG's 1-bit greyscale has 1 = white, so bytes are
+    inverted; padding bits past `width` are ignored by PNG readers."""
+    row_bytes = (width + 7) // 8
+    if width <= 0 or height <= 0 or len(rows) != row_bytes * height:
+        raise ValueError(f"{width}x{height} needs {row_bytes * height} bytes, got {len(rows)}")
+    inverted = rows.translate(_PNG_INVERT)
+    raw = b"".join(b"\x00" + inverted[i:i + row_bytes]  # filter type 0 on every row
+                   for i in range(0, len(inverted), row_bytes))
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (struct.pack(">I", len(body)) + kind + body
+                + struct.pack(">I", zlib.crc32(kind + body)))
+
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw))
+            + chunk(b"IEND", b""))
+
+
+_PNG_INVERT = bytes(255 - b for b in range(256))
 
 
 # --------------------------------------------------------------------------------------------
@@ -600,6 +631,11 @@ class Simulator:
                 return _json(self._job(index).as_json())
             case "GET", ["jobs", index, "data"]:
                 return 200, self._job(index).data, "application/octet-stream"
+            case "GET", ["jobs", index, "pages"]:
+                count = len(self._pages(index))
+                return _json({"index": int(index), "pages": count})
+            case "GET", ["jobs", index, "page", name] if name.endswith(".png"):
+                return 200, self._page(index, name.removesuffix(".png")), "image/png"
         known = {("state",), ("faults",), ("jobs",)}
         if tuple(parts[:1]) in known:
             raise LabeldError("method-not-allowed", f"{method} is not supported on {path}.",
@@ -607,7 +643,8 @@ class Simulator:
                               status=405)
         raise NotFound("not-found", f"No such resource: {path}.",
                        "Try GET /state, PUT|DELETE /faults/NAME, GET /jobs, "
-                       "GET /jobs/N/data, DELETE /jobs.")
+                       "GET /jobs/N/data, GET /jobs/N/pages, GET /jobs/N/page/K.png, "
+                       "DELETE /jobs.")
 
     def _job(self, index: str) -> SimJob:
         if index.isdigit() and int(index) < len(self.jobs):
@@ -615,6 +652,28 @@ class Simulator:
         raise NotFound("unknown-job", f"No job with index {index!r}.",
                        f"Indexes run from 0 to {len(self.jobs) - 1}." if self.jobs
                        else "No job has arrived yet.")
+
+    def _pages(self, index: str) -> list[bytes]:
+        job = self._job(index)
+        try:
+            pages = self.device.render(job)
+        except Exception:
+            # As for sessions: a device bug must not take the control interface down.
+            log.exception("simulator %s: rendering job %s failed", self.name, index)
+            raise LabeldError("render-failed", f"Rendering job {index} failed.",
+                              "The simulator's log has the details.", status=500) from None
+        if pages is None:
+            raise NotFound("no-rendering", f"The {self.name} simulator does not render jobs.",
+                           "Use GET /jobs/N/data for the bytes it received.")
+        return pages
+
+    def _page(self, index: str, number: str) -> bytes:
+        pages = self._pages(index)
+        if number.isdigit() and int(number) < len(pages):
+            return pages[int(number)]
+        raise NotFound("unknown-page", f"Job {index} has no page {number!r}.",
+                       f"Pages run from 0 to {len(pages) - 1}." if pages
+                       else "Nothing in this job was rendered (rasters only).")
 
 
 _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, ClassVar
 
-from labeld.contracts import Language, Model, Reason, Severity, StatusReport
+from labeld.contracts import Language, Model, PrintOptions, Raster, Reason, Severity, StatusReport
+from labeld.drivers.escpos.raster import CUT_FEED_PARTIAL, INIT, crop_width, encode_gs_v0, feed
 from labeld.reasons import GARBLED_STATUS_REPLY, NO_STATUS_REPLY
 
 ERROR, WARNING, REPORT = Severity.ERROR, Severity.WARNING, Severity.REPORT
@@ -298,6 +299,18 @@ class EscposLanguage(Language):
 
     def decode_status(self, reply: bytes) -> StatusReport:
         return decode_dle_eot(reply)
+
+    def encode_raster(self, pages: list[Raster], model: Model, options: PrintOptions) -> bytes:
+        # Copies are collated (the whole job again), like a second receipt from the till: ESC/POS
+        # has no repeat command, so the bytes are repeated either way.
+        finish = feed(options.feed_dots)
+        if options.cut and model.cutter:
+            # Function B feeds the last printed line past the cutter before cutting, so the
+            # bottom of the receipt is not cut off; partial cut, so it does not fall down.
+            finish += CUT_FEED_PARTIAL
+        job = b"".join(encode_gs_v0(crop_width(page, model.print_width_dots)) + finish
+                       for page in pages)
+        return INIT + job * max(1, options.copies)
 
     def test_page(self, printer_id: str, model: Model) -> bytes:
         # Plain ASCII: the code page of an unknown receipt printer is not ours to guess here.

@@ -17,6 +17,14 @@ also be image data, so removing it could corrupt a job. A connection whose comma
 status queries or settings of the status channel (`DLE EOT`, `DLE ENQ`, `DLE DC4` 2/7/8,
 `GS I`, `GS r`, `GS a`) records no job.
 
+Rendering (GET /jobs/N/pages, /jobs/N/page/K.png): `GS v 0` raster bands are stacked top to
+bottom on paper of `print_width` dots (option, default 576), placed by `ESC a` justification
+(reset by `ESC @`) and scaled by the command's m (double width / height); data past the print
+area is discarded, as the printer does. `ESC J n` feeds n dots of white (one dot per motion
+unit). Every cut (`GS V`, `ESC i`, `ESC m`) ends an image; bands after the last cut make one
+more. Text, `ESC *` and `GS ( L` graphics are not drawn: rasters only. The decoder follows the
+reference, independently of labeld's encoder.
+
 Deviations: `GS I`, `GS a` are answered as parsed even while offline (a real printer answers
 them only after it recovers); `GS r` is not answered during paper end, per the reference. ASB
 is enabled per connection. `DLE ENQ 1|2` clears `cutter-error` (the simulated jam counts as
@@ -32,7 +40,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from labeld.contracts import SimulatorSpec
-from labeld.simulator import Device, FaultSpec, Session, SimJob, spec_faults
+from labeld.simulator import Device, FaultSpec, Session, SimJob, mono_png, spec_faults
 
 DLE, ESC, FS, GS = 0x10, 0x1B, 0x1C, 0x1D
 _COMMAND_START = re.compile(rb"[\x10\x1b\x1c\x1d]")
@@ -285,6 +293,100 @@ def count_cuts(data: bytes) -> int:
     return sum(1 for command in CommandParser().feed(data) if command.key in _CUTS)
 
 
+# --------------------------------------------------------------------------------------------
+# Rendering GS v 0 rasters
+
+DEFAULT_PRINT_WIDTH = 576  # 80 mm paper at 203 dpi (reference 2.8)
+
+# Each byte with every bit doubled: one row of a double-width raster.
+_DOUBLE = tuple(sum(((b >> i) & 1) * (3 << (2 * i)) for i in range(8)).to_bytes(2, "big")
+                for b in range(256))
+
+
+@dataclass
+class Receipt:
+    """One rendered receipt: packed rows (MSB = left, 1 = black) of `width` dots."""
+
+    width: int
+    height: int
+    rows: bytes
+
+
+@dataclass
+class _Paper:
+    """What has been printed since the last cut."""
+
+    width: int
+    rows: list[int]  # one int per dot row, bit (width - 1) = left-most dot
+    has_image: bool = False
+
+    def band(self, data: bytes, row_bytes: int, height: int, mode: int, justify: int) -> None:
+        if mode & 1:
+            data = b"".join(_DOUBLE[b] for b in data)
+            row_bytes *= 2
+        bits = row_bytes * 8
+        # Justification moves images narrower than the paper; wider ones are cut at the right.
+        x = 0 if bits >= self.width else (self.width - bits) * justify // 2
+        shift = self.width - x - bits
+        keep = (1 << self.width) - 1
+        for r in range(height):
+            value = int.from_bytes(data[r * row_bytes:(r + 1) * row_bytes], "big")
+            value = (value << shift if shift >= 0 else value >> -shift) & keep
+            self.rows.extend((value, value) if mode & 2 else (value,))
+        self.has_image = True
+
+    def receipt(self) -> Receipt:
+        row_bytes = (self.width + 7) // 8
+        pad = row_bytes * 8 - self.width
+        rows = b"".join((value << pad).to_bytes(row_bytes, "big") for value in self.rows)
+        return Receipt(self.width, len(self.rows), rows)
+
+
+_JUSTIFY = {0: 0, 48: 0, 1: 1, 49: 1, 2: 2, 50: 2}  # ESC a n -> 0 left, 1 centre, 2 right
+
+
+def render_receipts(data: bytes, print_width: int = DEFAULT_PRINT_WIDTH) -> list[Receipt]:
+    """The receipts an ESC/POS job prints: one per cut, plus one for bands after the last."""
+    receipts: list[Receipt] = []
+    paper = _Paper(print_width, [])
+    justify = 0
+    i = 0
+    while i < len(data):
+        if data[i] not in (DLE, ESC, FS, GS):
+            found = _COMMAND_START.search(data, i)
+            i = found.start() if found else len(data)
+            continue
+        measured = _measure(data, i)
+        if measured is None:
+            break  # a command cut short at the end of the job
+        header, payload = measured
+        command = data[i:i + header]
+        body = data[i + header:i + header + payload]
+        i += header + payload
+        key = command[:2]
+        if key == b"\x1dv" and command[2] == 0x30 and len(body) == payload:
+            row_bytes = command[4] | command[5] << 8
+            height = command[6] | command[7] << 8
+            if row_bytes and height:
+                paper.band(body, row_bytes, height, command[3] & 3, justify)
+        elif key == b"\x1bJ":
+            paper.rows.extend([0] * command[2])
+        elif key == b"\x1ba":
+            justify = _JUSTIFY.get(command[2], justify)
+        elif key == b"\x1b@":
+            justify = 0
+        elif key in _CUTS:
+            if paper.has_image:
+                receipts.append(paper.receipt())
+            paper = _Paper(print_width, [])
+    if paper.has_image:
+        receipts.append(paper.receipt())
+    return receipts
+
+
+# --------------------------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class EscposIdentity:
     maker: str = "EPSON"
@@ -365,7 +467,8 @@ def _asb_mask(enabled: int) -> bytes:
 
 class EscposDevice(Device):
     """An Epson-class receipt printer. Options: the EscposIdentity fields (maker, model,
-    firmware, serial, fonts, model_id, rom_id, cutter)."""
+    firmware, serial, fonts, model_id, rom_id, cutter) and print_width, the paper's printable
+    width in dots for rendering."""
 
     FAULTS: ClassVar[tuple[FaultSpec, ...]] = (
         FaultSpec("paper-out", "roll paper end: DLE EOT 1/2/4 = 1A/32/72", stops_printing=True),
@@ -378,8 +481,11 @@ class EscposDevice(Device):
         FaultSpec("drawer-open", "drawer kick-out connector pin 3 high: DLE EOT 1 = 16"),
     )
 
-    def __init__(self, **identity: Any):
+    def __init__(self, *, print_width: int = DEFAULT_PRINT_WIDTH, **identity: Any):
         super().__init__()
+        if print_width <= 0:
+            raise ValueError(f"print_width must be positive, not {print_width}")
+        self.print_width = print_width
         self.identity = EscposIdentity(**identity)
         self.receipts_printed = 0
         self._realtime: dict[int, Callable[[bytes], bytes]] = {
@@ -393,6 +499,10 @@ class EscposDevice(Device):
 
     def on_printed(self, job: SimJob) -> None:
         self.receipts_printed += count_cuts(job.data)
+
+    def render(self, job: SimJob) -> list[bytes]:
+        return [mono_png(r.width, r.height, r.rows)
+                for r in render_receipts(job.data, self.print_width)]
 
     # -- derived state
 

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, ClassVar, Literal
 
-from labeld.contracts import Language, Model, Reason, Severity, StatusReport
+from labeld.contracts import Language, Model, PrintOptions, Raster, Reason, Severity, StatusReport
+from labeld.drivers.zpl.graphics import encode_gf
 from labeld.reasons import GARBLED_STATUS_REPLY, NO_STATUS_REPLY
 
 ERROR, WARNING, REPORT = Severity.ERROR, Severity.WARNING, Severity.REPORT
@@ -451,6 +452,16 @@ class ZplLanguage(Language):
 
     def decode_status(self, reply: bytes) -> StatusReport:
         return decode_hs(reply)
+
+    def encode_raster(self, pages: list[Raster], model: Model, options: PrintOptions) -> bytes:
+        # One format per page; ^PQ repeats it on the printer, so copies cost no bytes. ^PW and
+        # ^LL last only until changed (only ^JUS would save them), and nothing else is set, so
+        # the site's own calibration (^LH, ^LS, darkness, media type) stays as it is.
+        copies = max(1, options.copies)
+        return b"".join(
+            b"^XA^PW%d^LL%d^FO0,0%s^FS^PQ%d^XZ" % (page.width, page.height, encode_gf(page), copies)
+            for page in pages
+        )
 
     def test_page(self, printer_id: str, model: Model) -> bytes:
         # ^CI28 selects UTF-8 so the accented line prints as written; ^FH is not needed because

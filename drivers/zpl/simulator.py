@@ -18,6 +18,15 @@ from the language driver's tables, so that each side checks the other):
 they are case-insensitive. The bytes of the commands above are removed from the job data;
 every other byte, including other `~` commands (`~DG`, `~SD`, unanswered `~HQxx`), is job data.
 
+Rendering (GET /jobs/N/pages, /jobs/N/page/K.png): every `^XA..^XZ` format becomes one image
+of `^PW` x `^LL` dots (a side not set comes from the bounding box of the graphics), with each
+`^GF` field OR-ed in at its `^FO` (or `^FT`, whose origin is the field's bottom left) plus `^LH`.
+`^GF` data: `A` as ASCII hex with the run-length scheme (`,` `!` `:` and G..Y / g..z counts),
+`:B64:` and `:Z64:` with their CRC-16/XMODEM checked (a mismatch drops the field, as a printer
+aborts the download); `B` as raw bytes; `C` (Zebra's proprietary compression) is skipped. Text
+and barcodes are not drawn: rasters only. `^PQ` copies are one image. This decoder is written
+from the reference, independently of labeld's encoder, so that each checks the other.
+
 Simplifications: `~JA` cancels jobs already recorded, not formats of connections still open;
 the prefix characters are fixed (`^CC`/`~CT` are not followed); a format counts `^PQ`'s first
 parameter as its number of labels.
@@ -25,12 +34,19 @@ parameter as its number of labels.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import logging
 import re
-from dataclasses import dataclass
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from labeld.contracts import SimulatorSpec
-from labeld.simulator import Device, FaultSpec, Session, SimJob, spec_faults
+from labeld.simulator import Device, FaultSpec, Session, SimJob, mono_png, spec_faults
+
+log = logging.getLogger("labeld.simulator.zpl")
 
 # Faults that a real Zebra lists as states in which it may not answer ~HS (reference 1.2).
 _MUTE_STATES = ("paper-out", "head-open", "ribbon-out", "head-too-hot")
@@ -126,6 +142,243 @@ class ZplSession(Session):
         return bool(data.strip())
 
 
+# --------------------------------------------------------------------------------------------
+# Rendering ^GF graphics
+
+MAX_DOTS = 32_000  # ^PW, ^LL and ^FO stop here; larger values are clamped like the printer does
+MAX_GRAPHIC_BYTES = 16 << 20  # a simulator guard against absurd ^GF sizes, not a printer limit
+
+_COMMAND = re.compile(rb"[\^~]")
+_RLE_TOKEN = re.compile(rb"([G-Yg-z]+)([0-9A-Fa-f])|([0-9A-Fa-f]+)|([,!:])|(\s+)|(.)", re.DOTALL)
+
+
+class GraphicError(ValueError):
+    """A ^GF field the printer would not print (bad data, CRC mismatch)."""
+
+
+@dataclass(frozen=True)
+class Graphic:
+    x: int
+    y: int
+    row_bytes: int
+    height: int
+    rows: bytes
+
+
+@dataclass
+class Page:
+    """One rendered label: packed rows, MSB = left, 1 = black."""
+
+    width: int
+    height: int
+    rows: bytes
+
+
+def _repeat_count(letters: bytes) -> int:
+    count = 0
+    for letter in letters:
+        if letter == ord("z"):
+            count += 400
+        elif letter >= ord("g"):
+            count += (letter - ord("f")) * 20
+        else:
+            count += letter - ord("F")
+    return count
+
+
+def decode_ascii_graphic(data: bytes, total: int, row_bytes: int, bang_fill: bytes = b"1") -> bytes:
+    """ASCII hex with ZPL's compression (reference 1.7) -> `total` bytes of bitmap.
+
+    Works on hex digits (nibbles). Data past `total` is ignored; missing data is white.
+    `bang_fill` is the digit `!` fills a row with (the guide's literal reading: `1`)."""
+    row_digits = row_bytes * 2
+    wanted = total * 2
+    done: list[bytes] = []  # completed rows, as hex digits
+    length = 0
+    current = bytearray()
+
+    def finish_row(row: bytes) -> None:
+        nonlocal length
+        done.append(row)
+        length += len(row)
+
+    for match in _RLE_TOKEN.finditer(data):
+        if length >= wanted:
+            break
+        counted, digit, plain, mark, _space, other = match.groups()
+        if other is not None:
+            raise GraphicError(f"byte {other!r} in ASCII graphic data")
+        if counted is not None:
+            # Capped at what is still wanted: a run of `z`s must not exhaust memory.
+            current += digit * min(_repeat_count(counted), wanted - length - len(current) + 1)
+        elif plain is not None:
+            current += plain
+        elif mark == b":":
+            if current or not done:
+                raise GraphicError("':' (repeat row) not at the start of a row after a row")
+            finish_row(done[-1])
+            continue
+        elif mark is not None:
+            fill = b"0" if mark == b"," else bang_fill
+            current += fill * (row_digits - len(current))  # a whole row when nothing is open
+        while len(current) >= row_digits:
+            finish_row(bytes(current[:row_digits]))
+            del current[:row_digits]
+    if current:
+        finish_row(bytes(current) + b"0" * (row_digits - len(current)))
+    digits = b"".join(done)[:wanted]
+    return bytes.fromhex(digits.decode("ascii")).ljust(total, b"\x00")
+
+
+def decode_b64_graphic(data: bytes, total: int) -> bytes:
+    """`:B64:<base64>:<crc>` or `:Z64:<base64 of zlib>:<crc>` -> `total` bytes of bitmap."""
+    text = b"".join(data.split())  # line breaks are not part of the CRC
+    kind, _, rest = text[1:].partition(b":")
+    body, _, crc = rest.rpartition(b":")
+    try:
+        expected = int(crc, 16)
+    except ValueError:
+        raise GraphicError(f"{kind.decode(errors='replace')} CRC {crc!r} is not hex") from None
+    if binascii.crc_hqx(body, 0) != expected:
+        raise GraphicError(f"{kind.decode(errors='replace')} CRC mismatch")
+    try:
+        raw = base64.b64decode(body, validate=True)
+        if kind.upper() == b"Z64":
+            raw = zlib.decompress(raw)
+    except (binascii.Error, zlib.error) as exc:
+        raise GraphicError(f"{kind.decode(errors='replace')} data: {exc}") from None
+    return raw[:total].ljust(total, b"\x00")
+
+
+def decode_graphic_data(kind: bytes, data: bytes, total: int, row_bytes: int,
+                        bang_fill: bytes = b"1") -> bytes:
+    stripped = data.lstrip()
+    if kind == b"B":
+        return data[:total].ljust(total, b"\x00")
+    if kind != b"A":
+        raise GraphicError(f"^GF compression {kind!r} is not simulated")
+    if stripped[:5].upper() in (b":B64:", b":Z64:"):
+        return decode_b64_graphic(stripped, total)
+    return decode_ascii_graphic(stripped, total, row_bytes, bang_fill)
+
+
+def _numbers(params: bytes, count: int) -> list[int]:
+    """The first `count` comma-separated integers; missing or bad ones are 0."""
+    values = params.split(b",")
+    out = []
+    for i in range(count):
+        text = values[i].strip() if i < len(values) else b""
+        out.append(min(int(text), MAX_DOTS) if text.isdigit() else 0)
+    return out
+
+
+def _commands(data: bytes) -> Iterator[tuple[bytes, bytes]]:
+    """(`^XX` or `~XX` upper-cased, parameters) in order. Parameters run to the next `^`/`~`,
+    except for ^GFB/^GFC, whose b bytes of binary data are taken whole."""
+    i = 0
+    while (match := _COMMAND.search(data, i)) is not None:
+        start = match.start()
+        name = data[start:start + 3].upper()
+        body_start = start + 3
+        if name == b"^GF" and data[body_start:body_start + 1].upper() in (b"B", b"C"):
+            head = data[body_start:body_start + 64].split(b",", 4)
+            if len(head) == 5:
+                binary = int(head[1]) if head[1].strip().isdigit() else 0
+                data_start = body_start + sum(len(part) + 1 for part in head[:4])
+                yield name, data[body_start:data_start + binary]
+                i = data_start + binary
+                continue
+        following = _COMMAND.search(data, body_start)
+        end = following.start() if following else len(data)
+        yield name, data[body_start:end]
+        i = end
+
+
+@dataclass
+class _Format:
+    """The state while reading one ^XA..^XZ format."""
+
+    graphics: list[Graphic] = field(default_factory=list)
+    origin: tuple[int, int, bool] = (0, 0, False)  # x, y, typeset (^FT)
+
+
+def _graphic(params: bytes, origin: tuple[int, int, bool], home: tuple[int, int],
+             bang_fill: bytes) -> Graphic:
+    kind = params[:1].upper() or b"A"
+    parts = params.split(b",", 4)
+    if len(parts) < 5:
+        raise GraphicError("^GF needs a,b,c,d,data")
+    total, row_bytes = (int(p) if p.strip().isdigit() else 0 for p in parts[2:4])
+    if total <= 0 or row_bytes <= 0 or total > MAX_GRAPHIC_BYTES:
+        raise GraphicError(f"^GF sizes c={total} d={row_bytes}")
+    height = total // row_bytes
+    if height == 0:
+        raise GraphicError(f"^GF c={total} is less than one row of d={row_bytes}")
+    rows = decode_graphic_data(kind, parts[4], height * row_bytes, row_bytes, bang_fill)
+    x, y, typeset = origin
+    top = y - height if typeset else y  # ^FT places a graphic by its bottom left corner
+    return Graphic(home[0] + x, max(0, home[1] + top), row_bytes, height, rows)
+
+
+def _compose(graphics: list[Graphic], width: int | None, height: int | None) -> Page | None:
+    width = width or max((g.x + g.row_bytes * 8 for g in graphics), default=0)
+    height = height or max((g.y + g.height for g in graphics), default=0)
+    if width <= 0 or height <= 0:
+        return None
+    canvas = [0] * height
+    for g in graphics:
+        bits = g.row_bytes * 8
+        shift = width - g.x - bits
+        for r in range(min(g.height, height - g.y)):
+            value = int.from_bytes(g.rows[r * g.row_bytes:(r + 1) * g.row_bytes], "big")
+            canvas[g.y + r] |= value << shift if shift >= 0 else value >> -shift
+    row_bytes = (width + 7) // 8
+    pad = row_bytes * 8 - width
+    keep = (1 << width) - 1  # graphics past ^PW are cut off
+    rows = b"".join(((value & keep) << pad).to_bytes(row_bytes, "big") for value in canvas)
+    return Page(width, height, rows)
+
+
+def render_formats(data: bytes, bang_fill: bytes = b"1") -> list[Page]:
+    """One Page per ^XA..^XZ format that has a size or graphics. ^PW, ^LL and ^LH carry over
+    from one format to the next, as they do in the printer."""
+    pages: list[Page] = []
+    width: int | None = None
+    length: int | None = None
+    home = (0, 0)
+    current: _Format | None = None
+    for name, params in _commands(data):
+        if name == b"^XA":
+            current = _Format()
+        elif current is None:
+            continue  # outside a format nothing is drawn
+        elif name == b"^XZ":
+            page = _compose(current.graphics, width, length)
+            if page is not None:
+                pages.append(page)
+            current = None
+        elif name == b"^PW":
+            width = _numbers(params, 1)[0] or width
+        elif name == b"^LL":
+            length = _numbers(params, 1)[0] or length
+        elif name == b"^LH":
+            home = tuple(_numbers(params, 2))  # type: ignore[assignment]
+        elif name in (b"^FO", b"^FT"):
+            x, y = _numbers(params, 2)
+            current.origin = (x, y, name == b"^FT")
+        elif name == b"^FS":
+            current.origin = (0, 0, False)
+        elif name == b"^GF":
+            try:
+                current.graphics.append(_graphic(params, current.origin, home, bang_fill))
+            except GraphicError as exc:
+                log.warning("^GF not printed: %s", exc)
+    return pages
+
+
+# --------------------------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class ZplIdentity:
     model: str = "ZD421-203dpi"
@@ -136,8 +389,9 @@ class ZplIdentity:
 
 
 class ZplDevice(Device):
-    """A Zebra on port 9100. Options: model, firmware, dpmm, memory, options (the ~HI fields)
-    and silent_when_faulted (start with that fault set)."""
+    """A Zebra on port 9100. Options: model, firmware, dpmm, memory, options (the ~HI fields),
+    silent_when_faulted (start with that fault set) and gf_bang_fill, the hex digit that `!`
+    in ^GF data fills a row with (`1`, the guide's literal reading, or `F`)."""
 
     FAULTS: ClassVar[tuple[FaultSpec, ...]] = (
         FaultSpec("paper-out", "media out: ~HS paper-out flag, ~HQES 0x1", stops_printing=True),
@@ -155,8 +409,12 @@ class ZplDevice(Device):
 
     def __init__(self, *, model: str = ZplIdentity.model, firmware: str = ZplIdentity.firmware,
                  dpmm: int = ZplIdentity.dpmm, memory: str = ZplIdentity.memory,
-                 options: str = ZplIdentity.options, silent_when_faulted: bool = False):
+                 options: str = ZplIdentity.options, silent_when_faulted: bool = False,
+                 gf_bang_fill: str = "1"):
         super().__init__()
+        if gf_bang_fill not in ("1", "F"):
+            raise ValueError(f"gf_bang_fill must be '1' or 'F', not {gf_bang_fill!r}")
+        self.bang_fill = gf_bang_fill.encode("ascii")
         self.identity = ZplIdentity(model, firmware, dpmm, memory, options)
         self.sessions: set[ZplSession] = set()
         self.labels_printed = 0
@@ -177,6 +435,10 @@ class ZplDevice(Device):
         formats, labels = count_labels(job.data)
         self.formats_printed += formats
         self.labels_printed += labels
+
+    def render(self, job: SimJob) -> list[bytes]:
+        return [mono_png(p.width, p.height, p.rows)
+                for p in render_formats(job.data, self.bang_fill)]
 
     # -- commands
 

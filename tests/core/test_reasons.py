@@ -13,12 +13,13 @@ import pytest
 import labeld
 import labeld.drivers
 import labeld.drivers.escpos.language as escpos_language
+import labeld.drivers.tspl.language as tspl_language
 import labeld.drivers.zpl.language as zpl_language
 import labeld.plugins
 from labeld import reasons
 from labeld.contracts import Reason, Severity
 
-DRIVER_MODULES: tuple[ModuleType, ...] = (zpl_language, escpos_language)
+DRIVER_MODULES: tuple[ModuleType, ...] = (zpl_language, escpos_language, tspl_language)
 
 
 def _reasons_in(value: object, depth: int = 0) -> set[Reason]:
