@@ -60,7 +60,49 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 def _client(args: argparse.Namespace):
     import httpx
 
-    return httpx.Client(base_url=args.url, timeout=15)
+    token = getattr(args, "token", None) or os.environ.get("LABELD_TOKEN")
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.Client(base_url=args.url, timeout=15, headers=headers)
+
+
+def _token_store(args: argparse.Namespace):
+    """Tokens live in the spool file; the CLI opens it directly, so it works without a daemon
+    (the first admin token is made this way)."""
+    from labeld import config as cfg
+    from labeld.security import TokenStore
+    from labeld.spool import Spool
+
+    config = cfg.load(args.config) if args.config else cfg.Config()
+    spool = Spool(config.server.spool)
+    spool.open()
+    return spool, TokenStore(spool)
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from labeld.security import AuditLog, Role
+
+    spool, store = _token_store(args)
+    try:
+        who = f"cli:{os.environ.get('USER', 'unknown')}"
+        if args.action == "create":
+            secret, info = store.create_sync(args.name, Role.parse(args.role))
+            AuditLog(spool).record_sync(who=who, role="admin", method="CLI", path="token create",
+                                        target=info.name, status=201)
+            print(secret)  # stdout holds only the token, so scripts can capture it
+            print(f"token {info.name!r} ({info.role}) created; it is shown only this once",
+                  file=sys.stderr)
+        elif args.action == "list":
+            for t in store.list_sync():
+                d = t.as_dict()
+                print(f"{d['name']:<24} {d['role']:<6} {d.get('hint', ''):<10} {d['created_at']}")
+        else:
+            info = store.revoke_sync(args.name)
+            AuditLog(spool).record_sync(who=who, role="admin", method="CLI", path="token revoke",
+                                        target=info.name, status=200)
+            print(f"token {info.name!r} revoked", file=sys.stderr)
+    finally:
+        spool.close()
+    return 0
 
 
 def _show(resp: Any) -> int:
@@ -137,30 +179,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.set_defaults(func=cmd_simulate)
 
-    for name, func, helptext in (("printers", cmd_printers, "list printers of a running daemon"),
-                                 ("plugins", cmd_plugins, "list loaded plugins and models")):
+    def client_parser(name: str, helptext: str, func) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=helptext)
-        p.add_argument("--url", default=DEFAULT_URL)
+        p.add_argument("--url", default=DEFAULT_URL, help="daemon URL (default $LABELD_URL)")
+        p.add_argument("--token", help="API token (default $LABELD_TOKEN)")
         p.set_defaults(func=func)
+        return p
 
-    p = sub.add_parser("status", help="live status of one printer")
+    client_parser("printers", "list printers of a running daemon", cmd_printers)
+    client_parser("plugins", "list loaded plugins and models", cmd_plugins)
+    p = client_parser("status", "live status of one printer", cmd_status)
     p.add_argument("printer")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--url", default=DEFAULT_URL)
-    p.set_defaults(func=cmd_status)
-
-    p = sub.add_parser("jobs", help="list jobs")
+    p = client_parser("jobs", "list jobs", cmd_jobs)
     p.add_argument("--printer")
     p.add_argument("--state")
-    p.add_argument("--url", default=DEFAULT_URL)
-    p.set_defaults(func=cmd_jobs)
-
-    p = sub.add_parser("print", help="send a file as a raw job (in the printer's language)")
+    p = client_parser("print", "send a file as a raw job (in the printer's language)", cmd_print)
     p.add_argument("printer")
     p.add_argument("file", help="file to send, or - for stdin")
     p.add_argument("--copies", type=int, default=1)
-    p.add_argument("--url", default=DEFAULT_URL)
-    p.set_defaults(func=cmd_print)
+
+    p = sub.add_parser("token", help="API tokens: create, list, revoke (in the spool file)")
+    tsub = p.add_subparsers(dest="action", required=True)
+    for action in ("create", "list", "revoke"):
+        t = tsub.add_parser(action)
+        t.add_argument("--config", help="the daemon's TOML config (to find its spool)")
+        if action == "create":
+            t.add_argument("--name", required=True, help="who or what uses it, e.g. till-1")
+            t.add_argument("--role", required=True, choices=("pos", "tech", "admin"))
+        elif action == "revoke":
+            t.add_argument("name", help="the token's name or id")
+        t.set_defaults(func=cmd_token)
     return parser
 
 
@@ -177,7 +226,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"labeld: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:
-        if type(exc).__module__.startswith("httpx"):  # technician command, daemon not reachable
+        import httpx
+
+        if isinstance(exc, httpx.TransportError):  # technician command, daemon not reachable
             print(f"labeld: cannot reach the daemon at {getattr(args, 'url', '?')}: {exc}\n"
                   "  hint: is `labeld serve` running? Set --url or LABELD_URL.", file=sys.stderr)
             return 2

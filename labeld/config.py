@@ -53,6 +53,32 @@ class DeliveryConfig(_Strict):
     status_timeout_s: float = Field(default=2.5, gt=0, le=30)
 
 
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+class SecurityConfig(_Strict):
+    # Host names the API answers to; anything else is a DNS-rebinding attempt (421).
+    allowed_hosts: list[str] = ["localhost", "127.0.0.1", "[::1]"]
+    # Web origins of POS pages allowed to call the API from a browser (CORS); none by default.
+    allowed_origins: list[str] = []
+    max_body_bytes: int = Field(default=17 * 1024 * 1024, ge=1024)
+    rate_per_second: float = Field(default=50.0, gt=0)
+    burst: float = Field(default=100.0, ge=1)
+    audit_keep_days: float = Field(default=365.0, gt=0)
+    # TLS for a daemon opened beyond loopback (remote support). Both or neither.
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    # Listening beyond loopback without TLS sends tokens in clear text: only when written here.
+    allow_insecure_remote: bool = False
+    metrics_open: bool = False  # /metrics without a token (for a local Prometheus)
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> SecurityConfig:
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise ValueError("tls_cert and tls_key go together")
+        return self
+
+
 class PrinterConfig(_Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
     uri: str
@@ -74,6 +100,7 @@ class PrinterConfig(_Strict):
 class Config(_Strict):
     server: ServerConfig = ServerConfig()
     delivery: DeliveryConfig = DeliveryConfig()
+    security: SecurityConfig = SecurityConfig()
     printers: list[PrinterConfig] = []
 
     @model_validator(mode="after")
@@ -116,3 +143,18 @@ def load(path: str | Path) -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("config-not-toml", f"{p}: {exc}", "The file must be valid TOML.") from None
     return from_dict(data, str(p))
+
+
+def check_listen(config: Config, listen: str | None = None) -> tuple[str, int]:
+    """Where to listen, refusing a non-loopback address without TLS unless the operator wrote
+    `allow_insecure_remote = true` (a shop network is not a safe place for tokens in clear)."""
+    host, port = parse_listen(listen or config.server.listen)
+    sec = config.security
+    if host not in LOOPBACK_HOSTS and not sec.tls_cert and not sec.allow_insecure_remote:
+        raise ConfigError(
+            "insecure-listen",
+            f"Listening on {host} (beyond this machine) needs TLS: set security.tls_cert and "
+            "security.tls_key.",
+            "Or set security.allow_insecure_remote = true if you accept tokens in clear text.")
+    return host, port
+

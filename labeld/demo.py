@@ -18,6 +18,7 @@ import httpx
 from labeld.config import Config, PrinterConfig, ServerConfig
 from labeld.contracts import Model
 from labeld.pluginmanager import default_manager
+from labeld.security import Role
 from labeld.server import ServerThread
 from labeld.simulator import SimulatorThread
 
@@ -46,9 +47,12 @@ def run_demo(listen: str = "127.0.0.1:8631", once: bool = False) -> int:
         config = Config(server=ServerConfig(listen=listen, spool=str(Path(tmp) / "spool.db"),
                                             log_level="warning"), printers=printers)
         server = stack.enter_context(ServerThread(config, listen=listen, plugins=plugins))
+        secret, _ = server.app.state.daemon.tokens.create_sync("demo", Role.ADMIN)
         print(f"labeld demo: API at {server.url}  (interactive docs: {server.url}/docs)")
+        print(f"  token (admin, for this demo only): {secret}")
         jobs: dict[str, str] = {}
-        with httpx.Client(base_url=server.url, timeout=10) as client:
+        with httpx.Client(base_url=server.url, timeout=10,
+                          headers={"Authorization": f"Bearer {secret}"}) as client:
             for pc in printers:
                 language = languages[models[pc.model].language]
                 page = language.test_page(pc.id, models[pc.model])
@@ -71,7 +75,9 @@ def run_demo(listen: str = "127.0.0.1:8631", once: bool = False) -> int:
                   f"printer at 127.0.0.1:{sim.port}, what it received: "
                   f"http://127.0.0.1:{sim.control_port}/jobs")
             ok &= states.get(pc.id) == "completed"
-        print(f"  try: curl {server.url}/v1/printers/{printers[0].id}/status" if printers else "")
+        if printers:
+            print(f"  try: curl -H 'Authorization: Bearer {secret}' "
+                  f"{server.url}/v1/printers/{printers[0].id}/status")
         if once:
             return 0 if ok else 1
         print("labeld demo is running; press Ctrl-C to stop.")

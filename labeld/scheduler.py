@@ -22,7 +22,6 @@ from labeld.reasons import describe
 from labeld.spool import Finish, Job, JobState, Spool
 
 log = logging.getLogger(__name__)
-PRUNE_EVERY_S = 3600.0
 
 
 def job_bytes(printer: Printer, job: Job) -> bytes:
@@ -211,10 +210,9 @@ class PrinterWorker:
 
 class Scheduler:
     def __init__(self, spool: Spool, printers: dict[str, Printer], delivery: DeliveryConfig,
-                 keep_finished_s: float, emit: Emit = _no_emit):
+                 emit: Emit = _no_emit):
         self.spool = spool
         self.printers = printers
-        self.keep_finished_s = keep_finished_s
         self.workers = {pid: PrinterWorker(p, spool, delivery, emit) for pid, p in printers.items()}
         self._tasks: list[asyncio.Task] = []
 
@@ -225,7 +223,6 @@ class Scheduler:
         for pid, worker in self.workers.items():
             worker.task = asyncio.create_task(worker.run(), name=f"labeld-worker-{pid}")
             self._tasks.append(worker.task)
-        self._tasks.append(asyncio.create_task(self._prune_forever(), name="labeld-prune"))
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -237,10 +234,3 @@ class Scheduler:
         worker = self.workers.get(printer_id)
         if worker:
             worker.wake()
-
-    async def _prune_forever(self) -> None:
-        while True:
-            removed = await self.spool.prune(self.keep_finished_s)
-            if removed:
-                log.info("pruned %d finished job(s)", removed)
-            await asyncio.sleep(PRUNE_EVERY_S)

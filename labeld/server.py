@@ -3,22 +3,30 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 
 import uvicorn
 
 from labeld.api.app import create_app
-from labeld.config import Config, parse_listen
+from labeld.config import LOOPBACK_HOSTS, Config, check_listen
 from labeld.pluginmanager import PluginManager
+
+log = logging.getLogger("labeld")
 
 
 def uvicorn_config(config: Config, listen: str | None = None,
                    plugins: PluginManager | None = None) -> uvicorn.Config:
-    host, port = parse_listen(listen or config.server.listen)
+    host, port = check_listen(config, listen)
+    sec = config.security
+    if host not in LOOPBACK_HOSTS and not sec.tls_cert:
+        log.warning("SECURITY: labeld listens on %s WITHOUT TLS (allow_insecure_remote = true): "
+                    "API tokens cross the network in clear text.", host)
     app = create_app(config, plugins)
     return uvicorn.Config(app, host=host, port=port, log_level=config.server.log_level,
-                          access_log=False, lifespan="on", timeout_graceful_shutdown=5)
+                          access_log=False, lifespan="on", timeout_graceful_shutdown=5,
+                          ssl_certfile=sec.tls_cert, ssl_keyfile=sec.tls_key)
 
 
 def serve(config: Config, listen: str | None = None) -> None:

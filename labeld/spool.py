@@ -23,7 +23,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
 
-from labeld.errors import Conflict, Invalid, NotFound
+from labeld.errors import Conflict, Invalid, LabeldError, NotFound
 
 T = TypeVar("T")
 
@@ -250,6 +250,8 @@ class Spool:
                     stop = True
                     continue
                 fn, fut = item
+                if not fut.set_running_or_notify_cancel():
+                    continue  # its caller gave up (a cancelled request): nothing to do
                 # A savepoint per operation: one failing operation must not undo the others
                 # that share its commit.
                 conn.execute("SAVEPOINT op")
@@ -286,7 +288,10 @@ class Spool:
 
     # -- operations ------------------------------------------------------------------------
 
-    async def submit(self, new: NewJob) -> SubmitResult:
+    async def submit(self, new: NewJob, max_queue: int | None = None) -> SubmitResult:
+        """Commit a new job (or find the one its Idempotency-Key names). A printer whose queue
+        already holds `max_queue` unfinished jobs refuses more (503): nothing is dropped
+        silently, the client learns it must wait."""
         body_hash = new.body_hash()
 
         def op(conn: sqlite3.Connection) -> SubmitResult:
@@ -304,6 +309,14 @@ class Spool:
                     return SubmitResult(Job.from_row(row), created=False)
                 # An expired key may be reused: free it so the unique index allows the new job.
                 conn.execute("UPDATE jobs SET idem_key=NULL WHERE idem_key=?", (new.idem_key,))
+            if max_queue is not None:
+                queued = conn.execute(
+                    "SELECT count(*) FROM jobs WHERE printer=? AND state IN"
+                    " ('pending','held','processing')", (new.printer,)).fetchone()[0]
+                if queued >= max_queue:
+                    raise LabeldError(
+                        "queue-full", f"Printer {new.printer} already has {queued} jobs waiting.",
+                        "Try again later; check the printer (GET /v1/printers/ID).", status=503)
             job_id = uuid.uuid4().hex
             conn.execute(
                 "INSERT INTO jobs (id, printer, state, kind, payload, copies, idem_key, body_hash,"

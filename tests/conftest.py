@@ -19,6 +19,7 @@ import pytest
 
 from labeld.config import Config, DeliveryConfig, PrinterConfig, ServerConfig
 from labeld.pluginmanager import PluginManager, default_manager
+from labeld.security import Role
 from labeld.server import ServerThread
 from labeld.simulator import SimulatorThread
 
@@ -66,7 +67,11 @@ def daemon(tmp_path, plugins) -> Iterator[Callable[..., httpx.Client]]:
                         delivery=delivery, printers=printers)
         server = ServerThread(config, plugins=plugins).start()
         servers.append(server)
-        client = httpx.Client(base_url=server.url, timeout=10)
+        # Tests act as an administrator unless they ask for another role (see token()).
+        secret, _ = server.app.state.daemon.tokens.create_sync("test-admin", Role.ADMIN)
+        client = httpx.Client(base_url=server.url, timeout=10,
+                              headers={"Authorization": f"Bearer {secret}"})
+        client.server = server
         clients.append(client)
         return client
 
@@ -75,6 +80,13 @@ def daemon(tmp_path, plugins) -> Iterator[Callable[..., httpx.Client]]:
         c.close()
     for s in servers:
         s.stop()
+
+
+def token(client: httpx.Client, role: str, name: str | None = None) -> str:
+    """A new token of `role` on the daemon behind `client`."""
+    secret, _ = client.server.app.state.daemon.tokens.create_sync(name or f"test-{role}-{time.time_ns()}",
+                                                                  Role(role))
+    return secret
 
 
 def free_port() -> int:
@@ -102,11 +114,21 @@ def wait_job(client: httpx.Client, job_id: str, states=("completed", "aborted", 
 
 
 class DaemonProcess:
-    """`labeld serve` as a separate OS process, for crash and CLI tests."""
+    """`labeld serve` as a separate OS process, for crash and CLI tests. An admin token is made
+    first with `labeld token create`, as an operator would; `.client` carries it."""
 
     def __init__(self, config_file: Path, env: dict[str, str] | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        made = subprocess.run(
+            [sys.executable, "-m", "labeld", "token", "create", "--config", str(config_file),
+             "--name", f"test-{self.port}", "--role", "admin"],
+            capture_output=True, text=True, timeout=60, env={**os.environ, **(env or {})})
+        if made.returncode != 0:
+            raise RuntimeError(f"labeld token create failed:\n{made.stderr}")
+        self.token = made.stdout.strip()
+        self.client = httpx.Client(base_url=self.url, timeout=10,
+                                   headers={"Authorization": f"Bearer {self.token}"})
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "labeld", "serve", "--config", str(config_file),
              "--listen", f"127.0.0.1:{self.port}"],

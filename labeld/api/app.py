@@ -12,16 +12,29 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import FastAPI, Header, Query, Request
+from fastapi import Depends, FastAPI, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from labeld import __version__
-from labeld.api.schemas import JobRequest, job_json, printer_json, reasons_json
+from labeld.api.metrics import METRICS_CONTENT_TYPE, render_metrics
+from labeld.api.schemas import JobRequest, TokenRequest, job_json, printer_json, reasons_json
 from labeld.config import Config
 from labeld.errors import Invalid, LabeldError, NotFound
 from labeld.events import CLOSED, EventHub, event_json, sse
+from labeld.security.policy import policy_table
+from labeld.security import (
+    AuditLog,
+    Guard,
+    Role,
+    SecuritySettings,
+    TokenInfo,
+    TokenStore,
+    check_raw,
+    error_response,
+    install_middleware,
+)
 from labeld.pluginmanager import PluginManager, default_manager
 from labeld.printers import Printer, build_printers
 from labeld.scheduler import Scheduler
@@ -30,6 +43,7 @@ from labeld.spool import JobState, NewJob, Spool
 log = logging.getLogger(__name__)
 SUPPORTED_KINDS = ("raw",)
 SSE_KEEPALIVE_S = 15.0
+PRUNE_EVERY_S = 3600.0
 
 
 @dataclass
@@ -42,6 +56,9 @@ class Daemon:
     printers: dict[str, Printer]
     scheduler: Scheduler
     events: EventHub
+    tokens: TokenStore
+    audit: AuditLog
+    guard: Guard
 
     def printer(self, printer_id: str) -> Printer:
         try:
@@ -56,9 +73,30 @@ def build_daemon(config: Config, plugins: PluginManager | None = None) -> Daemon
     printers = build_printers(config, plugins)  # config errors surface before anything listens
     spool = Spool(config.server.spool)
     events = EventHub(spool)
-    scheduler = Scheduler(spool, printers, config.delivery, config.server.keep_finished_hours * 3600,
-                          emit=events.emit)
-    return Daemon(config, plugins, spool, printers, scheduler, events)
+    scheduler = Scheduler(spool, printers, config.delivery, emit=events.emit)
+    sec = config.security
+    tokens = TokenStore(spool)
+    limiter = SecuritySettings(rate_per_second=sec.rate_per_second, burst=sec.burst).rate_limiter()
+    return Daemon(config, plugins, spool, printers, scheduler, events, tokens, AuditLog(spool),
+                  Guard(tokens, limiter))
+
+
+async def prune_forever(daemon: Daemon) -> None:
+    """Keep the spool bounded on a PC that runs for years: finished jobs, old events, old audit."""
+    while True:
+        removed = await daemon.spool.prune(daemon.config.server.keep_finished_hours * 3600)
+        await daemon.audit.prune(daemon.config.security.audit_keep_days * 86400)
+        if removed:
+            log.info("pruned %d finished job(s)", removed)
+        await asyncio.sleep(PRUNE_EVERY_S)
+
+
+def security_settings(config: Config) -> SecuritySettings:
+    sec = config.security
+    return SecuritySettings(allowed_hosts=tuple(sec.allowed_hosts),
+                            allowed_origins=tuple(sec.allowed_origins),
+                            max_body_bytes=sec.max_body_bytes, rate_per_second=sec.rate_per_second,
+                            burst=sec.burst)
 
 
 def _error(status: int, code: str, message: str, hint: str = "", **extra: Any) -> JSONResponse:
@@ -74,7 +112,7 @@ def _field(loc: tuple[Any, ...]) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LabeldError)
     async def _labeld(_: Request, exc: LabeldError) -> JSONResponse:
-        return _error(exc.status, exc.code, exc.message, exc.hint)
+        return error_response(exc)  # keeps WWW-Authenticate (401) and Retry-After (429)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -107,9 +145,11 @@ def create_app(config: Config, plugins: PluginManager | None = None) -> FastAPI:
     async def lifespan(_: FastAPI):
         daemon.spool.open()
         await daemon.scheduler.start()
+        pruning = asyncio.create_task(prune_forever(daemon), name="labeld-prune")
         try:
             yield
         finally:
+            pruning.cancel()
             daemon.events.close()
             await daemon.scheduler.stop()
             daemon.spool.close()
@@ -118,23 +158,27 @@ def create_app(config: Config, plugins: PluginManager | None = None) -> FastAPI:
                   description="Local print-and-diagnostics service for label and receipt printers.")
     app.state.daemon = daemon
     install_error_handlers(app)
+    install_middleware(app, security_settings(config), daemon.audit)
+    pos = Depends(daemon.guard.require(Role.POS))
+    tech = Depends(daemon.guard.require(Role.TECH))
+    admin = Depends(daemon.guard.require(Role.ADMIN))
 
     @app.get("/healthz", tags=["service"])
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/v1/printers", tags=["printers"])
+    @app.get("/v1/printers", tags=["printers"], dependencies=[pos])
     async def list_printers() -> dict[str, Any]:
         counts = await daemon.spool.queued_counts()
         return {"printers": [printer_json(p, counts.get(pid, 0)) for pid, p in daemon.printers.items()]}
 
-    @app.get("/v1/printers/{printer_id}", tags=["printers"])
+    @app.get("/v1/printers/{printer_id}", tags=["printers"], dependencies=[pos])
     async def get_printer(printer_id: str) -> dict[str, Any]:
         p = daemon.printer(printer_id)
         counts = await daemon.spool.queued_counts()
         return printer_json(p, counts.get(printer_id, 0))
 
-    @app.get("/v1/printers/{printer_id}/status", tags=["printers"])
+    @app.get("/v1/printers/{printer_id}/status", tags=["printers"], dependencies=[tech])
     async def printer_status(printer_id: str) -> dict[str, Any]:
         """Ask the device now; answers within the status timeout even if the printer is dead."""
         p = daemon.printer(printer_id)
@@ -143,13 +187,13 @@ def create_app(config: Config, plugins: PluginManager | None = None) -> FastAPI:
                 "reasons": reasons_json(live.reasons), "fields": live.fields,
                 "latency_ms": live.latency_ms, "reply_hex": live.reply.hex(" ")}
 
-    @app.post("/v1/printers/{printer_id}/pause", tags=["printers"])
+    @app.post("/v1/printers/{printer_id}/pause", tags=["printers"], dependencies=[tech])
     async def pause(printer_id: str) -> dict[str, Any]:
         p = daemon.printer(printer_id)
         p.paused = True
         return printer_json(p, (await daemon.spool.queued_counts()).get(printer_id, 0))
 
-    @app.post("/v1/printers/{printer_id}/resume", tags=["printers"])
+    @app.post("/v1/printers/{printer_id}/resume", tags=["printers"], dependencies=[tech])
     async def resume(printer_id: str) -> dict[str, Any]:
         p = daemon.printer(printer_id)
         p.paused = False
@@ -158,21 +202,27 @@ def create_app(config: Config, plugins: PluginManager | None = None) -> FastAPI:
 
     @app.post("/v1/jobs", status_code=202, tags=["jobs"])
     async def submit(body: JobRequest,
-                     idempotency_key: str | None = Header(default=None, max_length=200)) -> JSONResponse:
-        daemon.printer(body.printer)
+                     idempotency_key: str | None = Header(default=None, max_length=200),
+                     token: TokenInfo = Depends(daemon.guard.require(Role.POS))) -> JSONResponse:
+        printer = daemon.printer(body.printer)
+        if body.raw is not None:
+            # Raw bytes go to the printer as they are: the command policy decides what this
+            # token's role may send (no factory resets from a price field).
+            check_raw(printer.model.language, body.raw.decoded(), token.role)
         if body.kind not in SUPPORTED_KINDS:
             raise Invalid("payload-not-supported",
                           f"This labeld cannot print {body.kind!r} jobs yet.",
                           "Send a raw job in the printer's own language.")
         result = await daemon.spool.submit(NewJob(printer=body.printer, kind=body.kind,
                                                   payload=body.payload(), copies=body.copies,
-                                                  idem_key=idempotency_key))
+                                                  idem_key=idempotency_key),
+                                           max_queue=printer.config.max_queue)
         if result.created:
             daemon.scheduler.wake(body.printer)
         return JSONResponse(job_json(result.job), status_code=202 if result.created else 200,
                             headers={"Location": f"/v1/jobs/{result.job.id}"})
 
-    @app.get("/v1/jobs", tags=["jobs"])
+    @app.get("/v1/jobs", tags=["jobs"], dependencies=[pos])
     async def list_jobs(printer: str | None = None, state: JobState | None = None,
                         limit: int = Query(default=100, ge=1, le=1000)) -> dict[str, Any]:
         if printer is not None:
@@ -181,23 +231,23 @@ def create_app(config: Config, plugins: PluginManager | None = None) -> FastAPI:
                                        limit=limit)
         return {"jobs": [job_json(j) for j in jobs]}
 
-    @app.get("/v1/jobs/{job_id}", tags=["jobs"])
+    @app.get("/v1/jobs/{job_id}", tags=["jobs"], dependencies=[pos])
     async def get_job(job_id: str) -> dict[str, Any]:
         return job_json(await daemon.spool.get(job_id, with_attempts=True))
 
-    @app.delete("/v1/jobs/{job_id}", tags=["jobs"])
+    @app.delete("/v1/jobs/{job_id}", tags=["jobs"], dependencies=[tech])
     async def cancel_job(job_id: str) -> dict[str, Any]:
         job = await daemon.spool.cancel(job_id)
         daemon.scheduler.wake(job.printer)  # a worker backing off on this job moves on
         return job_json(job)
 
-    @app.post("/v1/jobs/{job_id}/release", tags=["jobs"])
+    @app.post("/v1/jobs/{job_id}/release", tags=["jobs"], dependencies=[tech])
     async def release_job(job_id: str) -> dict[str, Any]:
         job = await daemon.spool.release(job_id)
         daemon.scheduler.wake(job.printer)
         return job_json(job)
 
-    @app.get("/v1/printers/{printer_id}/events", tags=["printers"])
+    @app.get("/v1/printers/{printer_id}/events", tags=["printers"], dependencies=[tech])
     async def printer_events(printer_id: str, limit: int = Query(default=100, ge=1, le=1000),
                              after: int = Query(default=0, ge=0)) -> dict[str, Any]:
         """Status changes and job outcomes of one printer, newest first."""
@@ -205,7 +255,7 @@ def create_app(config: Config, plugins: PluginManager | None = None) -> FastAPI:
         return {"events": [event_json(e) for e in
                            await daemon.spool.events(printer_id, limit=limit, after=after)]}
 
-    @app.get("/v1/events", tags=["service"])
+    @app.get("/v1/events", tags=["service"], dependencies=[tech])
     async def live_events(request: Request, printer: str | None = None) -> StreamingResponse:
         """Server-Sent Events: every status change and job outcome as it happens."""
         if printer is not None:
@@ -233,7 +283,42 @@ def create_app(config: Config, plugins: PluginManager | None = None) -> FastAPI:
         return StreamingResponse(stream(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
-    @app.get("/v1/plugins", tags=["service"])
+    @app.get("/v1/policy/{language}", tags=["security"], dependencies=[pos])
+    async def raw_policy(language: str) -> dict[str, Any]:
+        """Which raw printer commands need which role (the data the 403s come from)."""
+        if language not in daemon.plugins.languages():
+            raise NotFound("unknown-language", f"No language {language!r}.",
+                           f"Known: {', '.join(sorted(daemon.plugins.languages()))}.")
+        return {"language": language, "rules": policy_table(language)}
+
+    @app.get("/v1/tokens", tags=["security"], dependencies=[admin])
+    async def list_tokens() -> dict[str, Any]:
+        return {"tokens": [t.as_dict() for t in await daemon.tokens.list()]}
+
+    @app.post("/v1/tokens", tags=["security"], status_code=201, dependencies=[admin])
+    async def create_token(body: TokenRequest) -> dict[str, Any]:
+        """The token's secret is in this answer only: labeld keeps just its hash."""
+        secret, info = await daemon.tokens.create(body.name, Role(body.role))
+        return {**info.as_dict(), "token": secret}
+
+    @app.delete("/v1/tokens/{name}", tags=["security"], dependencies=[admin])
+    async def revoke_token(name: str) -> dict[str, Any]:
+        return (await daemon.tokens.revoke(name)).as_dict()
+
+    @app.get("/v1/audit", tags=["security"], dependencies=[admin])
+    async def audit_log(limit: int = Query(default=100, ge=1, le=1000),
+                        who: str | None = None) -> dict[str, Any]:
+        return {"entries": [e.as_dict() for e in await daemon.audit.list(limit=limit, who=who)]}
+
+    metrics_deps = [] if config.security.metrics_open else [tech]
+
+    @app.get("/metrics", tags=["service"], dependencies=metrics_deps,
+             response_class=Response)
+    async def metrics() -> Response:
+        """Prometheus text format: printers' state and queues, jobs by state."""
+        return Response(await render_metrics(daemon), media_type=METRICS_CONTENT_TYPE)
+
+    @app.get("/v1/plugins", tags=["service"], dependencies=[tech])
     async def plugins_info() -> dict[str, Any]:
         owners = daemon.plugins.model_owners()
         return {

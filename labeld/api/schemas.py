@@ -33,6 +33,15 @@ class RawPayload(BaseModel):
             raise ValueError("data is empty")
         return self
 
+    def decoded(self) -> bytes:
+        return base64.b64decode(self.data) if self.encoding == "base64" else self.data.encode("utf-8")
+
+
+class TokenRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=64)
+    role: Literal["pos", "tech", "admin"]
+
 
 class JobRequest(BaseModel):
     """A print job: the printer and exactly one payload."""

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from labeld.cli import main
-from tests.conftest import printer, wait_job
+from tests.conftest import printer, token, wait_job
 
 HEALTHY_HS = (b"\x02030,0,0,1245,000,0,0,0,000,0,0,0\x03\r\n"
               b"\x02000,0,0,0,0,2,4,0,00000000,1,000\x03\r\n\x021234,0\x03\r\n")
@@ -51,6 +51,7 @@ def test_demo_prints_a_label_and_a_receipt_and_says_where_to_look():
     assert re.search(r"demo-zpl .* completed", proc.stdout)
     assert re.search(r"demo-escpos .* completed", proc.stdout)
     assert "/jobs" in proc.stdout
+    assert re.search(r"token \(admin, for this demo only\): lbd_\S+", proc.stdout)
 
 
 @pytest.fixture
@@ -61,8 +62,9 @@ def url(daemon, simulator):
     return str(client.base_url), client, zebra
 
 
-def test_technician_commands_talk_to_a_running_daemon(url, capsys, tmp_path):
+def test_technician_commands_talk_to_a_running_daemon(url, capsys, tmp_path, monkeypatch):
     base, client, zebra = url
+    monkeypatch.setenv("LABELD_TOKEN", token(client, "tech"))
     assert main(["status", "shelf", "--url", base]) == 0
     out = capsys.readouterr().out
     assert "shelf: stopped" in out and "Print head is open" in out
@@ -73,7 +75,7 @@ def test_technician_commands_talk_to_a_running_daemon(url, capsys, tmp_path):
     zebra.clear_faults()
     f = tmp_path / "label.zpl"
     f.write_bytes(b"^XA^FDfrom the CLI^FS^XZ")
-    assert main(["print", "shelf", str(f), "--url", base]) == 0
+    assert main(["print", "shelf", str(f), "--url", base, "--token", token(client, "pos")]) == 0
     import json
     job = json.loads(capsys.readouterr().out)
     wait_job(client, job["id"])

@@ -50,14 +50,14 @@ def test_a_job_accepted_before_a_kill_is_delivered_after_restart_once(tmp_path, 
     sim.set_fault("offline")  # keep the job undelivered while the daemon dies
     cfg = write_config(tmp_path, sim.port, "zebra-generic-203")
     first = processes(cfg)
-    resp = httpx.post(first.url + "/v1/jobs", json={"printer": "p", "raw": {"data": ZPL}})
+    resp = first.client.post("/v1/jobs", json={"printer": "p", "raw": {"data": ZPL}})
     assert resp.status_code == 202
     jid = resp.json()["id"]
     first.kill()
 
     sim.clear_faults()
     second = processes(cfg)
-    job = wait_for(lambda: (j := httpx.get(f"{second.url}/v1/jobs/{jid}").json())["state"]
+    job = wait_for(lambda: (j := second.client.get(f"/v1/jobs/{jid}").json())["state"]
                    == "completed" and j)
     assert job["attempts"] >= 1
     time.sleep(0.3)
@@ -73,21 +73,21 @@ def test_a_job_cut_off_mid_send_is_retried_for_labels_and_held_for_receipts(
     cfg = write_config(tmp_path, sim.port, model, write_timeout=60)
     first = processes(cfg)
     data = "X" * 6_000_000  # more than loopback socket buffers hold
-    jid = httpx.post(first.url + "/v1/jobs", json={"printer": "p", "raw": {"data": data}}).json()["id"]
-    wait_for(lambda: httpx.get(f"{first.url}/v1/jobs/{jid}").json()["state"] == "processing")
+    jid = first.client.post("/v1/jobs", json={"printer": "p", "raw": {"data": data}}).json()["id"]
+    wait_for(lambda: first.client.get(f"/v1/jobs/{jid}").json()["state"] == "processing")
     first.kill()
 
     sim.clear_faults()
     second = processes(cfg)
-    job = wait_for(lambda: (j := httpx.get(f"{second.url}/v1/jobs/{jid}").json())["state"]
+    job = wait_for(lambda: (j := second.client.get(f"/v1/jobs/{jid}").json())["state"]
                    in ("completed", "held") and j, timeout=20)
     assert job["state"] == expect
     outcomes = [a["outcome"] for a in job["attempt_log"]]
     assert outcomes[0] == "interrupted"
     if expect == "held":
         assert job["error"]["code"] == "interrupted"
-        released = httpx.post(f"{second.url}/v1/jobs/{jid}/release").json()
+        released = second.client.post(f"/v1/jobs/{jid}/release").json()
         assert released["state"] == "pending"
-        wait_for(lambda: httpx.get(f"{second.url}/v1/jobs/{jid}").json()["state"] == "completed",
+        wait_for(lambda: second.client.get(f"/v1/jobs/{jid}").json()["state"] == "completed",
                  timeout=20)
     wait_for(lambda: [j for j in sim.jobs() if j.complete and j.data == data.encode()], timeout=20)

@@ -5,7 +5,6 @@ import json
 import threading
 import time
 
-import httpx
 import pytest
 
 from tests.conftest import FAST_DELIVERY, printer, wait_for, wait_job
@@ -118,7 +117,7 @@ def test_live_events_stream_as_server_sent_events(daemon, simulator):
     got: list[dict] = []
 
     def listen():
-        with httpx.stream("GET", str(client.base_url) + "/v1/events", timeout=10) as resp:
+        with client.stream("GET", "/v1/events") as resp:
             assert resp.headers["content-type"].startswith("text/event-stream")
             for line in resp.iter_lines():
                 if line.startswith("data: ") and line != "data: {}":

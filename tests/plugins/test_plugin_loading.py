@@ -100,8 +100,8 @@ def test_an_out_of_tree_plugin_installed_from_a_folder_appears_in_get_plugins(tm
                    '[[printers]]\nid = "acme"\nuri = "socket://127.0.0.1:9"\nmodel = "acme-lp100"\n')
     d = DaemonProcess(cfg, env={"PYTHONPATH": str(acme_site)})
     try:
-        body = httpx.get(d.url + "/v1/plugins").json()
-        printers = httpx.get(d.url + "/v1/printers").json()["printers"]
+        body = d.client.get("/v1/plugins").json()
+        printers = d.client.get("/v1/printers").json()["printers"]
     finally:
         d.stop()
     by_name = {p["name"]: p for p in body["plugins"]}
