@@ -43,6 +43,29 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(listen=args.listen, once=args.once)
 
 
+def cmd_render(args: argparse.Namespace) -> int:
+    """Render a label document (or a template with data) to PNG, exactly as labeld would print
+    it on the chosen model; no daemon needed."""
+    from labeld.pluginmanager import default_manager
+    from labeld.render import FontBook, parse_label, raster_to_png, render_label
+    from labeld.templating import fill
+
+    plugins = default_manager()
+    models = plugins.models()
+    model = models.get(args.printer_model)
+    if model is None:
+        raise LabeldError("unknown-model", f"No model {args.printer_model!r}.",
+                          f"Known: {', '.join(sorted(models))}.")
+    doc = json.loads(Path(args.label).read_text(encoding="utf-8"))
+    # Always filled: a template rendered without its data must say which fields are missing,
+    # not print "{{ price }}" on a shelf.
+    doc = fill(doc, json.loads(Path(args.data).read_text(encoding="utf-8")) if args.data else {})
+    raster = render_label(parse_label(doc, default_dpi=model.dpi), FontBook(args.font_dir or []))
+    Path(args.output).write_bytes(raster_to_png(raster))
+    print(f"{args.output}: {raster.width}x{raster.height} dots at {raster.dpi} dpi for {model.id}")
+    return 0
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     from labeld.pluginmanager import default_manager
     from labeld.simulator import run
@@ -172,6 +195,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--once", action="store_true", help="exit after the demo prints instead of waiting")
     p.set_defaults(func=cmd_demo)
 
+    p = sub.add_parser("render", help="render a label document to PNG (no daemon needed)")
+    p.add_argument("label", help="label document (JSON), or a template with --data")
+    p.add_argument("-o", "--output", required=True, help="PNG file to write")
+    p.add_argument("--printer-model", default="zebra-generic-203", help="model id (its dpi)")
+    p.add_argument("--data", help="JSON file of template fields, if LABEL has placeholders")
+    p.add_argument("--font-dir", action="append", help="extra font folder (repeatable)")
+    p.set_defaults(func=cmd_render)
+
     p = sub.add_parser("simulate", help="run a virtual printer on loopback")
     p.add_argument("name", help="simulator name, e.g. zpl or escpos")
     p.add_argument("--port", type=int, default=9100, help="printer port (0 = any free port)")
@@ -222,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
-    except OSError as exc:
+    except (OSError, ValueError) as exc:  # unreadable file, bad JSON
         print(f"labeld: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:

@@ -36,6 +36,10 @@ class ServerConfig(_Strict):
     # stays bounded on a shop PC that runs for years.
     keep_finished_hours: float = Field(default=168.0, gt=0)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # Operator templates (NAME.json); default: a "templates" folder beside the spool.
+    templates_dir: str | None = None
+    # Extra TrueType fonts for label text, looked up by file name; DejaVu Sans ships with labeld.
+    font_dirs: list[str] = []
 
     @field_validator("listen")
     @classmethod

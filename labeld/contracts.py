@@ -214,3 +214,13 @@ class SimulatorSpec:
     description: str
     faults: tuple[str, ...]
     factory: Callable[..., Any]  # (**options) -> labeld.simulator.Device
+
+
+@dataclass(frozen=True)
+class Template:
+    """A stored label document with `{{ field }}` placeholders; jobs name it and give the data."""
+
+    name: str
+    document: dict[str, Any]
+    description: str = ""
+

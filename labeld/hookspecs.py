@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pluggy
 
-from labeld.contracts import Language, Model, SimulatorSpec, Transport
+from labeld.contracts import Language, Model, SimulatorSpec, Template, Transport
 
 PROJECT = "labeld"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -39,3 +39,11 @@ def labeld_models() -> list[Model]:
 def labeld_simulators() -> list[SimulatorSpec]:
     """Virtual printers that ``labeld simulate NAME`` can start on loopback, speaking a real
     printer protocol byte for byte and accepting injected faults."""
+
+
+@hookspec
+def labeld_templates() -> list[Template]:
+    """Built-in label templates (read-only): a label document with ``{{ field }}`` placeholders
+    that jobs fill with ``"template": NAME, "data": {...}``. A template of the same name in the
+    templates folder overrides it."""
+

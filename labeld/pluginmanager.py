@@ -18,7 +18,7 @@ from typing import TypeVar
 import pluggy
 
 from labeld import hookspecs
-from labeld.contracts import Language, Model, SimulatorSpec, Transport
+from labeld.contracts import Language, Model, SimulatorSpec, Template, Transport
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -107,6 +107,9 @@ class PluginManager:
 
     def simulators(self) -> dict[str, SimulatorSpec]:
         return self._collect("labeld_simulators", lambda s: s.name, "simulator")
+
+    def templates(self) -> dict[str, Template]:
+        return self._collect("labeld_templates", lambda t: t.name, "template")
 
     def model_owners(self) -> dict[str, str]:
         """Model id -> name of the plugin that provides it."""

@@ -9,30 +9,19 @@ its own printer. A job that fails with a passing fault stays at the head of its 
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 import time
 from collections.abc import Awaitable, Callable
 
 from labeld.config import DeliveryConfig
 from labeld.contracts import Outcome, Reason, TransportError
-from labeld.errors import Invalid, LabeldError
+from labeld.errors import LabeldError
+from labeld.jobs import job_bytes
 from labeld.printers import LiveStatus, Printer
 from labeld.reasons import describe
 from labeld.spool import Finish, Job, JobState, Spool
 
 log = logging.getLogger(__name__)
-
-
-def job_bytes(printer: Printer, job: Job) -> bytes:
-    """The exact bytes a job sends. Raises LabeldError for a payload that can never print."""
-    if job.kind == "raw":
-        raw = job.payload
-        data = (base64.b64decode(raw["data"]) if raw.get("encoding") == "base64"
-                else raw["data"].encode("utf-8"))
-        return printer.language.raw_job(data, job.copies)
-    raise Invalid("payload-not-supported", f"Jobs of kind {job.kind!r} cannot be printed yet.",
-                  "Send a raw job in the printer's language.")
 
 
 Emit = Callable[..., Awaitable[object]]

@@ -16,6 +16,7 @@ import sqlite3
 import threading
 import time
 import uuid
+import zlib
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
 
+from labeld.contracts import Raster
 from labeld.errors import Conflict, Invalid, LabeldError, NotFound
 
 T = TypeVar("T")
@@ -63,6 +65,15 @@ CREATE TABLE IF NOT EXISTS attempts (
     bytes_sent INTEGER,
     PRIMARY KEY (job_id, n)
 );
+CREATE TABLE IF NOT EXISTS pages (
+    job_id TEXT NOT NULL,
+    n      INTEGER NOT NULL,
+    width  INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    dpi    INTEGER NOT NULL,
+    rows   BLOB NOT NULL,  -- zlib of Raster.rows: a 4x6 label is ~5 kB instead of 124 kB
+    PRIMARY KEY (job_id, n)
+);
 CREATE TABLE IF NOT EXISTS events (
     seq     INTEGER PRIMARY KEY AUTOINCREMENT,
     at      REAL NOT NULL,
@@ -99,6 +110,7 @@ class NewJob:
     payload: dict[str, Any]
     copies: int = 1
     idem_key: str | None = None
+    pages: list[Raster] = field(default_factory=list)  # rendered at submit, for raster jobs
 
     def body_hash(self) -> str:
         body = json.dumps([self.printer, self.kind, self.payload, self.copies], sort_keys=True)
@@ -136,6 +148,7 @@ class Job:
     hold_kind: str | None = None
     failures: int = 0  # attempts that failed and count towards max_attempts (this one included)
     attempt_log: list[Attempt] = field(default_factory=list)
+    pages: list[Raster] = field(default_factory=list)  # loaded when the job is claimed
 
     @classmethod
     def from_row(cls, r: sqlite3.Row) -> Job:
@@ -324,6 +337,10 @@ class Spool:
                 (job_id, new.printer, JobState.PENDING, new.kind, json.dumps(new.payload),
                  new.copies, new.idem_key, body_hash, now, now))
             seq = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
+            conn.executemany(
+                "INSERT INTO pages (job_id, n, width, height, dpi, rows) VALUES (?,?,?,?,?,?)",
+                [(job_id, i, r.width, r.height, r.dpi, zlib.compress(r.rows, 1))
+                 for i, r in enumerate(new.pages)])
             job = Job(id=job_id, seq=seq, printer=new.printer, state=JobState.PENDING, kind=new.kind,
                       payload=new.payload, copies=new.copies, attempts=0, created_at=now,
                       updated_at=now, finished_at=None, retry_at=None, error=None,
@@ -397,6 +414,8 @@ class Spool:
                          (row["id"], n, now))
             job = Job.from_row(row)
             job.state, job.attempts = JobState.PROCESSING, n
+            if job.kind != "raw":
+                job.pages = _load_pages(conn, job.id)
             # Holds for a printer fault are not failures of the job: only retries count.
             job.failures = 1 + conn.execute(
                 "SELECT count(*) FROM attempts WHERE job_id=? AND outcome IN ('retry','interrupted')",
@@ -407,6 +426,9 @@ class Spool:
 
     async def finish_attempt(self, finish: Finish) -> None:
         await self.run(lambda conn: _finish(conn, finish))
+
+    async def pages(self, job_id: str) -> list[Raster]:
+        return await self.run(lambda conn: _load_pages(conn, job_id))
 
     async def cancel(self, job_id: str) -> Job:
         def op(conn: sqlite3.Connection) -> Job:
@@ -535,8 +557,9 @@ class Spool:
     async def prune(self, older_than_s: float) -> int:
         def op(conn: sqlite3.Connection) -> int:
             cutoff = time.time() - older_than_s
-            conn.execute("DELETE FROM attempts WHERE job_id IN (SELECT id FROM jobs WHERE"
-                         " finished_at IS NOT NULL AND finished_at < ?)", (cutoff,))
+            for table in ("attempts", "pages"):
+                conn.execute(f"DELETE FROM {table} WHERE job_id IN (SELECT id FROM jobs WHERE"
+                             " finished_at IS NOT NULL AND finished_at < ?)", (cutoff,))
             conn.execute("DELETE FROM events WHERE seq <= (SELECT max(seq) FROM events) - ?",
                          (EVENTS_KEPT,))
             return conn.execute("DELETE FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ?",
@@ -563,4 +586,10 @@ def _finish(conn: sqlite3.Connection, f: Finish) -> None:
         " error_message=?, error_hint=?, delivery=? WHERE id=?",
         (f.state, now, now if f.state in FINISHED else None, f.retry_at, e.get("code"),
          e.get("message"), e.get("hint"), f.delivery, f.job_id))
+
+
+def _load_pages(conn: sqlite3.Connection, job_id: str) -> list[Raster]:
+    return [Raster(width=r["width"], height=r["height"], rows=zlib.decompress(r["rows"]),
+                   dpi=r["dpi"])
+            for r in conn.execute("SELECT * FROM pages WHERE job_id=? ORDER BY n", (job_id,))]
 

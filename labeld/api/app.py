@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from contextlib import asynccontextmanager
+from pathlib import Path
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,8 +22,12 @@ from labeld import __version__
 from labeld.api.metrics import METRICS_CONTENT_TYPE, render_metrics
 from labeld.api.schemas import JobRequest, TokenRequest, job_json, printer_json, reasons_json
 from labeld.config import Config
-from labeld.errors import Invalid, LabeldError, NotFound
+from labeld.errors import LabeldError, NotFound
 from labeld.events import CLOSED, EventHub, event_json, sse
+from labeld.jobs import prepare
+from labeld.render import FontBook, raster_to_png
+from labeld.templates import TemplateStore
+from labeld.templating import fields as template_fields
 from labeld.security.policy import policy_table
 from labeld.security import (
     AuditLog,
@@ -41,7 +46,6 @@ from labeld.scheduler import Scheduler
 from labeld.spool import JobState, NewJob, Spool
 
 log = logging.getLogger(__name__)
-SUPPORTED_KINDS = ("raw",)
 SSE_KEEPALIVE_S = 15.0
 PRUNE_EVERY_S = 3600.0
 
@@ -59,6 +63,8 @@ class Daemon:
     tokens: TokenStore
     audit: AuditLog
     guard: Guard
+    fonts: FontBook
+    templates: TemplateStore
 
     def printer(self, printer_id: str) -> Printer:
         try:
@@ -77,8 +83,10 @@ def build_daemon(config: Config, plugins: PluginManager | None = None) -> Daemon
     sec = config.security
     tokens = TokenStore(spool)
     limiter = SecuritySettings(rate_per_second=sec.rate_per_second, burst=sec.burst).rate_limiter()
+    templates_dir = config.server.templates_dir or str(Path(config.server.spool).parent / "templates")
     return Daemon(config, plugins, spool, printers, scheduler, events, tokens, AuditLog(spool),
-                  Guard(tokens, limiter))
+                  Guard(tokens, limiter), FontBook(config.server.font_dirs),
+                  TemplateStore(templates_dir, plugins.templates()))
 
 
 async def prune_forever(daemon: Daemon) -> None:
@@ -209,13 +217,12 @@ def create_app(config: Config, plugins: PluginManager | None = None) -> FastAPI:
             # Raw bytes go to the printer as they are: the command policy decides what this
             # token's role may send (no factory resets from a price field).
             check_raw(printer.model.language, body.raw.decoded(), token.role)
-        if body.kind not in SUPPORTED_KINDS:
-            raise Invalid("payload-not-supported",
-                          f"This labeld cannot print {body.kind!r} jobs yet.",
-                          "Send a raw job in the printer's own language.")
-        result = await daemon.spool.submit(NewJob(printer=body.printer, kind=body.kind,
-                                                  payload=body.payload(), copies=body.copies,
-                                                  idem_key=idempotency_key),
+        # Rendering is CPU work: off the event loop, so status calls stay quick meanwhile.
+        prepared = await asyncio.to_thread(prepare, body.kind, body.model_dump(), printer,
+                                           daemon.fonts, daemon.templates)
+        result = await daemon.spool.submit(NewJob(printer=body.printer, kind=prepared.kind,
+                                                  payload=prepared.payload, copies=body.copies,
+                                                  idem_key=idempotency_key, pages=prepared.pages),
                                            max_queue=printer.config.max_queue)
         if result.created:
             daemon.scheduler.wake(body.printer)
@@ -234,6 +241,41 @@ def create_app(config: Config, plugins: PluginManager | None = None) -> FastAPI:
     @app.get("/v1/jobs/{job_id}", tags=["jobs"], dependencies=[pos])
     async def get_job(job_id: str) -> dict[str, Any]:
         return job_json(await daemon.spool.get(job_id, with_attempts=True))
+
+    @app.get("/v1/jobs/{job_id}/preview.png", tags=["jobs"], dependencies=[pos],
+             response_class=Response)
+    async def preview(job_id: str, page: int = Query(default=1, ge=1)) -> Response:
+        """The raster exactly as it is encoded for the printer (labels, templates, documents)."""
+        job = await daemon.spool.get(job_id)
+        pages = await daemon.spool.pages(job_id)
+        if not pages:
+            raise NotFound("no-preview", f"Job {job_id} is a {job.kind} job: its bytes go to the "
+                           "printer as they are, there is no raster to show.", "")
+        if page > len(pages):
+            raise NotFound("unknown-page", f"Job {job_id} has {len(pages)} page(s).", "")
+        png = await asyncio.to_thread(raster_to_png, pages[page - 1])
+        return Response(png, media_type="image/png",
+                        headers={"X-Labeld-Pages": str(len(pages)), "Cache-Control": "no-store"})
+
+    @app.get("/v1/templates", tags=["templates"], dependencies=[pos])
+    async def list_templates() -> dict[str, Any]:
+        return {"templates": daemon.templates.names()}
+
+    @app.get("/v1/templates/{name}", tags=["templates"], dependencies=[pos])
+    async def get_template(name: str) -> dict[str, Any]:
+        doc = daemon.templates.get(name)
+        return {"name": name, "fields": sorted(template_fields(doc)), "document": doc}
+
+    @app.put("/v1/templates/{name}", tags=["templates"], dependencies=[admin])
+    async def put_template(name: str, document: dict[str, Any]) -> JSONResponse:
+        created = daemon.templates.put(name, document)
+        return JSONResponse({"name": name, "fields": sorted(template_fields(document))},
+                            status_code=201 if created else 200)
+
+    @app.delete("/v1/templates/{name}", tags=["templates"], dependencies=[admin])
+    async def delete_template(name: str) -> dict[str, Any]:
+        daemon.templates.delete(name)
+        return {"name": name, "deleted": True}
 
     @app.delete("/v1/jobs/{job_id}", tags=["jobs"], dependencies=[tech])
     async def cancel_job(job_id: str) -> dict[str, Any]:

@@ -43,6 +43,13 @@ class TokenRequest(BaseModel):
     role: Literal["pos", "tech", "admin"]
 
 
+class DocumentPayload(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    content_type: Literal["application/pdf", "image/png", "image/jpeg"]
+    data: str = Field(min_length=1, description="The file, base64-encoded.")
+    dither: Literal["threshold", "ordered", "floyd-steinberg"] = "floyd-steinberg"
+
+
 class JobRequest(BaseModel):
     """A print job: the printer and exactly one payload."""
 
@@ -52,7 +59,7 @@ class JobRequest(BaseModel):
     label: dict[str, Any] | None = None
     template: str | None = None
     data: dict[str, Any] | None = None
-    document: dict[str, Any] | None = None
+    document: DocumentPayload | None = None
     copies: int = Field(default=1, ge=1, le=1000)
 
     @model_validator(mode="after")
@@ -66,13 +73,6 @@ class JobRequest(BaseModel):
     @property
     def kind(self) -> str:
         return next(k for k in ("raw", "label", "template", "document") if getattr(self, k) is not None)
-
-    def payload(self) -> dict[str, Any]:
-        if self.raw is not None:
-            return self.raw.model_dump()
-        if self.template is not None:
-            return {"template": self.template, "data": self.data or {}}
-        return getattr(self, self.kind)
 
 
 def iso(ts: float | None) -> str | None:

@@ -119,10 +119,11 @@ class TestBadInput:
         err = resp.json()["error"]
         assert err["code"] == "unknown-printer" and "shelf" in err["hint"]
 
-    def test_a_payload_kind_this_version_cannot_print_is_refused_not_queued(self, client):
+    def test_a_label_that_cannot_be_rendered_is_refused_not_queued(self, client):
         resp = client.post("/v1/jobs", json={"printer": "shelf", "label": {"elements": []}})
         assert resp.status_code == 422
-        assert resp.json()["error"]["code"] == "payload-not-supported"
+        assert resp.json()["error"]["code"] == "invalid-label"
+        assert "width_mm" in resp.json()["error"]["message"]
         assert client.get("/v1/jobs").json()["jobs"] == []
 
     @pytest.mark.parametrize("method, path, status, code", [

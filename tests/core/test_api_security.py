@@ -44,6 +44,11 @@ ENDPOINTS = [
     ("GET", "/v1/jobs", None, "pos"),
     ("GET", "/v1/jobs/{job}", None, "pos"),
     ("GET", "/v1/policy/zpl", None, "pos"),
+    ("GET", "/v1/jobs/{job}/preview.png", None, "pos"),
+    ("GET", "/v1/templates", None, "pos"),
+    ("GET", "/v1/templates/tag", None, "pos"),
+    ("PUT", "/v1/templates/tag", {"width_mm": 20, "height_mm": 10, "elements": []}, "admin"),
+    ("DELETE", "/v1/templates/tag", None, "admin"),
     ("GET", "/v1/printers/shelf/status", None, "tech"),
     ("POST", "/v1/printers/shelf/pause", None, "tech"),
     ("POST", "/v1/printers/shelf/resume", None, "tech"),
@@ -65,7 +70,8 @@ def test_the_table_covers_every_route(env):
     routes = {(m.upper(), p) for p, ms in admin.get("/openapi.json").json()["paths"].items()
               for m in ms}
     listed = {(m, p.replace("shelf", "{printer_id}").replace("{job}", "{job_id}")
-               .replace("nobody", "{name}").replace("/zpl", "/{language}")) for m, p, _, _ in ENDPOINTS}
+               .replace("nobody", "{name}").replace("/zpl", "/{language}")
+               .replace("/tag", "/{name}")) for m, p, _, _ in ENDPOINTS}
     assert routes - listed == {("GET", "/healthz"), ("GET", "/v1/events")}
 
 

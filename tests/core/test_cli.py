@@ -89,3 +89,27 @@ def test_a_technician_command_without_a_daemon_says_so_plainly(capsys):
     assert main(["printers", "--url", "http://127.0.0.1:9"]) == 2
     err = capsys.readouterr().err
     assert "cannot reach the daemon" in err and "labeld serve" in err
+
+
+def test_render_writes_the_png_a_printer_would_print(tmp_path):
+    import json
+
+    import zxingcpp
+    from PIL import Image
+
+    label = {"width_mm": 50, "height_mm": 30, "elements": [
+        {"type": "text", "x_mm": 2, "y_mm": 2, "text": "{{ name }}", "size_pt": 10},
+        {"type": "barcode", "symbology": "code128", "data": "{{ sku }}", "x_mm": 4, "y_mm": 10,
+         "height_mm": 12, "module_dots": 2}]}
+    (tmp_path / "tag.json").write_text(json.dumps(label))
+    (tmp_path / "data.json").write_text(json.dumps({"name": "Kifli", "sku": "KIF-0042"}))
+    out = tmp_path / "tag.png"
+    proc = labeld("render", str(tmp_path / "tag.json"), "--data", str(tmp_path / "data.json"),
+                  "-o", str(out), "--printer-model", "zebra-generic-300")
+    assert proc.returncode == 0, proc.stderr
+    assert "at 300 dpi" in proc.stdout
+    image = Image.open(out)
+    assert image.size == (591, 354)  # 50 x 30 mm at 300 dpi
+    assert [r.text for r in zxingcpp.read_barcodes(image.convert("L"))] == ["KIF-0042"]
+    missing = labeld("render", str(tmp_path / "tag.json"), "-o", str(out))
+    assert missing.returncode == 2 and "name" in missing.stderr and "sku" in missing.stderr

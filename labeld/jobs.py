@@ -1,0 +1,104 @@
+"""From a job request to what the spool keeps: raw bytes as they are, everything else rendered.
+
+Labels, templates and documents are rendered when the job is submitted, not when it prints: bad
+input is a 422 to the client that sent it (never a job that prints garbage later), and the
+preview shows exactly the pixels that will be encoded.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from labeld.contracts import PrintOptions, Raster
+from labeld.errors import Invalid, LabeldError, NotFound
+from labeld.printers import Printer
+from labeld.render import FontBook, parse_label, render_label
+from labeld.render.documents import document_to_rasters
+from labeld.spool import Job
+from labeld.templates import TemplateStore
+from labeld.templating import fill
+
+MAX_PAGES = 50
+
+
+@dataclass
+class Prepared:
+    kind: str
+    payload: dict[str, Any]  # what the spool keeps to describe the job (no large blobs)
+    pages: list[Raster] = field(default_factory=list)
+
+
+def render_label_for(doc: dict[str, Any], printer: Printer, fonts: FontBook) -> Raster:
+    model = printer.model
+    label = parse_label(doc, default_dpi=model.dpi)
+    if label.dpi != model.dpi:
+        raise Invalid("dpi-mismatch",
+                      f"The label is laid out for {label.dpi} dpi but {printer.id} prints at "
+                      f"{model.dpi} dpi.", "Leave out dpi: labels default to the printer's.")
+    raster = render_label(label, fonts)
+    _check_width(raster, printer)
+    return raster
+
+
+def _check_width(raster: Raster, printer: Printer) -> None:
+    if raster.width > printer.model.print_width_dots:
+        width_mm = printer.model.print_width_dots / printer.model.dpi * 25.4
+        raise Invalid("does-not-fit",
+                      f"The page is {raster.width} dots wide; {printer.id} prints at most "
+                      f"{printer.model.print_width_dots} dots ({width_mm:.0f} mm).",
+                      "Make the label narrower or send it to a wider printer.")
+
+
+def prepare(kind: str, request: dict[str, Any], printer: Printer, fonts: FontBook,
+            templates: TemplateStore) -> Prepared:
+    """Validate and render one job payload. Raises LabeldError (422, 404) for bad input."""
+    if kind == "raw":
+        return Prepared(kind, request["raw"])
+    if kind == "label":
+        return Prepared(kind, {"label": request["label"]},
+                        [render_label_for(request["label"], printer, fonts)])
+    if kind == "template":
+        name, data = request["template"], request.get("data") or {}
+        try:
+            doc = fill(templates.get(name), data)
+        except NotFound as exc:  # in a job, a bad template name is bad input: 422, not 404
+            raise Invalid(exc.code, exc.message, exc.hint) from None
+        return Prepared(kind, {"template": name, "data": data},
+                        [render_label_for(doc, printer, fonts)])
+    if kind == "document":
+        document = request["document"]
+        raw = _b64(document.get("data", ""))
+        pages = document_to_rasters(document.get("content_type", ""), raw,
+                                    width_dots=printer.model.print_width_dots, dpi=printer.model.dpi,
+                                    dither=document.get("dither") or "floyd-steinberg",
+                                    max_pages=MAX_PAGES)
+        for page in pages:
+            _check_width(page, printer)
+        return Prepared(kind, {"content_type": document.get("content_type"), "pages": len(pages),
+                               "bytes": len(raw), "sha256": hashlib.sha256(raw).hexdigest()},
+                        pages)
+    raise Invalid("payload-not-supported", f"Unknown payload kind {kind!r}.", "")
+
+
+def _b64(text: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except ValueError:
+        raise Invalid("invalid-document", "document.data is not valid base64.",
+                      "Send the file's bytes base64-encoded.") from None
+
+
+def job_bytes(printer: Printer, job: Job) -> bytes:
+    """The exact bytes a job sends. Raises LabeldError for a payload that can never print."""
+    if job.kind == "raw":
+        raw = job.payload
+        data = (base64.b64decode(raw["data"]) if raw.get("encoding") == "base64"
+                else raw["data"].encode("utf-8"))
+        return printer.language.raw_job(data, job.copies)
+    if not job.pages:
+        raise LabeldError("no-pages", "The job has no rendered pages.", "", status=500)
+    return printer.language.encode_raster(job.pages, printer.model,
+                                          PrintOptions(copies=job.copies, cut=True))
