@@ -175,6 +175,34 @@ def cmd_print(args: argparse.Namespace) -> int:
         return _show(c.post("/v1/jobs", json=body))
 
 
+MARK = {"ok": "  ok ", "warn": " WARN", "fail": " FAIL", "skip": " skip"}
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """A readable diagnosis of every printer: state, reasons, self-test, stuck jobs."""
+    with _client(args) as c:
+        resp = c.get("/v1/printers")
+        if resp.status_code != 200:
+            return _show(resp)
+        worst = 0
+        for p in resp.json()["printers"]:
+            print(f"== {p['id']}  ({p['name']}, {p['uri']})")
+            print(f"   state: {p['state']}, {p['queued']} job(s) queued")
+            for r in p["state_reasons"]:
+                print(f"   [{r['severity']}] {r['message']['en']} -> {r['hint']['en']}")
+            test = c.post(f"/v1/printers/{p['id']}/selftest", timeout=60).json()
+            for check in test.get("checks", []):
+                line = f"  {MARK[check['status']]} {check['name']:<32} {check['detail']}"
+                print(line + (f"\n          hint: {check['hint']}" if check["hint"]
+                              and check["status"] in ("warn", "fail") else ""))
+            worst = max(worst, {"ok": 0, "warn": 1, "fail": 2}.get(test.get("result"), 0))
+            stuck = c.get("/v1/jobs", params={"printer": p["id"], "state": "held"}).json()["jobs"]
+            if stuck:
+                print(f"   {len(stuck)} held job(s): {stuck[0]['error']['message'] if stuck[0]['error'] else ''}")
+            print()
+    return 1 if worst == 2 else 0
+
+
 def cmd_plugins(args: argparse.Namespace) -> int:
     with _client(args) as c:
         return _show(c.get("/v1/plugins"))
@@ -219,6 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     client_parser("printers", "list printers of a running daemon", cmd_printers)
     client_parser("plugins", "list loaded plugins and models", cmd_plugins)
+    client_parser("doctor", "diagnose every printer of a running daemon, in plain words", cmd_doctor)
     p = client_parser("status", "live status of one printer", cmd_status)
     p.add_argument("printer")
     p.add_argument("--json", action="store_true")

@@ -7,7 +7,7 @@ here, so that a plugin author reads one file to learn what to implement.
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar, Literal
@@ -173,6 +173,18 @@ class Language(abc.ABC):
     def status_complete(self, reply: bytes) -> bool:
         """True once `reply` holds a whole answer to status_query()."""
 
+    def identify_query(self) -> bytes | None:
+        """Bytes asking the printer who it is (model, firmware), or None if the language has no
+        such query."""
+        return None
+
+    def identify_complete(self, reply: bytes) -> bool:
+        return bool(reply)
+
+    def decode_identity(self, reply: bytes) -> dict[str, Any]:
+        """Model, firmware, dpi... as far as the reply tells; `{}` for an empty reply."""
+        return {}
+
     def encode_raster(self, pages: list[Raster], model: Model, options: PrintOptions) -> bytes:
         """The bytes that print `pages` (rendered at the model's dpi) on this language's printers."""
         raise NotImplementedError(f"{self.name} cannot print raster images yet")
@@ -223,4 +235,16 @@ class Template:
     name: str
     document: dict[str, Any]
     description: str = ""
+
+
+@dataclass(frozen=True)
+class SelfTestCheck:
+    """An extra self-test check a model plugin adds for its models (empty `models`: all).
+
+    `run(printer)` returns (status, detail, hint, data) with status ok, warn, fail or skip; it
+    is bounded by the status timeout like every built-in check."""
+
+    name: str
+    run: Callable[[Any], Awaitable[tuple[str, str, str, dict[str, Any] | None]]]
+    models: tuple[str, ...] = ()
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pluggy
 
-from labeld.contracts import Language, Model, SimulatorSpec, Template, Transport
+from labeld.contracts import Language, Model, SelfTestCheck, SimulatorSpec, Template, Transport
 
 PROJECT = "labeld"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -46,4 +46,11 @@ def labeld_templates() -> list[Template]:
     """Built-in label templates (read-only): a label document with ``{{ field }}`` placeholders
     that jobs fill with ``"template": NAME, "data": {...}``. A template of the same name in the
     templates folder overrides it."""
+
+
+@hookspec
+def labeld_selftest_checks() -> list[SelfTestCheck]:
+    """Extra self-test checks, each for the model ids it names (or all models), run after the
+    built-in checks by ``POST /v1/printers/{id}/selftest``: the place for model knowledge such as
+    a Zebra's detailed error word or a firmware known to be buggy."""
 

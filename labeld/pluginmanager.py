@@ -18,7 +18,7 @@ from typing import TypeVar
 import pluggy
 
 from labeld import hookspecs
-from labeld.contracts import Language, Model, SimulatorSpec, Template, Transport
+from labeld.contracts import Language, Model, SelfTestCheck, SimulatorSpec, Template, Transport
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -110,6 +110,10 @@ class PluginManager:
 
     def templates(self) -> dict[str, Template]:
         return self._collect("labeld_templates", lambda t: t.name, "template")
+
+    def selftest_checks(self, model_id: str) -> list[SelfTestCheck]:
+        found = self._collect("labeld_selftest_checks", lambda c: f"{c.name}@{id(c)}", "check")
+        return [c for c in found.values() if not c.models or model_id in c.models]
 
     def model_owners(self) -> dict[str, str]:
         """Model id -> name of the plugin that provides it."""

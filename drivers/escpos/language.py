@@ -312,6 +312,23 @@ class EscposLanguage(Language):
                        for page in pages)
         return INIT + job * max(1, options.copies)
 
+    # Maker, model, firmware: text replies (5F ... 00), answered by Epson and most clones; a
+    # printer in another emulation (Star line mode) stays silent, which the self-test reports.
+    IDENTITY_FIELDS = (66, 67, 65)
+
+    def identify_query(self) -> bytes:
+        return b"".join(gs_i_query(n) for n in self.IDENTITY_FIELDS)
+
+    def identify_complete(self, reply: bytes) -> bool:
+        return reply.count(b"\x00") >= len(self.IDENTITY_FIELDS)
+
+    def decode_identity(self, reply: bytes) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for n, block in zip(self.IDENTITY_FIELDS, reply.split(b"\x00"), strict=False):
+            decoded = decode_gs_i(n, block + b"\x00")
+            out.update({k: v for k, v in decoded.items() if k not in ("n", "raw", "garbled")})
+        return out
+
     def test_page(self, printer_id: str, model: Model) -> bytes:
         # Plain ASCII: the code page of an unknown receipt printer is not ours to guess here.
         lines = ["labeld test receipt", f"printer: {printer_id}", f"model: {model.id}",

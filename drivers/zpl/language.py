@@ -291,7 +291,10 @@ def decode_hs(reply: bytes) -> StatusReport:
     except _Garbled as exc:
         return _garbled_report(reply, str(exc))
     reasons = [reason for name, reason in HS_REASONS.items() if fields.get(name) is True]
-    return StatusReport(answered=True, reasons=reasons, fields=fields, reply=reply)
+    # Formats still in the receive buffer have not printed: delivery is confirmed only at 0.
+    waiting = fields.get("formats_in_buffer")
+    return StatusReport(answered=True, reasons=reasons, fields=fields, reply=reply,
+                        jobs_in_printer=waiting if isinstance(waiting, int) else None)
 
 
 def format_hs(**values: Any) -> bytes:
@@ -462,6 +465,15 @@ class ZplLanguage(Language):
             b"^XA^PW%d^LL%d^FO0,0%s^FS^PQ%d^XZ" % (page.width, page.height, encode_gf(page), copies)
             for page in pages
         )
+
+    def identify_query(self) -> bytes:
+        return HI_QUERY
+
+    def identify_complete(self, reply: bytes) -> bool:
+        return hi_complete(reply)
+
+    def decode_identity(self, reply: bytes) -> dict[str, Any]:
+        return decode_hi(reply) if reply else {}
 
     def test_page(self, printer_id: str, model: Model) -> bytes:
         # ^CI28 selects UTF-8 so the accented line prints as written; ^FH is not needed because

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from contextlib import asynccontextmanager
+from dataclasses import asdict
 from pathlib import Path
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +25,7 @@ from labeld.api.metrics import METRICS_CONTENT_TYPE, render_metrics
 from labeld.api.schemas import JobRequest, TokenRequest, job_json, printer_json, reasons_json
 from labeld.config import Config
 from labeld.errors import LabeldError, NotFound
+from labeld.diagnostics import LogRing, diagnostic_label, run_selftest, support_bundle
 from labeld.events import CLOSED, EventHub, event_json, sse
 from labeld.jobs import prepare
 from labeld.render import FontBook, raster_to_png
@@ -47,6 +50,7 @@ from labeld.spool import JobState, NewJob, Spool
 
 log = logging.getLogger(__name__)
 SSE_KEEPALIVE_S = 15.0
+SEVERITY_ORDER = {"ok": 0, "skip": 0, "warn": 1, "fail": 2}
 PRUNE_EVERY_S = 3600.0
 
 
@@ -165,6 +169,9 @@ def create_app(config: Config, plugins: PluginManager | None = None) -> FastAPI:
     app = FastAPI(title="labeld", version=__version__, lifespan=lifespan,
                   description="Local print-and-diagnostics service for label and receipt printers.")
     app.state.daemon = daemon
+    root = logging.getLogger()
+    if not any(isinstance(h, LogRing) for h in root.handlers):
+        root.addHandler(LogRing())  # recent log lines for the support bundle
     install_error_handlers(app)
     install_middleware(app, security_settings(config), daemon.audit)
     pos = Depends(daemon.guard.require(Role.POS))
@@ -194,6 +201,32 @@ def create_app(config: Config, plugins: PluginManager | None = None) -> FastAPI:
         return {"printer": p.id, "state": p.state, "answered": live.answered,
                 "reasons": reasons_json(live.reasons), "fields": live.fields,
                 "latency_ms": live.latency_ms, "reply_hex": live.reply.hex(" ")}
+
+    @app.post("/v1/printers/{printer_id}/selftest", tags=["printers"], dependencies=[tech])
+    async def selftest(printer_id: str, print: bool = False) -> dict[str, Any]:  # noqa: A002
+        """Ordered checks (reachable, identification, status, latency, media, configuration,
+        model plugins' checks, and with ?print=true a diagnostic label); each bounded."""
+        p = daemon.printer(printer_id)
+        t0 = time.perf_counter()
+        checks = await run_selftest(
+            p, print_label=print, extra=daemon.plugins.selftest_checks(p.model.id),
+            label=lambda: diagnostic_label(p, daemon.fonts))
+        worst = max((c.status for c in checks), key=lambda s: SEVERITY_ORDER[s], default="ok")
+        await daemon.events.emit("selftest", printer=printer_id, code=worst,
+                                 message=f"self-test: {worst}")
+        return {"printer": printer_id, "result": worst,
+                "duration_ms": round((time.perf_counter() - t0) * 1000, 1),
+                "checks": [asdict(c) for c in checks]}
+
+    @app.get("/v1/support-bundle", tags=["service"], dependencies=[tech],
+             response_class=Response)
+    async def bundle() -> Response:
+        """A zip for offline diagnosis: versions, plugins, redacted config, printers with live
+        status and self-test, recent jobs with previews, events and log lines."""
+        data = await support_bundle(daemon)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        return Response(data, media_type="application/zip", headers={
+            "Content-Disposition": f'attachment; filename="labeld-support-{stamp}.zip"'})
 
     @app.post("/v1/printers/{printer_id}/pause", tags=["printers"], dependencies=[tech])
     async def pause(printer_id: str) -> dict[str, Any]:

@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import math
 import threading
-from typing import Any
+from typing import Any, cast
 
 from PIL import Image
 
 from labeld.contracts import Raster
 from labeld.errors import Invalid
-from labeld.render.images import DEFAULT_MAX_PIXELS, DitherName, dither, page_to_raster
+# imported under another name: document_to_rasters' `dither` argument (the API's field name)
+# would shadow it
+from labeld.render.images import DEFAULT_MAX_PIXELS, DitherName, page_to_raster
+from labeld.render.images import dither as dither_grey
 from labeld.render.sprite import pack
 
 __all__ = ["CONTENT_TYPES", "DEFAULT_MAX_PAGES", "document_to_rasters"]
@@ -53,7 +56,7 @@ def document_to_rasters(content_type: str, data: bytes, *, width_dots: int, dpi:
     if dither not in DITHERS:
         raise Invalid("invalid-dither", f"unknown dither {str(dither)[:50]!r}",
                       "one of " + ", ".join(DITHERS))
-    method: DitherName = dither  # type: ignore[assignment]
+    method = cast(DitherName, dither)
     if not data:
         raise Invalid("invalid-document", f"the {_NAMES[kind]} document is empty",
                       "send the file's bytes, base64-encoded")
@@ -171,7 +174,7 @@ def _render_page(pdf: Any, index: int, width_dots: int, dpi: int, method: Dither
         page.close()
     if grey.mode != "L":
         grey = grey.convert("L")
-    return pack(dither(grey, method), dpi)
+    return pack(dither_grey(grey, method), dpi)
 
 
 def _draw(page: Any, w: int, h: int) -> Image.Image:

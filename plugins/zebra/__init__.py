@@ -1,6 +1,8 @@
 """Zebra label printers speaking ZPL II."""
 
-from labeld.contracts import Model
+from typing import Any
+
+from labeld.contracts import Model, SelfTestCheck
 from labeld.hookspecs import hookimpl
 
 ZEBRA_VID = 0x0A5F
@@ -30,3 +32,30 @@ MODELS = [
 @hookimpl
 def labeld_models() -> list[Model]:
     return list(MODELS)
+
+
+async def _error_word(printer: Any) -> tuple[str, str, str, dict[str, Any] | None]:
+    """~HQES: the detailed error and warning words, richer than ~HS (cutter, head element,
+    calibration, clean head...), and answered by Zebras that stay silent on ~HS in a fault."""
+    from labeld.diagnostics import ask
+    from labeld.drivers.zpl.language import HQES_QUERY, decode_hqes, hqes_complete
+    from labeld.reasons import describe
+
+    reply = await ask(printer, HQES_QUERY, hqes_complete, printer.status_timeout)
+    if not reply:
+        return "skip", "the printer does not answer ~HQES (older firmware)", "", None
+    reasons, fields = decode_hqes(reply)
+    described = [describe(r) for r in reasons]
+    data = {"fields": fields, "reasons": described}
+    if any(r.severity.value == "error" for r in reasons):
+        return "fail", ", ".join(d["message"]["en"] for d in described), described[0]["hint"]["en"], data
+    if reasons:
+        return "warn", ", ".join(d["message"]["en"] for d in described), described[0]["hint"]["en"], data
+    return "ok", "no error or warning flags", "", data
+
+
+@hookimpl
+def labeld_selftest_checks() -> list[SelfTestCheck]:
+    return [SelfTestCheck("error and warning flags (~HQES)", _error_word,
+                          models=tuple(m.id for m in MODELS))]
+
