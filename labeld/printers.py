@@ -16,6 +16,7 @@ from labeld.config import Config, DeliveryConfig, PrinterConfig
 from labeld.contracts import Language, Model, Reason, Severity, StatusReport, Timeouts, Transport, TransportError
 from labeld.errors import ConfigError
 from labeld.pluginmanager import PluginManager
+from labeld.reasons import GARBLED_STATUS_REPLY as GARBLED
 from labeld.reasons import PRINTER_UNREACHABLE as UNREACHABLE
 from labeld.reasons import STATUS_TIMEOUT
 
@@ -47,8 +48,10 @@ class LiveStatus:
 
     @property
     def settled(self) -> bool:
-        """The printer answered, has nothing wrong and holds no unprinted job of ours."""
-        return self.answered and not self.stopped and not self.jobs_in_printer
+        """The printer answered sensibly, has nothing wrong and holds no unprinted job of ours.
+        A garbled reply confirms nothing."""
+        return (self.answered and not self.stopped and not self.jobs_in_printer
+                and not any(r.code == GARBLED.code for r in self.reasons))
 
     def age(self) -> float:
         return time.time() - self.checked_at if self.checked_at else float("inf")

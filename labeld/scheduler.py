@@ -160,7 +160,8 @@ class PrinterWorker:
         if status.settled and status.checked_at:
             taken = [j for j, t in self._sent.items() if t <= status.checked_at]
             await self._settle(taken, "confirmed")
-        elif not status.answered:
+        elif not status.settled and not status.stopped:
+            # Silent or garbled: the printer cannot confirm; after the window, say so.
             stale = [j for j, t in self._sent.items() if time.time() - t > CONFIRM_WINDOW_S]
             await self._settle(stale, "unconfirmed")
 

@@ -132,3 +132,47 @@ def test_live_events_stream_as_server_sent_events(daemon, simulator):
     t.join(10)
     assert any(e["kind"] == "job" and e["code"] == "completed" and e["printer"] == "shelf"
                for e in got)
+
+
+def test_a_garbled_status_reply_confirms_nothing(daemon, simulator, monkeypatch):
+    import labeld.scheduler as scheduler
+    monkeypatch.setattr(scheduler, "CONFIRM_WINDOW_S", 1.0)
+    sim = simulator("zpl")
+    sim.set_fault("garbage")
+    client = daemon([printer("shelf", sim, "zebra-generic-203")], delivery=PATIENT)
+    status = client.get("/v1/printers/shelf/status").json()
+    assert [r["code"] for r in status["reasons"]] == ["garbled-status-reply"]
+    assert status["reasons"][0]["message"]["hu"]
+    jid = client.post("/v1/jobs", json={"printer": "shelf", "raw": {"data": LABEL}}).json()["id"]
+    job = wait_job(client, jid, timeout=15)
+    assert job["state"] == "completed" and job["delivery"] == "unconfirmed"
+    assert [j.data for j in sim.jobs()] == [LABEL.encode()]
+
+
+def test_a_slow_reader_gets_the_whole_job_once(daemon, simulator):
+    """A printer that takes data slowly is waited for (within the write timeout), not resent."""
+    sim = simulator("escpos")
+    sim.set_fault("slow", 20000)
+    client = daemon([printer("till", sim, "escpos-generic-80")], delivery=PATIENT)
+    receipt = "x" * 30000
+    jid = client.post("/v1/jobs", json={"printer": "till", "raw": {"data": receipt}}).json()["id"]
+    job = wait_job(client, jid, timeout=20)
+    assert job["state"] == "completed" and job["attempts"] == 1
+    assert [j.data for j in sim.jobs()] == [receipt.encode()]
+
+
+def test_a_reader_slower_than_the_write_timeout_is_retried_then_delivered_once_complete(
+        daemon, simulator):
+    sim = simulator("zpl")
+    sim.set_fault("slow", 1)  # practically stalled: the write times out
+    client = daemon([printer("shelf", sim, "zebra-generic-203")],
+                    delivery=PATIENT.model_copy(update={"write_timeout_s": 0.5}))
+    big = "^XA" + "^FO10,10^FDxxxxxxxxxxxxxxxxxxxxxxxx^FS" * 200_000 + "^XZ"  # > socket buffers
+    jid = client.post("/v1/jobs", json={"printer": "shelf", "raw": {"data": big}}).json()["id"]
+    stalled = wait_for(lambda: (j := client.get(f"/v1/jobs/{jid}").json())["attempts"] >= 1
+                       and j["error"] and j, timeout=15)
+    assert stalled["error"]["code"] == "write-timeout"
+    sim.clear_faults()
+    assert wait_job(client, jid, timeout=30)["state"] == "completed"
+    complete = [j for j in sim.jobs() if j.complete and j.data == big.encode()]
+    assert len(complete) == 1
