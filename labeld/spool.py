@@ -211,6 +211,7 @@ class Spool:
         self._ready = threading.Event()
         self._open_error: BaseException | None = None
         self.commits = 0  # how many transactions were committed; for the benchmark's report
+        self._extra_schema: list[str] = []
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -238,7 +239,20 @@ class Spool:
         conn.execute("PRAGMA synchronous=FULL")  # an accepted job must survive a power cut
         conn.execute("PRAGMA busy_timeout=5000")
         conn.executescript(SCHEMA)
+        for statement in self._extra_schema:
+            conn.execute(statement)
         return conn
+
+    def add_schema(self, statements: tuple[str, ...]) -> None:
+        """Tables of other parts (tokens, audit) kept in the same file: created at open, or at
+        once when the spool is already open. Statements must be idempotent (IF NOT EXISTS)."""
+        self._extra_schema.extend(statements)
+        if self._thread:
+            def op(conn: sqlite3.Connection) -> None:
+                for statement in statements:
+                    conn.execute(statement)
+
+            self.run_sync(op)
 
     def _serve(self) -> None:
         try:

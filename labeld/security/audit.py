@@ -63,26 +63,10 @@ class AuditLog:
     def __init__(self, spool: Spool, clock: Callable[[], float] = time.time):
         self.spool = spool
         self._clock = clock
-        self._schema_ready = False
+        spool.add_schema(SCHEMA)
 
-    # An operation of its own, so that a failing operation cannot roll the schema back; and
-    # statement by statement, as executescript() would COMMIT the spool's open transaction.
-    @staticmethod
-    def _op_schema(conn: sqlite3.Connection) -> None:
-        for stmt in SCHEMA:
-            conn.execute(stmt)
 
-    async def _run(self, op: Callable[[sqlite3.Connection], T]) -> T:
-        if not self._schema_ready:
-            await self.spool.run(self._op_schema)
-            self._schema_ready = True
-        return await self.spool.run(op)
 
-    def _run_sync(self, op: Callable[[sqlite3.Connection], T]) -> T:
-        if not self._schema_ready:
-            self.spool.run_sync(self._op_schema)
-            self._schema_ready = True
-        return self.spool.run_sync(op)
 
     def _op_record(self, who: str, role: str, method: str, path: str, target: str,
                    status: int) -> Callable[[sqlite3.Connection], AuditEntry]:
@@ -122,24 +106,24 @@ class AuditLog:
 
     async def record(self, *, who: str, role: Role | str, method: str, path: str,
                      target: str = "", status: int) -> AuditEntry:
-        return await self._run(self._op_record(who, str(role), method, path, target, status))
+        return await self.spool.run(self._op_record(who, str(role), method, path, target, status))
 
     def record_sync(self, *, who: str, role: Role | str, method: str, path: str,
                     target: str = "", status: int) -> AuditEntry:
         """For actions taken without the daemon, e.g. `labeld token create` (method "CLI")."""
-        return self._run_sync(self._op_record(who, str(role), method, path, target, status))
+        return self.spool.run_sync(self._op_record(who, str(role), method, path, target, status))
 
     async def list(self, limit: int = 100, who: str | None = None) -> list[AuditEntry]:
         """Newest first."""
-        return await self._run(self._op_list(limit, who))
+        return await self.spool.run(self._op_list(limit, who))
 
     def list_sync(self, limit: int = 100,
                   who: str | None = None) -> builtins.list[AuditEntry]:  # `list`: the method
-        return self._run_sync(self._op_list(limit, who))
+        return self.spool.run_sync(self._op_list(limit, who))
 
     async def prune(self, older_than_s: float) -> int:
         """Delete entries older than this; the log of a shop PC must not grow for ever."""
-        return await self._run(self._op_prune(older_than_s))
+        return await self.spool.run(self._op_prune(older_than_s))
 
 
 @dataclass

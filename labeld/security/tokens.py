@@ -109,28 +109,12 @@ class TokenStore:
         # Bumped by every revoke: a lookup that started before a revoke must not cache what it
         # read, or the revoked token would live on for a TTL.
         self._generation = 0
-        self._schema_ready = False
+        spool.add_schema(SCHEMA)
 
     # -- operations on a connection (run on the spool thread) -----------------------------
 
-    # The schema is created by an operation of its own: inside an operation that then fails
-    # (revoking an unknown token), the spool would roll the CREATE TABLE back with it.
-    @staticmethod
-    def _op_schema(conn: sqlite3.Connection) -> None:
-        for stmt in SCHEMA:
-            conn.execute(stmt)
 
-    async def _run(self, op: Callable[[sqlite3.Connection], T]) -> T:
-        if not self._schema_ready:
-            await self.spool.run(self._op_schema)
-            self._schema_ready = True
-        return await self.spool.run(op)
 
-    def _run_sync(self, op: Callable[[sqlite3.Connection], T]) -> T:
-        if not self._schema_ready:
-            self.spool.run_sync(self._op_schema)
-            self._schema_ready = True
-        return self.spool.run_sync(op)
 
     def _op_create(self, name: str,
                    role: Role) -> Callable[[sqlite3.Connection], tuple[str, TokenInfo]]:
@@ -212,16 +196,16 @@ class TokenStore:
 
     async def create(self, name: str, role: Role) -> tuple[str, TokenInfo]:
         """A new token: (plaintext, info). The plaintext exists only in this return value."""
-        result = await self._run(self._op_create(name, Role(role)))
+        result = await self.spool.run(self._op_create(name, Role(role)))
         self._forget_all()  # a cached "no such token" must not outlive the token's creation
         return result
 
     async def list(self) -> list[TokenInfo]:
-        return await self._run(self._op_list)
+        return await self.spool.run(self._op_list)
 
     async def revoke(self, name_or_id: str) -> TokenInfo:
         try:
-            return await self._run(self._op_revoke(name_or_id))
+            return await self.spool.run(self._op_revoke(name_or_id))
         finally:
             self._forget_all()
 
@@ -234,23 +218,23 @@ class TokenStore:
         if hit is not None:
             return hit.info
         generation = self._generation_now()
-        info = await self._run(self._op_lookup(digest))
+        info = await self.spool.run(self._op_lookup(digest))
         self._remember(digest, info, generation)
         return info
 
     # -- sync API (the CLI, without a daemon) ------------------------------------------------
 
     def create_sync(self, name: str, role: Role) -> tuple[str, TokenInfo]:
-        result = self._run_sync(self._op_create(name, Role(role)))
+        result = self.spool.run_sync(self._op_create(name, Role(role)))
         self._forget_all()
         return result
 
     def list_sync(self) -> builtins.list[TokenInfo]:  # `list` is the method here
-        return self._run_sync(self._op_list)
+        return self.spool.run_sync(self._op_list)
 
     def revoke_sync(self, name_or_id: str) -> TokenInfo:
         try:
-            return self._run_sync(self._op_revoke(name_or_id))
+            return self.spool.run_sync(self._op_revoke(name_or_id))
         finally:
             self._forget_all()
 
@@ -262,6 +246,6 @@ class TokenStore:
         if hit is not None:
             return hit.info
         generation = self._generation_now()
-        info = self._run_sync(self._op_lookup(digest))
+        info = self.spool.run_sync(self._op_lookup(digest))
         self._remember(digest, info, generation)
         return info
