@@ -28,6 +28,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from labeld.errors import Invalid
+from labeld.render.document import json_type
 
 NAME_PATTERN = r"[A-Za-z_][A-Za-z0-9_.-]*"
 PLACEHOLDER = re.compile(r"\{\{\s*(" + NAME_PATTERN + r")\s*\}\}")
@@ -54,7 +55,7 @@ def validate_template(doc: Any) -> None:
     Values a placeholder stands for are checked when the template is filled and the label is
     parsed; this catches what can be caught without data. Raises Invalid `invalid-template`."""
     if not isinstance(doc, Mapping):
-        raise _bad("template", f"must be a JSON object (a label document), got {_json_type(doc)}")
+        raise _bad("template", f"must be a JSON object (a label document), got {json_type(doc)}")
     _check_json(doc, "", 0)
     for key in ("width_mm", "height_mm"):
         if doc.get(key) is None:
@@ -65,11 +66,11 @@ def validate_template(doc: Any) -> None:
             if isinstance(el, str) and _whole(el):
                 continue  # an element supplied by the data
             if not isinstance(el, Mapping):
-                raise _bad(f"elements[{i}]", f"must be an object, got {_json_type(el)}")
+                raise _bad(f"elements[{i}]", f"must be an object, got {json_type(el)}")
             if el.get("type") is None:
                 raise _bad(f"elements[{i}].type", "is required")
     elif elements is not None and not (isinstance(elements, str) and _whole(elements)):
-        raise _bad("elements", f"must be an array, got {_json_type(elements)}")
+        raise _bad("elements", f"must be an array, got {json_type(elements)}")
     fields(doc)  # placeholder syntax everywhere
 
 
@@ -80,7 +81,7 @@ def fill(template: Any, data: Any) -> Any:
     lacks, `invalid-template` for a malformed placeholder, `invalid-data` if data is not an
     object or the result would be unreasonably large."""
     if not isinstance(data, Mapping):
-        raise Invalid("invalid-data", f"data must be a JSON object, got {_json_type(data)}",
+        raise Invalid("invalid-data", f"data must be a JSON object, got {json_type(data)}",
                       'send "data": {"field": value, ...}')
     # Look every field up first, so one error can name all the missing ones.
     values: dict[str, Any] = {}
@@ -217,19 +218,3 @@ def _bad(path: str, problem: str) -> Invalid:
     message = f"{path}: {problem}".encode("utf-8", "backslashreplace").decode("utf-8")
     return Invalid("invalid-template", message[:500],
                    "placeholders are {{ name }} in string values; see the template docs")
-
-
-def _json_type(v: Any) -> str:
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return "boolean"
-    if isinstance(v, (int, float)):
-        return "number"
-    if isinstance(v, str):
-        return "string"
-    if isinstance(v, (list, tuple)):
-        return "array"
-    if isinstance(v, Mapping):
-        return "object"
-    return type(v).__name__

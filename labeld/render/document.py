@@ -138,7 +138,7 @@ class _Fields:
 
     def __init__(self, obj: Any, path: str):
         if not isinstance(obj, Mapping):
-            raise _bad(path, f"must be an object, got {_json_type(obj)}")
+            raise _bad(path, f"must be an object, got {json_type(obj)}")
         self.rest = dict(obj)
         self.path = path
 
@@ -160,7 +160,7 @@ class _Fields:
             return default
         # bool is an int subclass; `true` as a size is a client bug, not 1 mm
         if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise _bad(self._p(key), f"must be a number, got {_json_type(v)}")
+            raise _bad(self._p(key), f"must be a number, got {json_type(v)}")
         try:
             v = float(v)  # an integer too large for a float (JSON allows them) overflows here
         except OverflowError:
@@ -183,7 +183,7 @@ class _Fields:
         if isinstance(v, float) and v.is_integer():
             v = int(v)
         if isinstance(v, bool) or not isinstance(v, int):
-            raise _bad(self._p(key), f"must be an integer, got {_json_type(v)}")
+            raise _bad(self._p(key), f"must be an integer, got {json_type(v)}")
         if not minimum <= v <= maximum:
             raise _bad(self._p(key), f"must be between {minimum} and {maximum}")
         return v
@@ -194,7 +194,7 @@ class _Fields:
         if v is None:
             return default
         if not isinstance(v, str):
-            raise _bad(self._p(key), f"must be a string, got {_json_type(v)}")
+            raise _bad(self._p(key), f"must be a string, got {json_type(v)}")
         if len(v) > max_len:
             raise _bad(self._p(key), f"is {len(v)} characters long, at most {max_len} allowed")
         try:
@@ -209,7 +209,7 @@ class _Fields:
         if v is None:
             return default
         if not isinstance(v, bool):
-            raise _bad(self._p(key), f"must be true or false, got {_json_type(v)}")
+            raise _bad(self._p(key), f"must be true or false, got {json_type(v)}")
         return v
 
     def choice(self, key: str, choices: tuple[Any, ...], default: Any,
@@ -232,7 +232,8 @@ class _Fields:
                        "API docs")
 
 
-def _json_type(v: Any) -> str:
+def json_type(v: Any) -> str:
+    """The JSON name of a decoded value's type, for error messages."""
     if v is None:
         return "null"
     if isinstance(v, bool):
@@ -363,7 +364,7 @@ def parse_label(d: Any, default_dpi: int) -> Label:
     if raw_elements is None:
         raw_elements = []
     if not isinstance(raw_elements, list):
-        raise _bad("elements", f"must be an array, got {_json_type(raw_elements)}")
+        raise _bad("elements", f"must be an array, got {json_type(raw_elements)}")
     if len(raw_elements) > MAX_ELEMENTS:
         raise _bad("elements", f"has {len(raw_elements)} elements, at most {MAX_ELEMENTS} allowed")
     f.done()

@@ -14,7 +14,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -22,7 +22,6 @@ from labeld.security.roles import Role
 from labeld.spool import Spool
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS audit (

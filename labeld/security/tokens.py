@@ -25,13 +25,12 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+
 
 from labeld.errors import Conflict, Invalid, NotFound
 from labeld.security.roles import Role
 from labeld.spool import Spool
 
-T = TypeVar("T")
 
 TOKEN_PREFIX = "lbd_"
 TOKEN_BYTES = 32
