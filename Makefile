@@ -19,7 +19,11 @@ test: $(VENV)/.installed
 	$(PY) -m pytest -q
 
 bench: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e '.[test,bench]'
 	$(PY) bench/bench_raw.py
+	$(PY) bench/bench_render.py
+	$(PY) bench/bench_encoders.py
+	$(PY) bench/bench_status.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -28,10 +28,16 @@ Level 6 is the knee: lower levels grow the payload 11-40 %, higher ones cost 3-7
 2 %. At level 6 no strategy wins everywhere. Z_FILTERED with memLevel 9 against zlib's defaults:
 five text-and-barcode labels -1.8 to -2.3 %, a receipt -2.5 %, large text -1.6 %; but a label
 of regular bar patterns +3.1 %, a dithered logo +1.5 %, 50 lines of small text +3.1 %, a
-dithered photo +2.4 %. So both are tried and the shorter is kept: never larger than zlib's
-defaults (what zebrafy and most converters send), usually ~2 % smaller, for ~2.3 ms a 4x6 in
-label instead of ~1.1 ms. That millisecond is invisible next to the second a printer takes to
-print the label.
+dithered photo +2.4 %. On 80 rendered labels it was larger in 34, by up to 7 %.
+
+So a small bitmap (up to SMALL_BITMAP bytes, well under 1 ms) is compressed both ways and the
+shorter kept: never larger than zlib's defaults, usually ~2 % smaller. A large one gets one pass
+with zlib's defaults: a 4x6 in label must render and encode in 1.5 ms (bench/bench_render.py),
+and the second pass alone costs ~0.8 ms of that for ~1 % on text-and-barcode labels. Choosing
+the strategy from a sample of the rows instead was tried and is not reliable (wrong on 13-19 of
+80 labels, up to 1.8 % larger than zlib's defaults), and memLevel 9 with the default strategy
+is larger on 3 of 80. zlib's defaults are what zebrafy and most converters send, so a large
+field is byte for byte as long as theirs, never longer.
 
 A page is one field even past the guide's documented range for b and c (1..99 999; a 4x6 in
 label at 203 dpi is 124 236 bytes), as converters in wide use for 4x6 shipping labels (zebrafy,
@@ -52,8 +58,11 @@ from labeld.contracts import Raster
 Compression = Literal["z64", "ascii", "b64"]
 
 Z64_LEVEL: Final = 6
-# (strategy, memLevel) pairs tried; the shortest stream wins. The first is zlib's default.
+# (strategy, memLevel) pairs tried on a small bitmap; the shortest stream wins. The first is
+# zlib's default, and the only one used for a larger bitmap.
 Z64_CANDIDATES: Final = ((zlib.Z_DEFAULT_STRATEGY, 8), (zlib.Z_FILTERED, 9))
+# Up to here both candidates are tried (~0.1 ms for 16 KiB); a 4x6 in label is 124 236 bytes.
+SMALL_BITMAP: Final = 16 * 1024
 
 _HEX_RUN = re.compile(rb"([0-9A-F])\1\1+")  # three or more: shorter as a count + the digit
 
@@ -76,7 +85,11 @@ def _deflate(rows: bytes, level: int, strategy: int, mem_level: int) -> bytes:
 
 def z64_data(rows: bytes, level: int = Z64_LEVEL) -> bytes:
     """`:Z64:<base64(zlib(rows))>:<CRC>`, a zlib (RFC 1950) stream, not raw deflate: the
-    shortest of Z64_CANDIDATES."""
+    shortest of Z64_CANDIDATES for a small bitmap, zlib's defaults for a large one (see the
+    module docstring); never longer than zlib's defaults."""
+    if len(rows) > SMALL_BITMAP:
+        strategy, mem = Z64_CANDIDATES[0]
+        return _armoured(b"Z64", _deflate(rows, level, strategy, mem))
     streams = (_deflate(rows, level, strategy, mem) for strategy, mem in Z64_CANDIDATES)
     return _armoured(b"Z64", min(streams, key=len))
 

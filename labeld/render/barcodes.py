@@ -9,7 +9,7 @@ Check digits are verified here because python-barcode silently replaces a wrong 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import barcode as pybarcode
 import numpy as np
@@ -121,8 +121,8 @@ def _linear(symbology: str, data: str) -> Symbol:
     if symbology == "ean13":
         full = _gtin("ean13", data, 13)
         pattern = _gtin_pattern("ean13", full)
-        groups = (TextGroup(full[0], -11, -1, "right"), TextGroup(full[1:7], 3, 45),
-                  TextGroup(full[7:], 50, 92))
+        groups: tuple[TextGroup, ...] = (TextGroup(full[0], -11, -1, "right"),
+                                         TextGroup(full[1:7], 3, 45), TextGroup(full[7:], 50, 92))
     elif symbology == "ean8":
         full = _gtin("ean8", data, 8)
         pattern = _gtin_pattern("ean8", full)
@@ -250,7 +250,21 @@ def render_barcode(el: BarcodeElement, dpi: int, fonts: FontBook,
                    label_dots: tuple[int, int] | None = None) -> Sprite:
     """The barcode as a Sprite whose box is the bars (and text below them), and whose clear box
     adds the quiet zones. `label_dots` (width, height) lets a symbol that cannot fit fail before
-    its pixels are allocated."""
+    its pixels are allocated.
+
+    Drawn symbols are cached in the FontBook by everything but their position, so a label
+    printed again (or the same code elsewhere on the label) costs a dictionary lookup; data that
+    cannot be encoded raises every time, nothing is cached for it."""
+    key = (replace(el, x_mm=0.0, y_mm=0.0), dpi)
+    sprite, w, h = fonts.symbols.get(key, lambda: _draw(el, dpi, fonts, label_dots))
+    if label_dots is not None:
+        _check_size(el, w, h, dpi, label_dots)
+    return sprite
+
+
+def _draw(el: BarcodeElement, dpi: int, fonts: FontBook,
+          label_dots: tuple[int, int] | None) -> tuple[Sprite, int, int]:
+    """The sprite, and the symbol's width and height with its quiet zones, unrotated."""
     sym = encode(el)
     m = el.module_dots or default_module_dots(el.symbology, dpi)
     rows, cols = sym.modules.shape
@@ -260,8 +274,9 @@ def render_barcode(el: BarcodeElement, dpi: int, fonts: FontBook,
     else:
         bars_h = rows * sym.row_modules * m
     ql, qt, qr, qb = (q * m for q in QUIET_ZONES[el.symbology])
+    clear_w, clear_h = bars_w + ql + qr, bars_h + qt + qb
     if label_dots is not None:
-        _check_size(el, bars_w + ql + qr, bars_h + qt + qb, dpi, label_dots)
+        _check_size(el, clear_w, clear_h, dpi, label_dots)
 
     texts = _hrt_ink(sym, m, dpi, fonts) if el.human_readable else []
     gap = max(2, m)  # air between bars and digits, so the text never touches a bar
@@ -280,7 +295,8 @@ def render_barcode(el: BarcodeElement, dpi: int, fonts: FontBook,
         bits[text_top:text_top + h, x - left:x - left + w] |= ink
     box = (-left, 0, -left + bars_w, bottom)
     clear = (-left - ql, -qt, -left + bars_w + qr, bars_h + qb)
-    return Sprite(bits, box, clear).rotated(el.rotation)
+    bits.flags.writeable = False  # shared through the cache
+    return Sprite(bits, box, clear).rotated(el.rotation), clear_w, clear_h
 
 
 def _check_size(el: BarcodeElement, w: int, h: int, dpi: int, label_dots: tuple[int, int]) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import re
 import threading
+import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
@@ -113,17 +114,18 @@ class FontBook:
     """
 
     def __init__(self, folders: Iterable[str | Path] = (), *, font_cache_size: int = 64,
-                 run_cache_size: int = 2048):
+                 run_cache_size: int = 2048, symbol_cache_size: int = 64):
         self.folders: tuple[Path, ...] = (SHIPPED_FONTS, *(Path(f) for f in folders))
         self._fonts: LRU[tuple[Path, int], ImageFont.FreeTypeFont] = LRU(font_cache_size)
         self.runs: LRU[tuple[Path, int, str], TextRun] = LRU(run_cache_size)
         self._resolved: LRU[tuple[str | None, bool], Path] = LRU(256)
         self._glyphs: LRU[tuple[Path, int], _GlyphSet] = LRU(font_cache_size)
-        # barcode sprites by (element, dpi), so reprinting a label skips encoding its symbols
-        # (filled by labeld.render.barcodes; held here since a FontBook lives as long as the
-        # daemon and already owns the other rendering caches)
+        # Drawn barcodes by (element placed at 0,0; dpi), so a reprinted label skips encoding
+        # its symbols. Filled by labeld.render.barcodes; held here because a FontBook lives as
+        # long as the daemon and owns the other rendering caches. Fewer entries than runs: a
+        # 4x6 in label's Code 128 is ~0.1 MB of dots.
         self.symbols: LRU[tuple[BarcodeElement, int], tuple[Sprite, int, int]] = LRU(
-            run_cache_size)
+            symbol_cache_size)
         self._faces: list[FontFace] | None = None
         self._scan_lock = threading.Lock()
 
@@ -222,7 +224,7 @@ class FontBook:
         _check_area(advance, height)
         if composed is None:
             if text.strip():
-                ink, (ox, oy) = _crop(*_ink(font, text))
+                ink, ox, oy = _crop(*_ink(font, text))
             else:
                 ink, ox, oy = np.zeros((0, 0), dtype=bool), 0, 0
         ih, iw = ink.shape
@@ -255,7 +257,8 @@ def _crop(ink: np.ndarray, offset: tuple[int, int]) -> tuple[np.ndarray, int, in
             offset[1] + top)
 
 
-def _ink(font: ImageFont.FreeTypeFont, text: str) -> tuple[np.ndarray, tuple[int, int]]:
+def _ink(font: ImageFont.FreeTypeFont, text: str,
+         features: list[str] | None = None) -> tuple[np.ndarray, tuple[int, int]]:
     """The text's ink as monochrome hinted glyphs (see the module docstring) and its offset
     from the top-left corner of the line box.
 
@@ -263,24 +266,27 @@ def _ink(font: ImageFont.FreeTypeFont, text: str) -> tuple[np.ndarray, tuple[int
     private Image._new, so the public route (measure, then draw: two layout passes, ~40% slower
     per line) stays as the fallback for a Pillow that drops it."""
     try:
-        core, offset = font.getmask2(text, mode="1", anchor="la")
+        core, offset = font.getmask2(text, mode="1", anchor="la", features=features)
         return np.asarray(Image.Image()._new(core)) >= 128, offset
     except AttributeError:
-        return _ink_public(font, text)
+        return _ink_public(font, text, features)
 
 
-def _ink_public(font: ImageFont.FreeTypeFont, text: str) -> tuple[np.ndarray, tuple[int, int]]:
-    left, top, right, bottom = font.getbbox(text, mode="1", anchor="la")
+def _ink_public(font: ImageFont.FreeTypeFont, text: str,
+                features: list[str] | None = None) -> tuple[np.ndarray, tuple[int, int]]:
+    # whole dots for a TrueType font; typed float because bitmap fonts may not be
+    left, top, right, bottom = (int(v) for v in font.getbbox(text, mode="1", anchor="la",
+                                                             features=features))
     im = Image.new("L", (max(right - left, 1), max(bottom - top, 1)), 0)
     draw = ImageDraw.Draw(im)
     draw.fontmode = "1"
-    draw.text((-left, -top), text, font=font, fill=255, anchor="la")
+    draw.text((-left, -top), text, font=font, fill=255, anchor="la", features=features)
     return np.asarray(im) >= 128, (left, top)
 
 
-# The fonts whose glyph-by-glyph composition tests/render/test_text.py proves identical to
-# Pillow's line rendering (random strings, many sizes). Another font could be added after the
-# same test passes for it.
+# The fonts whose composition was compared with Pillow's line rendering, dot for dot, on random
+# strings of the characters below at 11-120 px, without a difference. Another font may be added
+# once the same comparison passes for it.
 COMPOSABLE_FONTS = frozenset({SHIPPED_FONTS / "DejaVuSans.ttf",
                               SHIPPED_FONTS / "DejaVuSans-Bold.ttf"})
 
@@ -296,8 +302,18 @@ _COMPOSABLE = re.compile("[\x20-\x7e\xa0-\xac\xae-\u024f\u1e00-\u1eff\u2010-\u20
 # pairs a label repeats (digits of prices and serials) are all checked after a few labels.
 MAX_PAIR_CHECKS_PER_LINE = 4
 MAX_PAIRS = 50_000  # per font and size: a bound on memory, far above any real label's alphabet
+# A pair is checked after one and after two spaces: two pen phases (a space is 0.3-0.4 em), so
+# that a difference hidden by rounding at one phase shows at the other.
+_PAIR_PREFIXES = (" ", "  ")
+# The OpenType features that substitute glyphs in Latin text (HarfBuzz turns these on by
+# default); a pair whose layout changes without them is a ligature and is never composed.
+_NO_SUBSTITUTIONS = ["-liga", "-clig", "-calt", "-rlig", "-dlig"]
 
-Glyph = tuple[np.ndarray, int, int]  # cropped ink, its left x from the pen position, its top y
+# cropped ink, its left x from the pen position, its top y from the line box's top, and how far
+# the outline's box reaches left of the ink (<= 0)
+Glyph = tuple[np.ndarray, int, int, int]
+# placed glyphs (glyph, left x of its ink), the ink's box (left, top, right, bottom), advance
+_Layout = tuple[list[tuple[Glyph, int]], tuple[int, int, int, int], int]
 
 
 class _GlyphSet:
@@ -317,14 +333,22 @@ class _GlyphSet:
       pen (j, ł): getmask2 then sizes the image by the outline's box but draws by the bitmap's,
       which can differ by a dot.
 
-    What that model cannot see is guarded, not assumed. Glyphs whose bitmap strays outside their
-    outline box (the underscore, cedilla, ogonek and tilde at some sizes: Pillow clips them, or
-    shifts the whole line by a dot) and ligatures (fi, fl) make a pair compose differently from
-    Pillow's rendering of it. So every adjacent pair of a line must have been checked once, by
-    composing " ab" and comparing it with Pillow's own rendering, dot for dot; a pair that
-    differs, or a line starting with a glyph left of the pen, goes to the whole-line renderer.
-    Longer-range effects (contextual kerning, 3-letter ligatures) are not checked at run time:
-    the shipped fonts have none that changes a dot, which the test on random strings shows.
+    What that model cannot see is guarded, not assumed:
+
+    * glyphs whose bitmap strays outside their outline box (the underscore and tilde at some
+      sizes) make Pillow clip them, or shift the whole line by a dot; a pair with one of them
+      composes differently from Pillow's rendering of it. So every pair a line relies on is
+      checked once, composed after one and after two spaces (two pen phases) and compared with
+      Pillow's rendering dot for dot: the neighbours, and the glyphs on either side of a gap of
+      spaces (the shift is decided by the line's tallest glyphs, wherever they are);
+    * ligatures: a pair whose length or dots change when the substitution features are turned
+      off (ff changes length, fi and fl only shape) is never composed;
+    * spacing accents (^ ` ´ ¨ ¸) may be classed as marks and moved onto the previous glyph:
+      never composed; nor is anything outside _COMPOSABLE (other scripts shape in context);
+    * a line starting with a glyph that reaches left of the pen (j, ł): rendered whole.
+
+    Longer-range effects (contextual kerning, three-letter ligatures) are not checked at run
+    time; the shipped fonts show none in the comparison on random strings.
     """
 
     def __init__(self, font: ImageFont.FreeTypeFont):
@@ -333,23 +357,37 @@ class _GlyphSet:
         self.glyph: dict[str, Glyph | None | bool] = {}  # None: no ink; False: not composable
         self.kerning: dict[tuple[str, str], int] = {}
         self.pair_ok: dict[tuple[str, str], bool] = {}
+        # only raqm layout applies a font's substitutions (ligatures) and takes `features`
+        self.substitutions = font.layout_engine == ImageFont.Layout.RAQM
 
-    def _length(self, text: str) -> int:
-        return round(self.font.getlength(text) * 64)
+    def _length(self, text: str, features: list[str] | None = None) -> int:
+        if features is not None and not self.substitutions:
+            features = None  # basic layout: no substitutions to turn off (nor a way to)
+        return round(self.font.getlength(text, features=features) * 64)
 
     def _glyph(self, c: str) -> Glyph | None | bool:
         g = self.glyph.get(c)
         if g is None and c not in self.glyph:
             self.advance[c] = self._length(c)
+            if unicodedata.category(c) == "Sk":
+                # spacing accents (^ ` ´ ¨ ¸): fonts may class them as marks and attach them
+                # to the glyph before, which moves them by an offset no advance shows
+                self.glyph[c] = False
+                return False
             probe, x, y = _crop(*_ink(self.font, " " + c))
             if probe.size == 0:
                 # no ink after a space: a blank glyph, or one Pillow clips away in a line
                 g = None if _crop(*_ink(self.font, c))[0].size == 0 else False
             else:
                 pen = self._length(" " + c) - self.advance[c]
-                g = (probe, x - ((pen + 32) >> 6), y)
-                if g[1] + ((pen + 32) >> 6) < 0:
+                # the ink's left edge, or the left edge of the outline's box if that lies
+                # further left (as a glyph at the start of a line shows, see the class doc)
+                box_left = int(self.font.getbbox(c, mode="1", anchor="ls")[0])
+                reach = min(x, box_left + ((pen + 32) >> 6))
+                if reach < 0:
                     g = False  # reaches left of the line's origin even after a space
+                else:
+                    g = (probe, x - ((pen + 32) >> 6), y, reach - x)
             self.glyph[c] = g
         return g
 
@@ -360,57 +398,81 @@ class _GlyphSet:
             self.kerning[(a, b)] = k
         return k
 
-    def _layout(self, text: str) -> tuple[list[Glyph], list[int], int] | None:
-        """Glyphs with ink, their pen positions in whole dots, and the line's advance in 1/64
-        dot; None when a glyph cannot be composed or ink would fall left of the origin."""
-        glyphs: list[Glyph] = []
-        xs: list[int] = []
+    def _layout(self, text: str, links: list[tuple[str, str]] | None = None) -> _Layout | None:
+        """Where each glyph with ink goes, the ink's bounding box and the line's advance in 1/64
+        dot; None when a glyph cannot be composed or ink would fall left of the line's origin.
+
+        With `links`, also collects the pairs the composition relies on: neighbours, and the
+        glyphs on either side of a gap of blanks as (a, " " + b). Pillow shifts a whole line by a
+        dot when one of its glyphs' bitmap disagrees with its outline box, so every glyph with
+        ink is checked together with the previous one, spaces or not."""
+        glyph, advance, kerning = self.glyph, self.advance, self.kerning
+        placed: list[tuple[Glyph, int]] = []
+        left = top = 1 << 30
+        right = bottom = -(1 << 30)
         pen = 0
-        last = len(text) - 1
-        for i, c in enumerate(text):
-            g = self._glyph(c)
+        prev = last_ink = ""
+        gap = False
+        for c in text:
+            g = glyph.get(c, False) if c in glyph else self._glyph(c)
             if g is False:
                 return None
-            if g is not None:
+            if prev:
+                k = kerning.get((prev, c))
+                pen += k if k is not None else self._kerning(prev, c)
+                if links is not None:
+                    links.append((prev, c))
+            if g is None:
+                gap = True
+            else:
                 assert not isinstance(g, bool)
-                px = (pen + 32) >> 6  # Pillow's PIXEL(): round half up to a whole dot
-                if px + g[1] < 0:
-                    return None
-                glyphs.append(g)
-                xs.append(px)
-            pen += self.advance[c]
-            if i < last:
-                if self._glyph(text[i + 1]) is False:
-                    return None
-                pen += self._kerning(c, text[i + 1])
-        return glyphs, xs, pen
+                ink, gx, gy, reach = g
+                x = ((pen + 32) >> 6) + gx  # Pillow's PIXEL(): the pen rounded half up
+                if x + reach < 0:
+                    return None  # the line's image would start left of the origin
+                placed.append((g, x))
+                h, w = ink.shape
+                left, top = min(left, x), min(top, gy)
+                right, bottom = max(right, x + w), max(bottom, gy + h)
+                if gap and last_ink and links is not None:
+                    links.append((last_ink, " " + c))
+                last_ink, gap = c, False
+            pen += advance[c]
+            prev = c
+        return placed, (left, top, right, bottom), pen
 
-    def _draw(self, text: str) -> tuple[np.ndarray, int, int, int] | None:
-        laid = self._layout(text)
+    def _draw(self, text: str, layout: _Layout | None = None) -> tuple[np.ndarray, int, int,
+                                                                       int] | None:
+        """The composed line: cropped ink, its top-left corner, its advance in 1/64 dot."""
+        laid = layout if layout is not None else self._layout(text)
         if laid is None:
             return None
-        glyphs, xs, advance = laid
-        if not glyphs:
+        placed, (left, top, right, bottom), advance = laid
+        if not placed:
             return np.zeros((0, 0), dtype=bool), 0, 0, advance
-        left = min(x + g[1] for g, x in zip(glyphs, xs))
-        top = min(g[2] for g in glyphs)
-        right = max(x + g[1] + g[0].shape[1] for g, x in zip(glyphs, xs))
-        bottom = max(g[2] + g[0].shape[0] for g in glyphs)
         _check_area(right - left, bottom - top)
-        ink = np.zeros((bottom - top, right - left), dtype=bool)
-        for (g_ink, gx, gy), x in zip(glyphs, xs):
-            h, w = g_ink.shape
-            x0, y0 = x + gx - left, gy - top
-            ink[y0:y0 + h, x0:x0 + w] |= g_ink
-        return ink, left, top, advance
+        out = np.zeros((bottom - top, right - left), dtype=bool)
+        for (ink, _, gy, _), x in placed:
+            h, w = ink.shape
+            x0, y0 = x - left, gy - top
+            out[y0:y0 + h, x0:x0 + w] |= ink
+        return out, left, top, advance
 
     def _check_pair(self, a: str, b: str) -> bool:
-        """Does " ab" compose to exactly the dots Pillow draws for it?"""
-        composed = self._draw(" " + a + b)
-        ok = False
-        if composed is not None:
-            ink, x, y = _crop(*_ink(self.font, " " + a + b))
-            ok = (x, y) == composed[1:3] and np.array_equal(ink, composed[0])
+        """Is the pair free of substitutions, and does it compose to exactly Pillow's dots?"""
+        ok = self._length(a + b) == self._length(a + b, _NO_SUBSTITUTIONS)  # a ligature: ff
+        for prefix in _PAIR_PREFIXES:
+            if not ok:
+                break
+            text = prefix + a + b
+            composed = self._draw(text)
+            truth = _crop(*_ink(self.font, text))
+            ok = (composed is not None and truth[1:] == composed[1:3]
+                  and np.array_equal(truth[0], composed[0]))
+            if ok and prefix == _PAIR_PREFIXES[0] and self.substitutions:
+                # a ligature as wide as its letters (fi, fl) only shows in its shape
+                plain = _crop(*_ink(self.font, text, _NO_SUBSTITUTIONS))
+                ok = truth[1:] == plain[1:] and np.array_equal(truth[0], plain[0])
         if len(self.pair_ok) >= MAX_PAIRS:
             self.pair_ok.clear()
             self.kerning.clear()
@@ -422,21 +484,26 @@ class _GlyphSet:
         advance in 1/64 dot; None when the line must be rendered whole."""
         if len(text) < 2 or not _COMPOSABLE.fullmatch(text):
             return None  # one glyph costs as much to render as to check
-        pairs = set(zip(text, text[1:]))
-        unchecked = [p for p in pairs if p not in self.pair_ok]
-        if len(unchecked) > MAX_PAIR_CHECKS_PER_LINE:
-            # learn a few pairs for next time, render this line whole
-            for a, b in unchecked[:MAX_PAIR_CHECKS_PER_LINE]:
-                if self._glyph(a) is not False and self._glyph(b) is not False:
-                    self._check_pair(a, b)
+        links: list[tuple[str, str]] = []
+        laid = self._layout(text, links)
+        if laid is None:
             return None
-        for a, b in unchecked:
-            if self._glyph(a) is False or self._glyph(b) is False:
+        pair_ok = self.pair_ok
+        unchecked = []
+        for link in links:
+            ok = pair_ok.get(link)
+            if ok is None:
+                unchecked.append(link)
+            elif not ok:
                 return None
-            self._check_pair(a, b)
-        if not all(self.pair_ok[p] for p in pairs):
-            return None
-        return self._draw(text)
+        if unchecked:
+            unchecked = list(dict.fromkeys(unchecked))
+            for a, b in unchecked[:MAX_PAIR_CHECKS_PER_LINE]:
+                if not self._check_pair(a, b):
+                    return None
+            if len(unchecked) > MAX_PAIR_CHECKS_PER_LINE:
+                return None  # a few pairs learnt for next time; this line is rendered whole
+        return self._draw(text, laid)
 
 
 def _check_area(w: int, h: int) -> None:
@@ -532,10 +599,15 @@ def render_text(el: TextElement, dpi: int, fonts: FontBook) -> Sprite:
     bottom = max(max(i * line_h - r.top + r.bits.shape[0] for i, r in enumerate(runs)),
                  line_h * len(runs)) + top
     _check_area(right, bottom)
+    box = (left, top, left + block_w, top + line_h * len(runs))
+    if len(runs) == 1 and (left, top) == (runs[0].left - xs[0], runs[0].top) \
+            and (bottom, right) == runs[0].bits.shape:
+        # one line filling the canvas exactly (left-aligned, as most are): its cached, read-only
+        # dots are the sprite, no copy
+        return Sprite(runs[0].bits, box).rotated(el.rotation)
     bits = np.zeros((bottom, right), dtype=bool)
     for i, (run, x) in enumerate(zip(runs, xs)):
         ox, oy = left + x - run.left, top + i * line_h - run.top
         rh, rw = run.bits.shape
         bits[oy:oy + rh, ox:ox + rw] |= run.bits
-    box = (left, top, left + block_w, top + line_h * len(runs))
     return Sprite(bits, box).rotated(el.rotation)
