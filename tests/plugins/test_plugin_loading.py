@@ -22,6 +22,8 @@ def test_built_in_drivers_and_models_arrive_through_entry_points(plugins):
     models = plugins.models()
     assert models["zebra-generic-203"].language == "zpl"
     assert models["escpos-generic-80"].print_width_dots == 576
+    assert models["tsc-generic-203"].language == "tspl"
+    assert "tspl" in plugins.languages()
     assert {"zpl", "escpos"} <= set(plugins.simulators())
     for info in plugins.infos():
         assert info.errors == [], info
