@@ -185,6 +185,17 @@ class Language(abc.ABC):
         """Model, firmware, dpi... as far as the reply tells; `{}` for an empty reply."""
         return {}
 
+    def config_query(self) -> bytes | None:
+        """Bytes asking for the printer's configuration (ZPL `^HH`, ESC/POS automatic status),
+        or None. The reply is read until `config_complete` or a short idle timeout."""
+        return None
+
+    def config_complete(self, reply: bytes) -> bool:
+        return False
+
+    def decode_config(self, reply: bytes) -> dict[str, Any]:
+        return {}
+
     def encode_raster(self, pages: list[Raster], model: Model, options: PrintOptions) -> bytes:
         """The bytes that print `pages` (rendered at the model's dpi) on this language's printers."""
         raise NotImplementedError(f"{self.name} cannot print raster images yet")

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 Status = Literal["ok", "warn", "fail", "skip"]
 LATENCY_SAMPLES = 5
 LATENCY_WARN_MS = 250.0
+CONFIG_READ_S = 1.0
 # Keys whose values never leave the machine in a support bundle.
 REDACT = ("tls_key", "password", "secret", "token")
 
@@ -176,9 +177,18 @@ async def run_selftest(printer: Printer, *, print_label: bool = False,
     async def configuration() -> tuple[Status, str, str, dict[str, Any] | None]:
         data = {k: v for k, v in {**identity, **printer.last.fields}.items()
                 if k not in ("password", "garbled")}
-        return "ok", f"{len(data)} setting(s) read", "", data
+        query = printer.language.config_query()
+        dump: dict[str, Any] = {}
+        if query is not None:
+            # Not every printer answers (framing and support vary): a short, bounded read.
+            reply = await ask(printer, query, printer.language.config_complete,
+                              min(timeout, CONFIG_READ_S))
+            dump = printer.language.decode_config(reply)
+        data["dump"] = dump
+        note = f", configuration dump: {len(dump)} item(s)" if dump else ", no configuration dump"
+        return "ok", f"{len(data) - 1} setting(s) read{note}", "", data
 
-    checks.append(await _timed("configuration", configuration, 1.0))
+    checks.append(await _timed("configuration", configuration, timeout + 0.5))
 
     for check in extra:
         checks.append(await _timed(check.name, lambda c=check: c.run(printer), timeout + 1.0))

@@ -329,6 +329,21 @@ class EscposLanguage(Language):
             out.update({k: v for k, v in decoded.items() if k not in ("n", "raw", "garbled")})
         return out
 
+    def config_query(self) -> bytes:
+        # Automatic Status Back on (all four items) makes the printer send its 4-byte status
+        # block at once; switched off again straight after, so later replies stay plain.
+        return b"\x1da\x0f\x1da\x00"
+
+    def config_complete(self, reply: bytes) -> bool:
+        return len(reply) >= 4
+
+    def decode_config(self, reply: bytes) -> dict[str, Any]:
+        if len(reply) < 4:
+            return {}
+        report = decode_asb(reply[:4])
+        return {"asb": reply[:4].hex(" "), **{f"asb_{k}": v for k, v in report.fields.items()},
+                "asb_reasons": [r.code for r in report.reasons]}
+
     def test_page(self, printer_id: str, model: Model) -> bytes:
         # Plain ASCII: the code page of an unknown receipt printer is not ours to guess here.
         lines = ["labeld test receipt", f"printer: {printer_id}", f"model: {model.id}",

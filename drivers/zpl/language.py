@@ -475,6 +475,23 @@ class ZplLanguage(Language):
     def decode_identity(self, reply: bytes) -> dict[str, Any]:
         return decode_hi(reply) if reply else {}
 
+    def config_query(self) -> bytes:
+        return b"^XA^HH^XZ"
+
+    def config_complete(self, reply: bytes) -> bool:
+        return reply.rstrip().endswith(b"\x03")
+
+    def decode_config(self, reply: bytes) -> dict[str, Any]:
+        """`^HH` lines are "value   NAME" (names upper-case, values left-aligned); the framing
+        is unverified, so STX/ETX are stripped when present and ignored when not."""
+        out: dict[str, Any] = {}
+        text = reply.replace(b"\x02", b"").replace(b"\x03", b"").decode("ascii", "replace")
+        for line in text.splitlines():
+            match = re.match(r"^\s*(\S.*?)\s{2,}([A-Z][A-Z0-9 ./-]+)\s*$", line)
+            if match:
+                out[match.group(2).strip().lower().replace(" ", "_")] = match.group(1).strip()
+        return out
+
     def test_page(self, printer_id: str, model: Model) -> bytes:
         # ^CI28 selects UTF-8 so the accented line prints as written; ^FH is not needed because
         # the text is ours, not a client's.

@@ -78,6 +78,9 @@ def _frame(text: str) -> bytes:
     return b"\x02" + text.encode("ascii") + b"\x03\r\n"
 
 
+_HH_ONLY = re.compile(rb"\^XA\s*\^HH\s*\^XZ", re.IGNORECASE)
+
+
 class ZplSession(Session):
     """One connection: scans for `~` commands, tracks `^XA`/`^XZ` for the ~HS buffer fields."""
 
@@ -103,6 +106,8 @@ class ZplSession(Session):
             segment = buf[i:] if j < 0 else buf[i:j]
             self._track(segment)
             data += segment
+            if b"^HH" in segment.upper():  # (a ^HH split across two reads is not answered)
+                reply += self.device.configuration_label()
             if j < 0:
                 break
             name = buf[j + 1:j + 3].upper()
@@ -138,8 +143,9 @@ class ZplSession(Session):
         return held
 
     def is_job(self, data: bytes) -> bool:
-        # Line ends around a status query (`~HS\r\n`) are not a job.
-        return bool(data.strip())
+        # Line ends around a status query (`~HS\r\n`) are not a job, nor is a format that only
+        # asks for the configuration (`^XA^HH^XZ`): the printer answers it and prints nothing.
+        return bool(_HH_ONLY.sub(b"", data).strip())
 
 
 # --------------------------------------------------------------------------------------------
@@ -462,6 +468,25 @@ class ZplDevice(Device):
             self.cancel_buffered()
             self.clear_fault("paused")
         return b""
+
+    def configuration_label(self) -> bytes:
+        """`^HH`: the configuration label as text, value then name, one setting a line.
+        Framing is unverified on hardware (reference 1.4); sent as one STX..ETX CR LF frame."""
+        o = self.identity
+        lines = [
+            "  PRINTER CONFIGURATION",
+            f"  {o.model}",
+            "  +15.0               DARKNESS",
+            "  4.0 IPS             PRINT SPEED",
+            "  TEAR OFF            PRINT MODE",
+            "  GAP/NOTCH           MEDIA TYPE",
+            "  DIRECT-THERMAL      PRINT METHOD",
+            f"  {o.dpmm * 104:<19} PRINT WIDTH",
+            "  1245                LABEL LENGTH",
+            f"  {o.firmware:<19} FIRMWARE",
+            f"  {self.counters().get('labels_printed', 0):<19} LABELS PRINTED",
+        ]
+        return b"\x02" + "\r\n".join(lines).encode("ascii") + b"\r\n\x03\r\n"
 
     def formats_in_buffer(self) -> int:
         waiting = sum(count_labels(job.data)[0] for job in self.buffered)

@@ -37,6 +37,8 @@ def test_a_healthy_zebra_passes_every_check_quickly(env):
     assert checks["error and warning flags (~HQES)"]["status"] == "ok"  # the Zebra plugin's check
     assert checks["media size"]["status"] == "ok"  # ~HS: 1245 dots at 203 dpi = 155.8 mm
     assert all(c["duration_ms"] >= 0 for c in result["checks"])
+    dump = checks["configuration"]["data"]["dump"]  # ^HH, parsed
+    assert dump["darkness"] == "+15.0" and dump["print_width"] == "832"
     assert result["duration_ms"] < 500
 
 
@@ -52,6 +54,8 @@ def test_a_receipt_printer_identifies_itself(env):
     checks = by_name(client.post("/v1/printers/till/selftest").json())
     assert checks["identification"]["detail"].startswith("EPSON TM-T20III")
     assert checks["media size"]["status"] == "skip"
+    dump = checks["configuration"]["data"]["dump"]  # Automatic Status Back, switched on and off
+    assert dump["asb"] == "10 00 00 00" and dump["asb_reasons"] == []
 
 
 def test_a_fault_fails_the_status_check_with_a_hint(env):
