@@ -6,6 +6,7 @@ SQLite file, and printers are the simulators that `labeld simulate` ships.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -22,6 +23,7 @@ from labeld.pluginmanager import PluginManager, default_manager
 from labeld.security import Role
 from labeld.server import ServerThread
 from labeld.simulator import SimulatorThread
+from labeld.spool import Spool
 
 # Fast retries keep fault tests short; the production defaults are in examples/labeld.toml.
 FAST_DELIVERY = DeliveryConfig(max_attempts=4, backoff_initial_s=0.05, backoff_max_s=0.2,
@@ -82,11 +84,59 @@ def daemon(tmp_path, plugins) -> Iterator[Callable[..., httpx.Client]]:
         s.stop()
 
 
+@pytest.fixture
+def zebra(simulator) -> SimulatorThread:
+    return simulator("zpl")
+
+
+@pytest.fixture
+def till(simulator) -> SimulatorThread:
+    return simulator("escpos")
+
+
+@pytest.fixture
+def client(daemon, zebra, till) -> httpx.Client:
+    """A daemon with a Zebra label printer `shelf` and a receipt printer `till`, as admin."""
+    return daemon([printer("shelf", zebra, "zebra-generic-203"),
+                   printer("till", till, "escpos-generic-80")])
+
+
 def token(client: httpx.Client, role: str, name: str | None = None) -> str:
     """A new token of `role` on the daemon behind `client`."""
     secret, _ = client.server.app.state.daemon.tokens.create_sync(name or f"test-{role}-{time.time_ns()}",
                                                                   Role(role))
     return secret
+
+
+@pytest.fixture
+def spool(tmp_path) -> Iterator[Spool]:
+    """A real spool file in the test's folder."""
+    s = Spool(tmp_path / "spool.db")
+    s.open()
+    yield s
+    s.close()
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def connect(port: int) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=2)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+def read_exactly(sock: socket.socket, n: int, timeout: float = 2.0) -> bytes:
+    """Up to n bytes: fewer only if the peer closes first."""
+    sock.settimeout(timeout)
+    got = b""
+    while len(got) < n:
+        chunk = sock.recv(n - len(got))
+        if not chunk:
+            break
+        got += chunk
+    return got
 
 
 def free_port() -> int:

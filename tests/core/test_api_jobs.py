@@ -11,22 +11,6 @@ ZPL = "^XA^FO50,50^A0N,40,40^FDÁrvíztűrő tükörfúrógép^FS^XZ"
 RECEIPT = b"\x1b@Hello till\n\x1dV\x00"
 
 
-@pytest.fixture
-def zebra(simulator):
-    return simulator("zpl")
-
-
-@pytest.fixture
-def till(simulator):
-    return simulator("escpos")
-
-
-@pytest.fixture
-def client(daemon, zebra, till):
-    return daemon([printer("shelf", zebra, "zebra-generic-203"),
-                   printer("till", till, "escpos-generic-80")])
-
-
 def test_a_raw_zpl_job_reaches_the_printer_byte_for_byte(client, zebra):
     resp = client.post("/v1/jobs", json={"printer": "shelf", "raw": {"data": ZPL}})
     assert resp.status_code == 202

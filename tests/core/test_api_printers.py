@@ -7,22 +7,6 @@ import pytest
 from tests.conftest import free_port, printer
 
 
-@pytest.fixture
-def zebra(simulator):
-    return simulator("zpl")
-
-
-@pytest.fixture
-def till(simulator):
-    return simulator("escpos")
-
-
-@pytest.fixture
-def client(daemon, zebra, till):
-    return daemon([printer("shelf", zebra, "zebra-generic-203"),
-                   printer("till", till, "escpos-generic-80")])
-
-
 def test_healthz_is_ok(client):
     assert client.get("/healthz").json() == {"status": "ok"}
 

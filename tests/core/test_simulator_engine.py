@@ -24,6 +24,7 @@ from labeld.contracts import SimulatorSpec
 from labeld.errors import Invalid, NotFound
 from labeld.simulator import (GARBAGE_REPLY, GENERIC_FAULT_NAMES, Device, FaultSpec, Session,
                               Simulator, SimulatorThread, spec_faults)
+from tests.conftest import connect, read_exactly
 
 
 class ToySession(Session):
@@ -70,21 +71,6 @@ def control(sim: SimulatorThread) -> Iterator[httpx.Client]:
         yield client
 
 
-def connect(port: int) -> socket.socket:
-    sock = socket.create_connection(("127.0.0.1", port), timeout=2)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return sock
-
-
-def read_exactly(sock: socket.socket, n: int, timeout: float = 2.0) -> bytes:
-    sock.settimeout(timeout)
-    got = b""
-    while len(got) < n:
-        chunk = sock.recv(n - len(got))
-        if not chunk:
-            break
-        got += chunk
-    return got
 
 
 def send_job(port: int, data: bytes) -> None:

@@ -7,18 +7,8 @@ import pytest
 
 from labeld.errors import Conflict, Invalid
 from labeld.spool import Finish, JobState, NewJob, Spool
+from tests.conftest import run
 
-
-@pytest.fixture
-def spool(tmp_path):
-    s = Spool(tmp_path / "spool.db")
-    s.open()
-    yield s
-    s.close()
-
-
-def run(coro):
-    return asyncio.run(coro)
 
 
 def raw(printer="p1", data="^XA^XZ", key=None):

@@ -11,6 +11,7 @@ import pytest
 
 from labeld.drivers.escpos.simulator import SPEC, CommandParser, RealtimeScanner, count_cuts
 from labeld.simulator import GENERIC_FAULT_NAMES, SimulatorThread
+from tests.conftest import connect, read_exactly
 
 DLE_EOT_ALL = bytes.fromhex("10 04 01 10 04 02 10 04 03 10 04 04")
 
@@ -21,21 +22,6 @@ def printer() -> Iterator[SimulatorThread]:
         yield sim
 
 
-def connect(port: int) -> socket.socket:
-    sock = socket.create_connection(("127.0.0.1", port), timeout=2)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return sock
-
-
-def read_exactly(sock: socket.socket, n: int, timeout: float = 2.0) -> bytes:
-    sock.settimeout(timeout)
-    got = b""
-    while len(got) < n:
-        chunk = sock.recv(n - len(got))
-        if not chunk:
-            break
-        got += chunk
-    return got
 
 
 def assert_silent(sock: socket.socket, within: float = 0.25) -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from labeld.drivers.zpl.simulator import SPEC, count_labels
 from labeld.simulator import GENERIC_FAULT_NAMES, SimulatorThread
+from tests.conftest import connect, read_exactly
 
 CANONICAL_HEALTHY_HS = (b"\x02030,0,0,1245,000,0,0,0,000,0,0,0\x03\r\n"
                         b"\x02000,0,0,0,0,2,4,0,00000000,1,000\x03\r\n"
@@ -40,21 +41,6 @@ def zebra() -> Iterator[SimulatorThread]:
         yield sim
 
 
-def connect(port: int) -> socket.socket:
-    sock = socket.create_connection(("127.0.0.1", port), timeout=2)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return sock
-
-
-def read_exactly(sock: socket.socket, n: int, timeout: float = 2.0) -> bytes:
-    sock.settimeout(timeout)
-    got = b""
-    while len(got) < n:
-        chunk = sock.recv(n - len(got))
-        if not chunk:
-            break
-        got += chunk
-    return got
 
 
 def ask(port: int, query: bytes, reply_size: int) -> bytes:

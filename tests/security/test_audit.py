@@ -16,18 +16,8 @@ from labeld.security.audit import STATE_KEY, AuditLog, AuditTrail
 from labeld.security.roles import Role
 from labeld.security.tokens import TokenStore
 from labeld.spool import Spool
+from tests.conftest import run
 
-
-@pytest.fixture
-def spool(tmp_path):
-    s = Spool(tmp_path / "spool.db")
-    s.open()
-    yield s
-    s.close()
-
-
-def run(coro):
-    return asyncio.run(coro)
 
 
 def test_entries_are_listed_newest_first_with_a_limit(spool):

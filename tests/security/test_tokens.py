@@ -16,18 +16,8 @@ from labeld.security import Guard, RateConfig, RateLimiter, error_response
 from labeld.security.roles import Role
 from labeld.security.tokens import TOKEN_PREFIX, TokenStore
 from labeld.spool import Spool
+from tests.conftest import run
 
-
-@pytest.fixture
-def spool(tmp_path):
-    s = Spool(tmp_path / "spool.db")
-    s.open()
-    yield s
-    s.close()
-
-
-def run(coro):
-    return asyncio.run(coro)
 
 
 class Clock:
