@@ -29,6 +29,36 @@ def _model_for(language: str, models: dict[str, Model]) -> Model | None:
     return max(candidates, key=lambda m: (-m.dpi, m.print_width_dots, m.id), default=None)
 
 
+def sample_document(model: Model) -> dict:
+    """A label for a label printer, a receipt-shaped page for a receipt printer: both rendered by
+    labeld, so the demo shows the whole raster road, previews included."""
+    width = round(min(model.print_width_dots / model.dpi * 25.4, 100.0), 1)
+    if model.kind == "receipt":
+        lines = [("Kifli 4 db", "140 Ft"), ("Trappista 250 g", "649 Ft"),
+                 ("Betétdíj", "50 Ft"), ("Összesen", "839 Ft")]
+        elements: list[dict] = [{"type": "text", "x_mm": 2, "y_mm": 2, "text": "labeld demo bolt",
+                                 "size_pt": 12, "bold": True}]
+        for i, (item, price) in enumerate(lines):
+            y, bold = 9 + 5 * i, i == len(lines) - 1
+            elements.append({"type": "text", "x_mm": 2, "y_mm": y, "text": item, "size_pt": 9,
+                             "bold": bold})
+            elements.append({"type": "text", "x_mm": 2, "y_mm": y, "text": price, "size_pt": 9,
+                             "bold": bold, "align": "right", "max_width_mm": width - 4})
+        elements.append({"type": "barcode", "symbology": "qr", "data": "https://example.com/r/839",
+                         "x_mm": 2, "y_mm": 31, "module_dots": 4})
+        return {"width_mm": width, "height_mm": 48, "elements": elements}
+    return {"width_mm": width, "height_mm": 60, "elements": [
+        {"type": "text", "x_mm": 4, "y_mm": 3, "text": "Árvíztűrő tükörfúrógép", "size_pt": 14,
+         "bold": True},
+        {"type": "text", "x_mm": 4, "y_mm": 11, "text": "1 299 Ft  (2 596 Ft/kg)", "size_pt": 11},
+        {"type": "barcode", "symbology": "ean13", "data": "5998200123450", "x_mm": 8, "y_mm": 20,
+         "height_mm": 18, "module_dots": 3, "human_readable": True},
+        {"type": "barcode", "symbology": "qr", "data": "https://example.com/p/123",
+         "x_mm": width - 28, "y_mm": 20, "module_dots": 5},
+        {"type": "box", "x_mm": 1, "y_mm": 1, "width_mm": width - 2, "height_mm": 58,
+         "thickness_mm": 0.4}]}
+
+
 def run_demo(listen: str = "127.0.0.1:8631", once: bool = False) -> int:
     plugins = default_manager()
     models, languages = plugins.models(), plugins.languages()
@@ -53,27 +83,36 @@ def run_demo(listen: str = "127.0.0.1:8631", once: bool = False) -> int:
         jobs: dict[str, str] = {}
         with httpx.Client(base_url=server.url, timeout=10,
                           headers={"Authorization": f"Bearer {secret}"}) as client:
+            rendered: dict[str, str] = {}
             for pc in printers:
-                language = languages[models[pc.model].language]
-                page = language.test_page(pc.id, models[pc.model])
-                resp = client.post("/v1/jobs", json={
+                model = models[pc.model]
+                page = languages[model.language].test_page(pc.id, model)
+                resp = client.post("/v1/jobs", json={  # the printer's own language, as is
                     "printer": pc.id,
                     "raw": {"data": base64.b64encode(page).decode(), "encoding": "base64"}})
                 resp.raise_for_status()
                 jobs[pc.id] = resp.json()["id"]
+                resp = client.post("/v1/jobs", json={"printer": pc.id,
+                                                     "label": sample_document(model)})
+                resp.raise_for_status()
+                rendered[pc.id] = resp.json()["id"]
             deadline = time.monotonic() + 15
             states: dict[str, str] = {}
             while time.monotonic() < deadline:
-                states = {pid: client.get(f"/v1/jobs/{jid}").json()["state"] for pid, jid in jobs.items()}
-                if all(s in ("completed", "aborted", "canceled") for s in states.values()):
+                states = {pid: "completed" if all(
+                    client.get(f"/v1/jobs/{jid}").json()["state"] == "completed"
+                    for jid in (jobs[pid], rendered[pid])) else "waiting" for pid in jobs}
+                if all(s == "completed" for s in states.values()):
                     break
                 time.sleep(0.05)
         ok = True
         for pc in printers:
             sim = sims[pc.id]
-            print(f"  {pc.id:<14} {pc.model:<20} job {jobs[pc.id][:8]} {states.get(pc.id)}; "
+            print(f"  {pc.id:<14} {pc.model:<20} test page + label {states.get(pc.id)}; "
                   f"printer at 127.0.0.1:{sim.port}, what it received: "
                   f"http://127.0.0.1:{sim.control_port}/jobs")
+            print(f"  {'':<14} label preview: {server.url}/v1/jobs/{rendered[pc.id]}/preview.png"
+                  f"  as printed: http://127.0.0.1:{sim.control_port}/jobs/1/page/0.png")
             ok &= states.get(pc.id) == "completed"
         if printers:
             print(f"  try: curl -H 'Authorization: Bearer {secret}' "

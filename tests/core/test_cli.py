@@ -50,7 +50,7 @@ def test_demo_prints_a_label_and_a_receipt_and_says_where_to_look():
     assert re.search(r"API at http://127\.0\.0\.1:\d+", proc.stdout)
     assert re.search(r"demo-zpl .* completed", proc.stdout)
     assert re.search(r"demo-escpos .* completed", proc.stdout)
-    assert "/jobs" in proc.stdout
+    assert "/jobs" in proc.stdout and "preview.png" in proc.stdout and "/page/0.png" in proc.stdout
     assert re.search(r"token \(admin, for this demo only\): lbd_\S+", proc.stdout)
 
 
