@@ -178,6 +178,26 @@ def cmd_print(args: argparse.Namespace) -> int:
 MARK = {"ok": "  ok ", "warn": " WARN", "fail": " FAIL", "skip": " skip"}
 
 
+def _print_checks(test: dict[str, Any]) -> int:
+    """Print a self-test's checks; return 0 (ok/warn) or 1 (something failed)."""
+    for check in test.get("checks", []):
+        line = f"  {MARK[check['status']]} {check['name']:<32} {check['detail']}"
+        print(line + (f"\n          hint: {check['hint']}" if check["hint"]
+                      and check["status"] in ("warn", "fail") else ""))
+    return 1 if test.get("result") == "fail" else 0
+
+
+def cmd_selftest(args: argparse.Namespace) -> int:
+    with _client(args) as c:
+        resp = c.post(f"/v1/printers/{args.printer}/selftest",
+                      params={"print": "true" if args.print else "false"}, timeout=60)
+    if resp.status_code != 200 or args.json:
+        return _show(resp)
+    body = resp.json()
+    print(f"{body['printer']}: {body['result']} in {body['duration_ms']} ms")
+    return _print_checks(body)
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     """A readable diagnosis of every printer: state, reasons, self-test, stuck jobs."""
     with _client(args) as c:
@@ -191,16 +211,12 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             for r in p["state_reasons"]:
                 print(f"   [{r['severity']}] {r['message']['en']} -> {r['hint']['en']}")
             test = c.post(f"/v1/printers/{p['id']}/selftest", timeout=60).json()
-            for check in test.get("checks", []):
-                line = f"  {MARK[check['status']]} {check['name']:<32} {check['detail']}"
-                print(line + (f"\n          hint: {check['hint']}" if check["hint"]
-                              and check["status"] in ("warn", "fail") else ""))
-            worst = max(worst, {"ok": 0, "warn": 1, "fail": 2}.get(test.get("result"), 0))
+            worst = max(worst, _print_checks(test))
             stuck = c.get("/v1/jobs", params={"printer": p["id"], "state": "held"}).json()["jobs"]
             if stuck:
                 print(f"   {len(stuck)} held job(s): {stuck[0]['error']['message'] if stuck[0]['error'] else ''}")
             print()
-    return 1 if worst == 2 else 0
+    return worst
 
 
 def cmd_plugins(args: argparse.Namespace) -> int:
@@ -248,6 +264,10 @@ def build_parser() -> argparse.ArgumentParser:
     client_parser("printers", "list printers of a running daemon", cmd_printers)
     client_parser("plugins", "list loaded plugins and models", cmd_plugins)
     client_parser("doctor", "diagnose every printer of a running daemon, in plain words", cmd_doctor)
+    p = client_parser("selftest", "run one printer's self-test", cmd_selftest)
+    p.add_argument("printer")
+    p.add_argument("--print", action="store_true", help="also print the diagnostic label")
+    p.add_argument("--json", action="store_true")
     p = client_parser("status", "live status of one printer", cmd_status)
     p.add_argument("printer")
     p.add_argument("--json", action="store_true")

@@ -140,3 +140,14 @@ def test_doctor_prints_a_readable_diagnosis(env, capsys, monkeypatch):
     assert "== shelf" in out and "== till" in out and "== gone" in out
     assert "FAIL status" in out and "Out of paper or labels" in out
     assert "hint: Put in a new roll and close the cover." in out
+
+
+def test_selftest_command_reports_one_printer(env, capsys, monkeypatch):
+    client, *_ = env
+    monkeypatch.setenv("LABELD_TOKEN", token(client, "tech"))
+    assert main(["selftest", "till", "--url", str(client.base_url)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("till: ok in ") and "ok  identification" in out
+    assert main(["selftest", "gone", "--url", str(client.base_url)]) == 1
+    assert "FAIL transport reachable" in capsys.readouterr().out
+
