@@ -9,7 +9,7 @@ import pytest
 
 from labeld import config as cfg
 from labeld.errors import ConfigError
-from tests.conftest import DaemonProcess, FAST_DELIVERY, printer, token, wait_job
+from tests.conftest import FAST_DELIVERY, printer, token, wait_job
 
 ZPL = "^XA^FO20,20^A0N,30,30^FDok^FS^XZ"
 

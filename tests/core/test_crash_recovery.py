@@ -2,7 +2,6 @@
 
 import time
 
-import httpx
 import pytest
 
 from tests.conftest import DaemonProcess, wait_for

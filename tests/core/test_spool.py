@@ -6,7 +6,7 @@ import sqlite3
 import pytest
 
 from labeld.errors import Conflict, Invalid
-from labeld.spool import Finish, JobState, NewJob, Spool
+from labeld.spool import Finish, JobState, NewJob
 from tests.conftest import run
 
 

@@ -3,7 +3,6 @@ on ~JA, ~PP, ~PS and ~JR wherever they appear in the stream."""
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Iterator
 

@@ -17,7 +17,7 @@ from PIL import Image
 from labeld.contracts import Raster
 from labeld.errors import Invalid
 from labeld.render import (SYMBOLOGIES, FontBook, pack, parse_label, png_to_raster,
-                           raster_to_bits, raster_to_png, render_label)
+                           raster_to_png, render_label)
 from labeld.render.sprite import Sprite
 
 DOT = 25.4 / 203  # one dot at 203 dpi, in mm

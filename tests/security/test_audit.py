@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 
 import httpx
-import pytest
 from fastapi import Depends, FastAPI, Request
 
 from labeld.api.app import install_error_handlers
