@@ -139,6 +139,19 @@ def read_exactly(sock: socket.socket, n: int, timeout: float = 2.0) -> bytes:
     return got
 
 
+def ask(port: int, query: bytes, reply_size: int) -> bytes:
+    """One query on its own connection, as a status poller sends it."""
+    with connect(port) as sock:
+        sock.sendall(query)
+        return read_exactly(sock, reply_size)
+
+
+def send_job(port: int, data: bytes) -> None:
+    """One job, one connection, as labeld sends it."""
+    with connect(port) as sock:
+        sock.sendall(data)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

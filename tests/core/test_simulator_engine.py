@@ -24,7 +24,7 @@ from labeld.contracts import SimulatorSpec
 from labeld.errors import Invalid, NotFound
 from labeld.simulator import (GARBAGE_REPLY, GENERIC_FAULT_NAMES, Device, FaultSpec, Session,
                               Simulator, SimulatorThread, spec_faults)
-from tests.conftest import connect, read_exactly
+from tests.conftest import connect, read_exactly, send_job
 
 
 class ToySession(Session):
@@ -71,11 +71,6 @@ def control(sim: SimulatorThread) -> Iterator[httpx.Client]:
         yield client
 
 
-
-
-def send_job(port: int, data: bytes) -> None:
-    with connect(port) as sock:
-        sock.sendall(data)
 
 
 def assert_silent(sock: socket.socket, within: float = 0.3) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from labeld.drivers.escpos.simulator import SPEC, CommandParser, RealtimeScanner, count_cuts
 from labeld.simulator import GENERIC_FAULT_NAMES, SimulatorThread
-from tests.conftest import connect, read_exactly
+from tests.conftest import ask, connect, read_exactly, send_job
 
 DLE_EOT_ALL = bytes.fromhex("10 04 01 10 04 02 10 04 03 10 04 04")
 
@@ -28,17 +28,6 @@ def assert_silent(sock: socket.socket, within: float = 0.25) -> None:
     sock.settimeout(within)
     with pytest.raises(TimeoutError):
         sock.recv(100)
-
-
-def ask(port: int, query: bytes, reply_size: int) -> bytes:
-    with connect(port) as sock:
-        sock.sendall(query)
-        return read_exactly(sock, reply_size)
-
-
-def send_job(port: int, data: bytes) -> None:
-    with connect(port) as sock:
-        sock.sendall(data)
 
 
 # --- DLE EOT

@@ -25,18 +25,11 @@ from labeld.drivers.zpl.language import ZplLanguage
 from labeld.drivers.zpl.simulator import SPEC as ZPL_SPEC
 from labeld.drivers.zpl.simulator import render_formats
 from labeld.simulator import Device, FaultSpec, Session, SimJob, SimulatorThread, mono_png
+from tests.drivers.samples import DESIGNER_Z64
 
 ZEBRA = Model("zebra-test", "Zebra", "zpl", 203, 812)
 RECEIPT = Model("tm-t20", "TM-T20", "escpos", 203, 576, kind="receipt", cutter=True)
 
-DESIGNER_Z64 = (
-    b"eJwdkL1KA0EURs9m4y7iuFEsTLEkFhYpIzYjCWGfwEeQdFpOsHCRBEYU7FKKna/gE8iIoBZifIJkJYUW"
-    b"FmIKA1H0bm5xD8P9m+8D74E8GoNryd7o90fg98tjC6HjyEHVEmQQS8FAM4EU71MKLXiVtgjv9gVKhHYK"
-    b"CzbM2zxX4itHhZGg3WRX5uualsybmmrIRpPEq7ImSSpLj3BgwvMUdN2/1wJTushfWTTL0MoVO47Ds6ww"
-    b"cUxV2xulvovrPGvfakMl7VLOaLxNUY4tUVR0bA+sqRmqvZOh1kQ7vtMpe8cl0low+9CYTdW5W8EpNRlY"
-    b"snj9qif/LPuRprCxrIZdgiS0s/dcUX590fpNub6G9z2aax/34Qn2Ld6luMTcJWWIRWEwPb2Z+/mX+0mk"
-    b"sxyBKOIfImphyA=="
-)
 
 
 def pack(bits: np.ndarray, dpi: int = 203) -> Raster:

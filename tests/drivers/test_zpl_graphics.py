@@ -17,6 +17,7 @@ from labeld.contracts import Model, PrintOptions, Raster
 from labeld.drivers.zpl.graphics import (ascii_rle_data, crc16_xmodem, encode_gf,
                                          encode_gf_smallest, z64_data)
 from labeld.drivers.zpl.language import ZplLanguage
+from tests.drivers.samples import DESIGNER_Z64
 
 zebrafy_zpl = pytest.importorskip("zebrafy.zebrafy_zpl")
 graphic_field = pytest.importorskip("zebrafy.graphic_field")
@@ -24,16 +25,6 @@ graphic_field = pytest.importorskip("zebrafy.graphic_field")
 GF = re.compile(rb"\^GFA,(\d+),(\d+),(\d+),([^\^~]*)")
 ZEBRA = Model("zebra-test", "Zebra test", "zpl", 203, 812)
 
-# A ZebraDesigner-generated `~DG ... :Z64:` block from a public project (the reference's
-# "verified" CRC sample was of the same kind): 371 bytes, 7 per row, CRC 3890.
-DESIGNER_Z64 = (
-    b"eJwdkL1KA0EURs9m4y7iuFEsTLEkFhYpIzYjCWGfwEeQdFpOsHCRBEYU7FKKna/gE8iIoBZifIJkJYUW"
-    b"FmIKA1H0bm5xD8P9m+8D74E8GoNryd7o90fg98tjC6HjyEHVEmQQS8FAM4EU71MKLXiVtgjv9gVKhHYK"
-    b"CzbM2zxX4itHhZGg3WRX5uualsybmmrIRpPEq7ImSSpLj3BgwvMUdN2/1wJTushfWTTL0MoVO47Ds6ww"
-    b"cUxV2xulvovrPGvfakMl7VLOaLxNUY4tUVR0bA+sqRmqvZOh1kQ7vtMpe8cl0low+9CYTdW5W8EpNRlY"
-    b"snj9qif/LPuRprCxrIZdgiS0s/dcUX590fpNub6G9z2aax/34Qn2Ld6luMTcJWWIRWEwPb2Z+/mX+0mk"
-    b"sxyBKOIfImphyA=="
-)
 DESIGNER_CRC = 0x3890
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from labeld.drivers.zpl.simulator import SPEC, count_labels
 from labeld.simulator import GENERIC_FAULT_NAMES, SimulatorThread
-from tests.conftest import connect, read_exactly
+from tests.conftest import ask, connect, read_exactly, send_job
 
 CANONICAL_HEALTHY_HS = (b"\x02030,0,0,1245,000,0,0,0,000,0,0,0\x03\r\n"
                         b"\x02000,0,0,0,0,2,4,0,00000000,1,000\x03\r\n"
@@ -40,17 +40,6 @@ def zebra() -> Iterator[SimulatorThread]:
         yield sim
 
 
-
-
-def ask(port: int, query: bytes, reply_size: int) -> bytes:
-    with connect(port) as sock:
-        sock.sendall(query)
-        return read_exactly(sock, reply_size)
-
-
-def send_job(port: int, data: bytes) -> None:
-    with connect(port) as sock:
-        sock.sendall(data)
 
 
 # --- ~HS

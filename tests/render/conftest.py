@@ -30,3 +30,12 @@ def draw(fonts: FontBook) -> Draw:
         return raster_to_bits(render_label(label, fonts))
 
     return _draw
+
+
+def ink_box(bits: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(left, top, right, bottom) of the black dots, or None for a blank image."""
+    rows = np.flatnonzero(bits.any(axis=1))
+    cols = np.flatnonzero(bits.any(axis=0))
+    if rows.size == 0:
+        return None
+    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1

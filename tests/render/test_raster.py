@@ -19,6 +19,7 @@ from labeld.errors import Invalid
 from labeld.render import (SYMBOLOGIES, FontBook, pack, parse_label, png_to_raster,
                            raster_to_png, render_label)
 from labeld.render.sprite import Sprite
+from tests.render.conftest import ink_box
 
 DOT = 25.4 / 203  # one dot at 203 dpi, in mm
 
@@ -27,14 +28,6 @@ def png_b64(im: Image.Image) -> str:
     buf = io.BytesIO()
     im.save(buf, "PNG")
     return base64.b64encode(buf.getvalue()).decode()
-
-
-def ink_box(bits: np.ndarray) -> tuple[int, int, int, int] | None:
-    rows = np.flatnonzero(bits.any(axis=1))
-    cols = np.flatnonzero(bits.any(axis=0))
-    if rows.size == 0:
-        return None
-    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
 
 
 @pytest.mark.parametrize("width", list(range(1, 18)) + [801, 803, 831])

@@ -21,6 +21,7 @@ from labeld.errors import Invalid
 from labeld.render import (FontBook, TextElement, parse_label, png_to_raster, raster_to_bits,
                            raster_to_png, render_label)
 from labeld.render.text import SHIPPED_FONTS, render_text
+from tests.render.conftest import ink_box
 
 HUNGARIAN = "Árvíztűrő tükörfúrógép ÁRVÍZTŰRŐ TÜKÖRFÚRÓGÉP"
 REFERENCE = Path(__file__).parent / "data" / "hungarian_203.png"
@@ -37,14 +38,6 @@ def glyph(font, ch: str) -> np.ndarray:
     mask = font.getmask(ch, mode="1")
     w, h = mask.size
     return np.array(mask, dtype=np.uint8).reshape(h, w) > 0 if w and h else np.zeros((0, 0), bool)
-
-
-def ink_box(bits: np.ndarray) -> tuple[int, int, int, int] | None:
-    rows = np.flatnonzero(bits.any(axis=1))
-    cols = np.flatnonzero(bits.any(axis=0))
-    if rows.size == 0:
-        return None
-    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
 
 
 @pytest.mark.parametrize("bold", [False, True])
