@@ -208,15 +208,20 @@ class TokenStore:
         finally:
             self._forget_all()
 
-    async def verify(self, plaintext: str | None) -> TokenInfo | None:
-        """The token's info, or None for a missing, malformed, unknown or revoked token."""
+    def _before_lookup(self, plaintext: str | None) -> _Cached | tuple[str, int] | None:
+        """None for a token that cannot be valid, the cache entry when there is one, else what
+        a lookup needs: the digest and the revoke generation it started in."""
         if not plaintext or not looks_like_token(plaintext):
             return None
         digest = hash_token(plaintext)
-        hit = self._cached(digest)
-        if hit is not None:
-            return hit.info
-        generation = self._generation_now()
+        return self._cached(digest) or (digest, self._generation_now())
+
+    async def verify(self, plaintext: str | None) -> TokenInfo | None:
+        """The token's info, or None for a missing, malformed, unknown or revoked token."""
+        step = self._before_lookup(plaintext)
+        if step is None or isinstance(step, _Cached):
+            return step.info if step else None
+        digest, generation = step
         info = await self.spool.run(self._op_lookup(digest))
         self._remember(digest, info, generation)
         return info
@@ -238,13 +243,10 @@ class TokenStore:
             self._forget_all()
 
     def verify_sync(self, plaintext: str | None) -> TokenInfo | None:
-        if not plaintext or not looks_like_token(plaintext):
-            return None
-        digest = hash_token(plaintext)
-        hit = self._cached(digest)
-        if hit is not None:
-            return hit.info
-        generation = self._generation_now()
+        step = self._before_lookup(plaintext)
+        if step is None or isinstance(step, _Cached):
+            return step.info if step else None
+        digest, generation = step
         info = self.spool.run_sync(self._op_lookup(digest))
         self._remember(digest, info, generation)
         return info
