@@ -62,16 +62,6 @@ async def _timed(name: str, fn: CheckFn, timeout: float) -> Check:
     return Check(name, status, round((time.perf_counter() - t0) * 1000, 2), detail, hint, data)
 
 
-async def ask(printer: Printer, query: bytes, complete: Callable[[bytes], bool],
-               timeout: float) -> bytes:
-    transport = printer.transport()
-    transport.timeouts = Timeouts(connect=min(printer.timeouts.connect, timeout), write=timeout,
-                                  read=timeout)
-    async with transport:
-        await transport.write(query)
-        return await transport.read_until(complete, timeout)
-
-
 async def run_selftest(printer: Printer, *, print_label: bool = False,
                        label: Callable[[], bytes] | None = None,
                        extra: list[SelfTestCheck] = ()) -> list[Check]:
@@ -103,7 +93,7 @@ async def run_selftest(printer: Printer, *, print_label: bool = False,
         query = printer.language.identify_query()
         if query is None:
             return "skip", f"{printer.language.name} has no identification query", "", None
-        reply = await ask(printer, query, printer.language.identify_complete, timeout)
+        reply = await printer.ask(query, printer.language.identify_complete, timeout)
         identity.update(printer.language.decode_identity(reply))
         if not reply:
             return ("warn", "the printer did not say who it is",
@@ -143,8 +133,8 @@ async def run_selftest(printer: Printer, *, print_label: bool = False,
         samples = []
         for _ in range(LATENCY_SAMPLES):
             t0 = time.perf_counter()
-            reply = await ask(printer, printer.language.status_query(),
-                               printer.language.status_complete, timeout)
+            reply = await printer.ask(printer.language.status_query(),
+                                      printer.language.status_complete, timeout)
             if not reply:
                 return "skip", "the printer does not answer status queries", "", None
             samples.append((time.perf_counter() - t0) * 1000)
@@ -181,8 +171,8 @@ async def run_selftest(printer: Printer, *, print_label: bool = False,
         dump: dict[str, Any] = {}
         if query is not None:
             # Not every printer answers (framing and support vary): a short, bounded read.
-            reply = await ask(printer, query, printer.language.config_complete,
-                              min(timeout, CONFIG_READ_S))
+            reply = await printer.ask(query, printer.language.config_complete,
+                                      min(timeout, CONFIG_READ_S))
             dump = printer.language.decode_config(reply)
         data["dump"] = dump
         note = f", configuration dump: {len(dump)} item(s)" if dump else ", no configuration dump"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -123,14 +124,20 @@ class Printer:
         return await self.query_status()
 
     async def _query(self) -> StatusReport:
-        transport = self.transport()
-        # The connect timeout may not eat the whole status budget.
-        transport.timeouts = Timeouts(connect=min(self.timeouts.connect, self.status_timeout),
-                                      write=self.status_timeout, read=self.status_timeout)
-        async with transport:
-            await transport.write(self.language.status_query())
-            reply = await transport.read_until(self.language.status_complete, self.status_timeout)
+        reply = await self.ask(self.language.status_query(), self.language.status_complete,
+                               self.status_timeout)
         return self.language.decode_status(reply)
+
+    async def ask(self, query: bytes, complete: Callable[[bytes], bool], timeout: float) -> bytes:
+        """One query on a connection of its own; the reply as far as it came within `timeout`
+        (status, identification, configuration: the printer's back channel)."""
+        transport = self.transport()
+        # The connect timeout may not eat the whole budget of the question.
+        transport.timeouts = Timeouts(connect=min(self.timeouts.connect, timeout), write=timeout,
+                                      read=timeout)
+        async with transport:
+            await transport.write(query)
+            return await transport.read_until(complete, timeout)
 
 
 def build_printers(config: Config, plugins: PluginManager) -> dict[str, Printer]:

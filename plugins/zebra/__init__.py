@@ -37,11 +37,10 @@ def labeld_models() -> list[Model]:
 async def _error_word(printer: Any) -> tuple[str, str, str, dict[str, Any] | None]:
     """~HQES: the detailed error and warning words, richer than ~HS (cutter, head element,
     calibration, clean head...), and answered by Zebras that stay silent on ~HS in a fault."""
-    from labeld.diagnostics import ask
     from labeld.drivers.zpl.language import HQES_QUERY, decode_hqes, hqes_complete
     from labeld.reasons import describe
 
-    reply = await ask(printer, HQES_QUERY, hqes_complete, printer.status_timeout)
+    reply = await printer.ask(HQES_QUERY, hqes_complete, printer.status_timeout)
     if not reply:
         return "skip", "the printer does not answer ~HQES (older firmware)", "", None
     reasons, fields = decode_hqes(reply)
