@@ -270,6 +270,11 @@ def _ink(font: ImageFont.FreeTypeFont, text: str,
         return np.asarray(Image.Image()._new(core)) >= 128, offset
     except AttributeError:
         return _ink_public(font, text, features)
+    except OSError as e:
+        # FreeType refuses some outlines at a few dots ("raster overflow"); a font from the
+        # configured folder may fail at other sizes. Tell the user, never answer 500.
+        raise Invalid("unrenderable-text", f"the font cannot draw {text!r} at {font.size} "
+                      f"dots: {e}", "use a larger size_pt or another font") from e
 
 
 def _ink_public(font: ImageFont.FreeTypeFont, text: str,
@@ -513,8 +518,20 @@ def _check_area(w: int, h: int) -> None:
                       "use a smaller size_pt or less text")
 
 
+# Below this a glyph is a smudge on any print head (Zebra's smallest font, A, is 9 dots tall),
+# and FreeType fails outright on some outlines at 1-3 dots.
+MIN_TEXT_DOTS = 6
+
+
 def pt_to_px(size_pt: float, dpi: int) -> int:
     return max(1, math.floor(size_pt * dpi / 72 + 0.5))
+
+
+def _check_size(size_pt: float, size_px: int, dpi: int) -> None:
+    if size_px < MIN_TEXT_DOTS:
+        raise Invalid("too-small", f"size_pt {size_pt:g} is {size_px} dots at {dpi} dpi; "
+                      f"text needs at least {MIN_TEXT_DOTS} dots to be legible",
+                      f"use size_pt >= {math.ceil(MIN_TEXT_DOTS * 72 / dpi * 10) / 10:g}")
 
 
 def _clean(text: str) -> list[str]:
@@ -561,6 +578,7 @@ def layout_lines(el: TextElement, dpi: int, fonts: FontBook) -> tuple[Path, int,
     """Font file, pixel size, lines and block width after wrapping or shrinking."""
     path = fonts.resolve(el.font, el.bold)
     size = pt_to_px(el.size_pt, dpi)
+    _check_size(el.size_pt, size, dpi)
     paragraphs = _clean(el.text)
     if el.max_width_mm is None:
         # the runs are needed anyway and cached: their advance is the width, without measuring
@@ -571,11 +589,13 @@ def layout_lines(el: TextElement, dpi: int, fonts: FontBook) -> tuple[Path, int,
         natural = max(fonts.width(path, size, p) for p in paragraphs)
         if natural > max_w:
             # widths scale about linearly with size; hinting can add a dot, so step down to be sure
-            size = max(1, math.floor(size * max_w / natural))
-            while size > 1 and max(fonts.width(path, size, p) for p in paragraphs) > max_w:
+            size = max(MIN_TEXT_DOTS, math.floor(size * max_w / natural))
+            while size > MIN_TEXT_DOTS and max(fonts.width(path, size, p)
+                                               for p in paragraphs) > max_w:
                 size -= 1
             if max(fonts.width(path, size, p) for p in paragraphs) > max_w:
-                raise Invalid("does-not-fit", "the text does not fit max_width_mm at any size",
+                raise Invalid("does-not-fit",
+                              "the text does not fit max_width_mm at any legible size",
                               "make max_width_mm larger or the text shorter")
         return path, size, paragraphs, max_w
     lines = []

@@ -20,7 +20,7 @@ import pytest
 from labeld.errors import Invalid
 from labeld.render import (FontBook, TextElement, parse_label, png_to_raster, raster_to_bits,
                            raster_to_png, render_label)
-from labeld.render.text import SHIPPED_FONTS, render_text
+from labeld.render.text import MIN_TEXT_DOTS, SHIPPED_FONTS, render_text
 from tests.render.conftest import ink_box
 
 HUNGARIAN = "Árvíztűrő tükörfúrógép ÁRVÍZTŰRŐ TÜKÖRFÚRÓGÉP"
@@ -152,6 +152,36 @@ def test_shrink_to_fit_keeps_one_line(fonts: FontBook):
     fits = render_text(TextElement(0, 0, "Ár", size_pt=14, max_width_mm=30, fit="shrink"), 203,
                        fonts)
     assert fits.box[3] - fits.box[1] == natural.box[3] - natural.box[1]
+
+
+def test_text_below_legible_size_is_refused_with_the_smallest_size(fonts: FontBook):
+    # 1 pt at 203 dpi is 3 dots; FreeType cannot even draw a bold W at 1 dot ("raster overflow")
+    for size_pt, dpi in ((1, 203), (0.5, 152), (2, 152)):
+        with pytest.raises(Invalid) as e:
+            render_text(TextElement(0, 0, "Wáw", size_pt=size_pt, bold=True), dpi, fonts)
+        assert e.value.code == "too-small"
+        assert f"{MIN_TEXT_DOTS} dots" in e.value.message
+    # the hint's size is itself accepted
+    s = render_text(TextElement(0, 0, "Wáw", size_pt=2.2, bold=True), 203, fonts)
+    assert s.bits.any()
+
+
+def test_shrink_stops_at_the_legible_size(fonts: FontBook):
+    with pytest.raises(Invalid) as e:
+        render_text(TextElement(0, 0, HUNGARIAN * 3, size_pt=14, max_width_mm=10, fit="shrink"),
+                    203, fonts)
+    assert e.value.code == "does-not-fit"
+    # a width reachable just above the minimum is still met
+    s = render_text(TextElement(0, 0, "Ár 12", size_pt=14, max_width_mm=4, fit="shrink"), 203,
+                    fonts)
+    assert ink_box(s.bits)[2] - ink_box(s.bits)[0] <= round(4 * 203 / 25.4)
+
+
+def test_a_font_failure_is_a_clear_error_not_a_crash(fonts: FontBook):
+    # reached only by fonts that fail above MIN_TEXT_DOTS; the shipped bold face fails at 1 dot
+    with pytest.raises(Invalid) as e:
+        fonts.run(SHIPPED_FONTS / "DejaVuSans-Bold.ttf", 1, "W")
+    assert e.value.code == "unrenderable-text"
 
 
 @pytest.mark.parametrize("rotation,k", [(90, -1), (180, 2), (270, 1)])
