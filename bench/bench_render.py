@@ -264,14 +264,23 @@ def zebrafy_sizes(raster: Raster) -> dict[str, dict[str, int]]:
 
 
 def zebrafy_decodes(payload: bytes, raster: Raster) -> bool:
-    """zebrafy, an independent decoder, reads labeld's job back to the identical dots."""
+    """zebrafy, an independent decoder, reads labeld's job back to the identical dots: its one
+    graphic field, placed at the job's ^FO on a blank ^PW x ^LL label, is the raster."""
+    import re
+
     from zebrafy.graphic_field import invert_monochrome
     from zebrafy.zebrafy_zpl import ZebrafyZPL
 
     images = ZebrafyZPL(payload.decode("ascii")).to_images()
-    if len(images) != 1:
+    origin = re.search(rb"\^PW(\d+)\^LL(\d+)\^FO(\d+),(\d+)\^GF", payload)
+    if len(images) != 1 or origin is None:
         return False
-    return invert_monochrome(images[0].convert("1")).tobytes() == raster.rows
+    width, height, x, y = (int(v) for v in origin.groups())
+    field = np.asarray(invert_monochrome(images[0].convert("1"))).astype(bool)
+    page = np.zeros((height, width + field.shape[1]), dtype=bool)
+    page[y:y + field.shape[0], x:x + field.shape[1]] = field
+    return (width, height) == (raster.width, raster.height) and \
+        np.array_equal(page[:, :width], raster_to_bits(raster))
 
 
 def gf_field(payload: bytes) -> bytes:

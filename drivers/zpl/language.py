@@ -18,7 +18,7 @@ from types import MappingProxyType
 from typing import Any, ClassVar, Literal
 
 from labeld.contracts import Language, Model, PrintOptions, Raster, Reason, Severity, StatusReport
-from labeld.drivers.zpl.graphics import encode_gf
+from labeld.drivers.zpl.graphics import encode_gf, ink_window
 from labeld.reasons import GARBLED_STATUS_REPLY, NO_STATUS_REPLY
 
 ERROR, WARNING, REPORT = Severity.ERROR, Severity.WARNING, Severity.REPORT
@@ -459,12 +459,15 @@ class ZplLanguage(Language):
     def encode_raster(self, pages: list[Raster], model: Model, options: PrintOptions) -> bytes:
         # One format per page; ^PQ repeats it on the printer, so copies cost no bytes. ^PW and
         # ^LL last only until changed (only ^JUS would save them), and nothing else is set, so
-        # the site's own calibration (^LH, ^LS, darkness, media type) stays as it is.
+        # the site's own calibration (^LH, ^LS, darkness, media type) stays as it is. Only the
+        # page's ink window is sent (see graphics.ink_window): blank paper costs nothing.
         copies = max(1, options.copies)
-        return b"".join(
-            b"^XA^PW%d^LL%d^FO0,0%s^FS^PQ%d^XZ" % (page.width, page.height, encode_gf(page), copies)
-            for page in pages
-        )
+        out = []
+        for page in pages:
+            x, y, ink = ink_window(page)
+            out.append(b"^XA^PW%d^LL%d^FO%d,%d%s^FS^PQ%d^XZ"
+                       % (page.width, page.height, x, y, encode_gf(ink), copies))
+        return b"".join(out)
 
     def identify_query(self) -> bytes:
         return HI_QUERY

@@ -15,7 +15,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from labeld.contracts import Model, PrintOptions, Raster
 from labeld.drivers.zpl.graphics import (ascii_rle_data, crc16_xmodem, encode_gf,
-                                         encode_gf_smallest, z64_data)
+                                         encode_gf_smallest, ink_window, z64_data)
 from labeld.drivers.zpl.language import ZplLanguage
 from tests.drivers.samples import DESIGNER_Z64
 
@@ -215,16 +215,71 @@ def test_smallest_picks_the_shorter():
 # ZplLanguage.encode_raster
 
 
+FORMAT = re.compile(rb"\^XA\^PW(\d+)\^LL(\d+)\^FO(\d+),(\d+)(\^GFA,[^\^]*)\^FS\^PQ(\d+)\^XZ")
+
+
+def printed(body: re.Match[bytes]) -> np.ndarray:
+    """What a format prints, as zebrafy decodes its field, placed at its ^FO on a blank label
+    of ^PW x ^LL dots."""
+    width, height, x, y = (int(v) for v in body.groups()[:4])
+    b, c, d, _ = GF.fullmatch(body.group(5)).groups()
+    field = np.unpackbits(np.frombuffer(zebrafy_decode(body.group(5)), dtype=np.uint8)
+                          .reshape(-1, int(d)), axis=1)
+    page = np.zeros((height, (width + 7) // 8 * 8 + field.shape[1]), dtype=np.uint8)
+    page[y:y + field.shape[0], x:x + field.shape[1]] = field
+    return page[:, :width].astype(bool)
+
+
+def bits_of(raster: Raster) -> np.ndarray:
+    rows = np.frombuffer(raster.rows, dtype=np.uint8).reshape(raster.height, raster.row_bytes)
+    return np.unpackbits(rows, axis=1)[:, :raster.width].astype(bool)
+
+
 def test_encode_raster_one_format_per_page_copies_by_pq():
     pages = [shipping_label(812, 300), shipping_label(405, 200)]
     job = ZplLanguage().encode_raster(pages, ZEBRA, PrintOptions(copies=3))
-    formats = re.findall(rb"\^XA(.*?)\^XZ", job, re.DOTALL)
-    assert len(formats) == 2 and job.startswith(b"^XA") and job.endswith(b"^XZ")
+    formats = list(FORMAT.finditer(job))
+    assert b"".join(m.group(0) for m in formats) == job and len(formats) == 2
     for page, body in zip(pages, formats):
-        head = b"^PW%d^LL%d^FO0,0^GFA," % (page.width, page.height)
-        assert body.startswith(head) and body.endswith(b"^FS^PQ3")
-        field = GF.search(body).group(0)
-        assert zebrafy_decode(field) == page.rows
+        assert (int(body.group(1)), int(body.group(2))) == (page.width, page.height)
+        assert body.group(6) == b"3"
+        assert np.array_equal(printed(body), bits_of(page))
+
+
+def test_only_the_ink_window_is_sent():
+    # a 4x6 in label with a small mark in the middle: the field holds the mark, not the page
+    bits = np.zeros((1218, 812), dtype=bool)
+    bits[600:640, 403:430] = True
+    bits[700, 445] = True
+    job = ZplLanguage().encode_raster([pack(bits)], ZEBRA, PrintOptions())
+    body = FORMAT.fullmatch(job)
+    assert (int(body.group(3)), int(body.group(4))) == (400, 600)  # x in whole bytes
+    b, c, d, _ = GF.fullmatch(body.group(5)).groups()
+    assert int(d) == 6 and int(c) == 6 * 101
+    assert np.array_equal(printed(body), bits)
+
+
+def test_ink_window_edge_cases():
+    blank = Raster(812, 1218, bytes(102 * 1218), 203)
+    x, y, window = ink_window(blank)
+    assert (x, y, window.width, window.height, window.rows) == (0, 0, 8, 1, b"\0")
+    corners = np.zeros((100, 203), dtype=bool)
+    corners[0, 0] = corners[-1, -1] = True
+    full = pack(corners)
+    assert ink_window(full) == (0, 0, full)
+    # the right-most byte of an odd width keeps its zero padding, and the width stays the page's
+    odd = np.zeros((30, 203), dtype=bool)
+    odd[5:9, 195:203] = True
+    x, y, window = ink_window(pack(odd))
+    assert (x, y, window.width, window.height) == (192, 5, 11, 4)
+    assert bits_of(window)[:, 3:].all() and not bits_of(window)[:, :3].any()
+
+
+@settings(max_examples=150, deadline=None)
+@given(raster=rasters())
+def test_every_page_prints_exactly_its_raster(raster):
+    job = ZplLanguage().encode_raster([raster], ZEBRA, PrintOptions())
+    assert np.array_equal(printed(FORMAT.fullmatch(job)), bits_of(raster))
 
 
 def test_encode_raster_sets_nothing_persistent():
