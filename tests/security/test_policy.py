@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import time
 import zlib
 
 import pytest
@@ -336,13 +335,15 @@ def test_the_tables_say_why_and_who_for_every_command():
                for r in ZPL_RULES)
 
 
-def test_large_jobs_are_checked_quickly():
+@pytest.mark.timeout(60)  # a hang guard (a quadratic scan takes hours), not a speed target:
+def test_large_jobs_are_checked_whole():  # bench/ measures speed
     label = b"^XA^FO10,10^A0N,30,30^FDHello world^FS^FO10,60^GFA,8,8,2,FF00FF00FF00FF00^FS^XZ\r\n"
     big_zpl = label * (16 * 1024 * 1024 // len(label))
     image = bytes(range(256)) * 256  # 64 KiB per image, full of 1B/1D/1C/10 bytes
     big_escpos = receipt(*[gs_v_0(64, 1024, image) + b"\n"] * 256)  # 16 MiB
     text_escpos = receipt(b"\x1b!\x00Line of text\n" * 800_000)  # ~14 MiB of small commands
     for language, data in (("zpl", big_zpl), ("escpos", big_escpos), ("escpos", text_escpos)):
-        t0 = time.perf_counter()
-        check_raw(language, data, POS)
-        assert time.perf_counter() - t0 < 3.0, language
+        check_raw(language, data, POS)  # allowed for pos: raises if any command is refused
+    # and a refused command at the very end of 16 MiB is still found
+    with pytest.raises(Forbidden):
+        check_raw("zpl", big_zpl + b"^XA^JUF^XZ", POS)
