@@ -130,12 +130,17 @@ class Raster:
     `rows` holds ceil(width / 8) bytes per row, top row first, most significant bit = left-most
     dot, 1 = black (printed). Padding bits past `width` are always 0, so no encoder can print a
     black stripe on the right edge.
+
+    `ink`, when known, is a box (left, top, right, bottom; right and bottom exclusive) outside of
+    which no dot is black: the renderer knows it from what it placed, so an encoder can skip
+    blank paper without scanning the page. None means unknown; it takes no part in equality.
     """
 
     width: int
     height: int
     rows: bytes
     dpi: int
+    ink: tuple[int, int, int, int] | None = field(default=None, compare=False)
 
     @property
     def row_bytes(self) -> int:

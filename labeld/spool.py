@@ -72,6 +72,7 @@ CREATE TABLE IF NOT EXISTS pages (
     height INTEGER NOT NULL,
     dpi    INTEGER NOT NULL,
     rows   BLOB NOT NULL,  -- zlib of Raster.rows: a 4x6 label is ~5 kB instead of 124 kB
+    ink    TEXT,           -- Raster.ink as "left,top,right,bottom", NULL when unknown
     PRIMARY KEY (job_id, n)
 );
 CREATE TABLE IF NOT EXISTS events (
@@ -239,6 +240,7 @@ class Spool:
         conn.execute("PRAGMA synchronous=FULL")  # an accepted job must survive a power cut
         conn.execute("PRAGMA busy_timeout=5000")
         conn.executescript(SCHEMA)
+        _add_missing_columns(conn, "pages", {"ink": "TEXT"})
         for statement in self._extra_schema:
             conn.execute(statement)
         return conn
@@ -352,8 +354,10 @@ class Spool:
                  new.copies, new.idem_key, body_hash, now, now))
             seq = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
             conn.executemany(
-                "INSERT INTO pages (job_id, n, width, height, dpi, rows) VALUES (?,?,?,?,?,?)",
-                [(job_id, i, r.width, r.height, r.dpi, zlib.compress(r.rows, 1))
+                "INSERT INTO pages (job_id, n, width, height, dpi, rows, ink)"
+                " VALUES (?,?,?,?,?,?,?)",
+                [(job_id, i, r.width, r.height, r.dpi, zlib.compress(r.rows, 1),
+                  None if r.ink is None else ",".join(map(str, r.ink)))
                  for i, r in enumerate(new.pages)])
             job = Job(id=job_id, seq=seq, printer=new.printer, state=JobState.PENDING, kind=new.kind,
                       payload=new.payload, copies=new.copies, attempts=0, created_at=now,
@@ -604,6 +608,22 @@ def _finish(conn: sqlite3.Connection, f: Finish) -> None:
 
 def _load_pages(conn: sqlite3.Connection, job_id: str) -> list[Raster]:
     return [Raster(width=r["width"], height=r["height"], rows=zlib.decompress(r["rows"]),
-                   dpi=r["dpi"])
+                   dpi=r["dpi"], ink=_ink_box(r["ink"]))
             for r in conn.execute("SELECT * FROM pages WHERE job_id=? ORDER BY n", (job_id,))]
+
+
+def _ink_box(text: str | None) -> tuple[int, int, int, int] | None:
+    if not text:
+        return None
+    left, top, right, bottom = (int(v) for v in text.split(","))
+    return left, top, right, bottom
+
+
+def _add_missing_columns(conn: sqlite3.Connection, table: str, columns: dict[str, str]) -> None:
+    """Columns added since a spool file was created (CREATE TABLE IF NOT EXISTS leaves an older
+    table as it is): a spool written by an earlier labeld opens, and its rows read as NULL."""
+    have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+    for name, decl in columns.items():
+        if name not in have:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {decl}")
 

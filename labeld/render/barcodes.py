@@ -97,6 +97,8 @@ def _pattern(bits: str) -> np.ndarray:
 def _printable(data: str) -> str:
     """Data as human-readable text: control characters (Code 128 can carry them) become
     spaces, since a font would draw them as boxes."""
+    if data.isprintable():
+        return data
     return "".join(c if c.isprintable() else " " for c in data)
 
 
@@ -159,6 +161,10 @@ _ZINT = {
 }
 
 
+_UNICODE_INPUT = zint.InputMode.UNICODE
+_QR_INPUT = zint.InputMode.UNICODE | zint.InputMode.FAST
+
+
 def _zint(symbology: str, data: str, ecc: str | int | None) -> Symbol:
     s = zint.Symbol()
     s.symbology = _ZINT[symbology]
@@ -174,12 +180,10 @@ def _zint(symbology: str, data: str, ecc: str | int | None) -> Symbol:
             raise _unencodable("gs1-128 data must start with an application identifier in "
                                "brackets", "e.g. (01)09501101530003(10)ABC123")
     else:
-        s.input_mode = zint.InputMode.UNICODE
-        if symbology == "qr":
-            # zint's FAST mode for QR: same version on 3000 mixed inputs, a different (equally
-            # valid) mask or mode split on a third of them, 0.30 -> 0.17 ms per symbol. Not for
-            # DataMatrix/PDF417, where it may choose a larger symbol.
-            s.input_mode = zint.InputMode.UNICODE | zint.InputMode.FAST
+        # zint's FAST mode for QR: same version on 3000 mixed inputs, a different (equally
+        # valid) mask or mode split on a third of them, 0.30 -> 0.17 ms per symbol. Not for
+        # DataMatrix/PDF417, where it may choose a larger symbol.
+        s.input_mode = _QR_INPUT if symbology == "qr" else _UNICODE_INPUT
         if not data.isascii():
             s.eci = 26  # UTF-8, announced in the symbol, so scanners need not guess the charset
         if symbology == "qr":
@@ -231,16 +235,15 @@ def _hrt_ink(sym: Symbol, m: int, dpi: int, fonts: FontBook) -> list[tuple[np.nd
         span = (g.end - g.start) * m - (m if g.align != "center" else 0)
         px = size
         while True:
-            bits = fonts.run(path, px, g.text).bits
-            cols = np.flatnonzero(bits.any(axis=0))
-            ink_w = int(cols[-1] - cols[0] + 1) if cols.size else 0
+            run = fonts.run(path, px, g.text)
+            left, top, right, bottom = run.ink
+            ink_w = right - left
             if ink_w <= span or px <= smallest:
                 break
             px = max(smallest, min(px - 1, px * span // ink_w))
-        rows = np.flatnonzero(bits.any(axis=1))
-        if not rows.size:
+        if bottom <= top:
             continue
-        ink = bits[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+        ink = run.bits[top:bottom, left:right]
         if g.align == "center":
             x = g.start * m + ((g.end - g.start) * m - ink_w) // 2
         elif g.align == "right":

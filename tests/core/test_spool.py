@@ -119,3 +119,36 @@ def test_a_failing_operation_does_not_undo_its_batch_neighbours(spool):
     results = run(mixed())
     assert isinstance(results[1], Invalid)
     assert len(run(spool.list())) == 2
+
+
+def test_pages_come_back_with_their_dots_and_ink_box(spool):
+    from labeld.contracts import Raster
+
+    rows = bytes([0, 0, 0x18, 0, 0, 0])
+    pages = [Raster(16, 3, rows, 203, ink=(3, 1, 5, 2)), Raster(8, 1, b"\x00", 203)]
+    job = run(spool.submit(NewJob("p1", "label", {}, pages=pages))).job
+    back = run(spool.pages(job.id))
+    assert back == pages  # the dots
+    assert [p.ink for p in back] == [(3, 1, 5, 2), None]  # and what the renderer knew
+
+
+def test_a_spool_from_before_the_ink_column_opens_and_reads_it_as_unknown(tmp_path):
+    import zlib
+
+    from labeld.spool import Spool
+
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)
+    old.execute("CREATE TABLE pages (job_id TEXT NOT NULL, n INTEGER NOT NULL, width INTEGER NOT "
+                "NULL, height INTEGER NOT NULL, dpi INTEGER NOT NULL, rows BLOB NOT NULL, "
+                "PRIMARY KEY (job_id, n))")
+    old.execute("INSERT INTO pages VALUES ('j1', 0, 8, 1, 203, ?)", (zlib.compress(b"\x80"),))
+    old.commit()
+    old.close()
+    s = Spool(path)
+    s.open()
+    try:
+        (page,) = run(s.pages("j1"))
+        assert page.rows == b"\x80" and page.ink is None
+    finally:
+        s.close()

@@ -15,7 +15,8 @@ from PIL import Image
 from labeld.contracts import Raster
 from labeld.errors import Invalid
 from labeld.render import (SYMBOLOGIES, FontBook, pack, parse_label, png_to_raster,
-                           raster_to_png, render_label)
+                           raster_to_bits, raster_to_png, render_label)
+from labeld.render.raster import _place
 from labeld.render.sprite import Sprite
 from tests.render.conftest import ink_box
 
@@ -137,6 +138,37 @@ def test_sprite_rotation_moves_boxes_with_pixels(h, w, data):
         assert r.clear == r.box and r.rects == (r.box,)
     assert s.rotated(90).rotated(270).box == box
     assert s.rotated(180).rotated(180).box == box
+
+
+@st.composite
+def placed_sprites(draw):
+    """A page width (any, not only multiples of 8) and sprites that lie on the page: dots, and
+    filled rectangles, at any x."""
+    W, H = draw(st.integers(1, 70)), draw(st.integers(1, 12))
+    sprites = []
+    for _ in range(draw(st.integers(1, 4))):
+        x, y = draw(st.integers(0, W - 1)), draw(st.integers(0, H - 1))
+        w, h = draw(st.integers(1, W - x)), draw(st.integers(1, H - y))
+        if draw(st.booleans()):
+            flat = draw(st.lists(st.booleans(), min_size=w * h, max_size=w * h))
+            sprites.append((Sprite(np.array(flat, dtype=bool).reshape(h, w), (0, 0, w, h)), x, y))
+        else:
+            sprites.append((Sprite(None, (0, 0, w, h), rects=((0, 0, w, h),)), x, y))
+    return W, H, sprites
+
+
+@given(placed_sprites())
+@settings(max_examples=300, deadline=None)
+def test_sprites_go_into_the_packed_page_dot_for_dot(case):
+    # the straightforward route: a bool canvas, OR-ed, packed at the end
+    W, H, sprites = case
+    canvas = np.zeros((H, W), dtype=bool)
+    page = np.zeros((H, (W + 7) // 8), dtype=np.uint8)
+    for sprite, x, y in sprites:
+        h, w = sprite.shape
+        canvas[y:y + h, x:x + w] |= True if sprite.bits is None else sprite.bits
+        _place(page, W, sprite, x, y, 203, "the sprite")
+    assert page.tobytes() == pack(canvas, 203).rows  # padding bits past W stay clear
 
 
 @pytest.mark.parametrize("element,edge", [
@@ -301,3 +333,9 @@ def test_only_invalid_escapes_from_well_typed_documents(elements, dpi):
         return
     event("rendered")
     assert isinstance(raster, Raster)
+    # the renderer's ink box holds every black dot: encoders send only what lies inside it
+    bits = raster_to_bits(raster)
+    left, top, right, bottom = raster.ink
+    inside = np.zeros_like(bits)
+    inside[top:bottom, left:right] = True
+    assert not (bits & ~inside).any()

@@ -68,3 +68,19 @@ def test_a_changing_label_line_renders_like_the_first_time():
         a = render_text(el, 203, composed_fonts)
         b = render_text(el, 203, whole_fonts)
         assert a.box == b.box and np.array_equal(a.bits, b.bits)
+
+
+@pytest.mark.parametrize("path", sorted(COMPOSABLE_FONTS), ids=lambda p: p.stem)
+def test_a_runs_ink_box_is_exactly_its_dots(fonts: FontBook, path):
+    # barcodes place their digits by this box without scanning the dots again
+    rng = random.Random(7)
+    for n in range(150):
+        size = rng.choice([9, 13, 24])
+        text = "".join(rng.choice(SHOP if n % 2 else LATIN) for _ in range(rng.randint(1, 20)))
+        run = fonts.run(path, size, text)
+        rows, cols = np.flatnonzero(run.bits.any(axis=1)), np.flatnonzero(run.bits.any(axis=0))
+        want = ((int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
+                if rows.size else None)
+        left, top, right, bottom = run.ink
+        assert (want is None and right <= left) or run.ink == want, text
+    assert fonts.run(path, 13, "   ").ink[2] <= fonts.run(path, 13, "   ").ink[0]
