@@ -200,17 +200,16 @@ def _or_bits(page: np.ndarray, bits: np.ndarray, x: int, y: int) -> None:
     h = bits.shape[0]
     packed = np.packbits(bits, axis=1)  # MSB = left-most dot, like the page
     shift, first = x & 7, x >> 3
-    if shift:
-        # one more byte: each byte's low bits spill into the next one
-        moved = np.empty((h, packed.shape[1] + 1), dtype=np.uint8)
-        moved[:, :-1] = packed >> shift
-        moved[:, -1] = 0
-        moved[:, 1:] |= packed << (8 - shift)  # uint8: the bits shifted out are dropped
-        packed = moved
-    # the spill byte may lie past the row's last byte: it then holds only dots past the width,
-    # which are blank (the bits lie on the label), so it is dropped
-    n = min(packed.shape[1], page.shape[1] - first)
-    page[y:y + h, first:first + n] |= packed[:, :n]
+    # Bytes that would fall past the row's end hold only dots past the width, which are blank
+    # (the bits lie on the label): the slices below drop them.
+    here = page[y:y + h, first:first + packed.shape[1]]
+    if not shift:
+        here |= packed[:, :here.shape[1]]
+        return
+    here |= packed[:, :here.shape[1]] >> shift
+    # each byte's low bits spill into the next byte of the page
+    spill = page[y:y + h, first + 1:first + 1 + packed.shape[1]]
+    spill |= packed[:, :spill.shape[1]] << (8 - shift)  # uint8: the bits shifted out drop
 
 
 def _fill(page: np.ndarray, top: int, bottom: int, left: int, right: int) -> None:

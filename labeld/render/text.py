@@ -214,29 +214,33 @@ class FontBook:
         font = self.font(path, size_px)
         ascent, descent = font.getmetrics()
         height = ascent + descent
-        composed = None
+        laid = None
         if text.strip():
             glyphs = self.glyph_set(path, size_px)
-            composed = glyphs.compose(text) if glyphs is not None else None
-        if composed is not None:
-            ink, ox, oy, advance_64 = composed
-            advance = -(-advance_64 // 64)  # ceil, as of getlength's 26.6 value below
+            laid = glyphs.compose(text) if glyphs is not None else None
+        ink = None
+        if laid is not None:
+            ox, oy, right, bottom = laid[1] if laid[0] else (0, 0, 0, 0)
+            ih, iw = bottom - oy, right - ox
+            advance = -(-laid[2] // 64)  # ceil, as of getlength's 26.6 value below
         else:
             advance = math.ceil(font.getlength(text))
-        _check_area(advance, height)
-        if composed is None:
+            _check_area(advance, height)
             if text.strip():
                 ink, ox, oy = _crop(*_ink(font, text))
             else:
                 ink, ox, oy = np.zeros((0, 0), dtype=bool), 0, 0
-        ih, iw = ink.shape
+            ih, iw = ink.shape
         # the line box starts at (left, top) in bits; ink may overhang it on any side
         left, top = max(0, -ox), max(0, -oy)
         w = max(advance, ox + iw) + left
         h = max(height, oy + ih) + top
         _check_area(w, h)
         bits = np.zeros((h, max(w, 1)), dtype=bool)
-        bits[top + oy:top + oy + ih, left + ox:left + ox + iw] = ink
+        if laid is not None:
+            _GlyphSet.draw_into(bits, laid, left, top)  # straight into the run, no copy
+        else:
+            bits[top + oy:top + oy + ih, left + ox:left + ox + iw] = ink
         bits.flags.writeable = False  # shared through the cache
         return TextRun(bits, left, top, advance, height,
                        (left + ox, top + oy, left + ox + iw, top + oy + ih))
@@ -465,10 +469,9 @@ class _GlyphSet:
             prev = c
         return placed, (left, top, right, bottom), pen
 
-    def _draw(self, text: str, layout: _Layout | None = None) -> tuple[np.ndarray, int, int,
-                                                                       int] | None:
+    def _draw(self, text: str) -> tuple[np.ndarray, int, int, int] | None:
         """The composed line: cropped ink, its top-left corner, its advance in 1/64 dot."""
-        laid = layout if layout is not None else self._layout(text)
+        laid = self._layout(text)
         if laid is None:
             return None
         placed, (left, top, right, bottom), advance = laid
@@ -476,22 +479,28 @@ class _GlyphSet:
             return np.zeros((0, 0), dtype=bool), 0, 0, advance
         _check_area(right - left, bottom - top)
         out = np.zeros((bottom - top, right - left), dtype=bool)
+        self.draw_into(out, laid, -left, -top)
+        return out, left, top, advance
+
+    @staticmethod
+    def draw_into(out: np.ndarray, laid: _Layout, dx: int, dy: int) -> None:
+        """OR the laid-out glyphs into `out`, the line's origin at (dx, dy) in it."""
+        placed = laid[0]
         counts = [g[5].size for g, _ in placed]
         if len(placed) >= 8 and sum(counts) < SCATTER_MAX_DOTS_PER_GLYPH * len(placed):
             # many small glyphs: one scatter of all their dots
             ys = np.concatenate([g[4] for g, _ in placed])
             xs = np.concatenate([g[5] for g, _ in placed])
             xs += np.repeat(np.fromiter((x for _, x in placed), dtype=np.intp,
-                                        count=len(placed)), counts) - left
-            if top:
-                ys -= top
+                                        count=len(placed)), counts) + dx
+            if dy:
+                ys += dy
             out[ys, xs] = True
-            return out, left, top, advance
+            return
         for (ink, _, gy, _, _, _), x in placed:
             h, w = ink.shape
-            x0, y0 = x - left, gy - top
+            x0, y0 = x + dx, gy + dy
             out[y0:y0 + h, x0:x0 + w] |= ink
-        return out, left, top, advance
 
     def _check_pair(self, a: str, b: str) -> bool:
         """Is the pair free of substitutions, and does it compose to exactly Pillow's dots?"""
@@ -514,9 +523,10 @@ class _GlyphSet:
         self.pair_ok[(a, b)] = ok
         return ok
 
-    def compose(self, text: str) -> tuple[np.ndarray, int, int, int] | None:
-        """The line's ink (cropped), its top-left corner relative to the line box, and its
-        advance in 1/64 dot; None when the line must be rendered whole."""
+    def compose(self, text: str) -> _Layout | None:
+        """The line laid out from cached glyphs (draw it with `draw_into`): where each glyph
+        goes, the ink's box relative to the line box, and the advance in 1/64 dot; None when
+        the line must be rendered whole."""
         if len(text) < 2 or not _COMPOSABLE.fullmatch(text):
             return None  # one glyph costs as much to render as to check
         unchecked: list[tuple[str, str]] = []
@@ -530,7 +540,7 @@ class _GlyphSet:
                     return None
             if len(unchecked) > MAX_PAIR_CHECKS_PER_LINE:
                 return None  # a few pairs learnt for next time; this line is rendered whole
-        return self._draw(text, laid)
+        return laid
 
 
 def _check_area(w: int, h: int) -> None:
