@@ -402,11 +402,22 @@ class Daemon:
         self.printer_ids = [f"zpl-{k + 1}" for k in range(len(sim_ports))]
         config = tmp / "labeld.toml"
         lines = ["[server]", f'listen = "127.0.0.1:{self.port}"', f'spool = "{self.spool}"',
-                 'log_level = "warning"', ""]
+                 'log_level = "warning"', "",
+                 # the per-token rate limit (50/s by default) would measure the limiter, not
+                 # delivery; a shop's tills stay far below it
+                 "[security]", "rate_per_second = 100000.0", "burst = 100000.0", ""]
         for pid, port in zip(self.printer_ids, sim_ports):
             lines += ["[[printers]]", f'id = "{pid}"', f'uri = "socket://127.0.0.1:{port}"',
                       f'model = "{MODEL}"', ""]
         config.write_text("\n".join(lines))
+        # a pos token, made the way an operator makes one: `labeld token create`
+        made = subprocess.run([sys.executable, "-c", "import sys; from labeld.cli import main; "
+                               "sys.exit(main())", "token", "create", "--name", "bench",
+                               "--role", "pos", "--config", str(config)],
+                              capture_output=True, text=True, timeout=60)
+        if made.returncode != 0:
+            raise BenchError(f"labeld token create failed: {made.stderr}")
+        self.token = made.stdout.strip().splitlines()[-1]
         self.child = Child("labeld serve", [sys.executable, "-c", DAEMON_WRAPPER,
                                             str(self.commits_file), "serve", "--config",
                                             str(config), "--listen", f"127.0.0.1:{self.port}"],
@@ -443,7 +454,8 @@ class Daemon:
 
 
 async def submit_all(url: str, printers: list[str], jobs: list[Sent], concurrency: int,
-                     seconds: float, rate: float = 0.0) -> tuple[list[Sent], list[str], float]:
+                     seconds: float, rate: float = 0.0, token: str = ""
+                     ) -> tuple[list[Sent], list[str], float]:
     """Submit `jobs` over `concurrency` keep-alive connections for at most `seconds`; returns
     (submitted, errors, seconds from the first submit until the last answer).
 
@@ -478,7 +490,8 @@ an httpx client builds an SSL context: ~20 ms each).
 
     async with contextlib.AsyncExitStack() as stack:
         clients = [await stack.enter_async_context(
-            httpx.AsyncClient(base_url=url, limits=limits, timeout=30, trust_env=False))
+            httpx.AsyncClient(base_url=url, limits=limits, timeout=30, trust_env=False,
+                              headers={"Authorization": f"Bearer {token}"}))
             for _ in range(concurrency)]
 
         async def worker(c: httpx.AsyncClient) -> None:
@@ -513,7 +526,8 @@ def labeld_warmup(daemon: Daemon, sims: Simulators, warmup: list[Sent],
                   args: argparse.Namespace, hard_deadline: float) -> None:
     """Imports, code paths, connections and SQLite pages, then a clean slate."""
     asyncio.run(submit_all(daemon.url, daemon.printer_ids, warmup, args.concurrency,
-                           max(1.0, hard_deadline - 10 - time.monotonic())))
+                           max(1.0, hard_deadline - 10 - time.monotonic()),
+                           token=daemon.token))
     sims.wait_for(len(warmup), min(hard_deadline, time.monotonic() + 15))
     sims.clear()
 
@@ -555,7 +569,8 @@ def run_labeld(daemon: Daemon, sims: Simulators, jobs: list[Sent], args: argpars
     cpu0 = _cpu_snapshot(pids)
     seconds = max(1.0, min(seconds, hard_deadline - 10 - time.monotonic()))
     sent, errors, submit_wall = asyncio.run(submit_all(daemon.url, daemon.printer_ids, jobs,
-                                                       args.concurrency, seconds, rate))
+                                                       args.concurrency, seconds, rate,
+                                                       token=daemon.token))
     sims.wait_for(len(sent), min(hard_deadline, time.monotonic() + max(10.0, seconds)))
     cpu1 = _cpu_snapshot(pids)
     commits1 = daemon.commits()

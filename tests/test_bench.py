@@ -1,0 +1,53 @@
+"""The benchmarks still run against today's daemon: a tiny run of each, checked for a clean exit
+and whole results, never for speed (speed is what the full runs report).
+
+bench_raw once went on for weeks answering every job with 401 after tokens were introduced;
+this is the test that would have said so."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def bench(script: str, *args: str) -> dict:
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / script), *args],
+                            capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "ERROR" not in result.stdout + result.stderr, result.stdout[-3000:]
+    (line,) = [ln for ln in result.stdout.splitlines() if ln.startswith("BENCH_JSON ")]
+    return json.loads(line.removeprefix("BENCH_JSON "))
+
+
+def test_bench_raw_delivers_every_job_through_the_secured_daemon():
+    report = bench("bench_raw.py", "--jobs", "40", "--warmup", "8", "--rate", "40",
+                   "--paced-seconds", "1", "--seconds", "5", "--routes", "labeld,naive")
+    for phase in report["results"]:
+        assert phase["errors"] == 0, phase
+        assert phase["delivered"] == phase["submitted"] == phase["planned"], phase
+    assert {p["route"] for p in report["results"]} == {"labeld", "naive"}
+
+
+def test_bench_status_answers_from_both_simulators():
+    report = bench("bench_status.py", "--queries", "10", "--naive-queries", "1",
+                   "--selftests", "2")
+    for language in ("zpl", "escpos"):
+        assert report[language]["status_p50_ms"] > 0 and report[language]["selftest_p50_ms"] > 0
+
+
+def test_bench_encoders_compares_identical_output():
+    report = bench("bench_encoders.py")
+    assert report["escpos"]["same_gs_v0_bytes"] is True  # ours and python-escpos's, same bytes
+    assert report["zpl"]["labeld_vs_smallest_bytes"] <= 0  # the payload target, not speed
+
+
+def test_bench_render_checks_its_own_correctness():
+    report = bench("bench_render.py", "--runs", "20", "--naive-runs", "3")
+    # zebrafy reads our job back to the raster; composed text is Pillow's dots; the payload
+    # is no larger than zebrafy's smallest. Speed is for the full run to say.
+    assert report["pass"]["decodes"] and report["pass"]["composed_text"]
+    assert report["pass"]["payload"]
