@@ -48,8 +48,10 @@ patterns (up to 905 bytes), level 8 once (66 bytes) and costs 1.6x level 7's tim
 bitmap also gets libdeflate's stream as one more candidate, so it stays never longer than zlib's
 defaults. Without the package, stdlib zlib as described above.
 
-A page is sent as its ink window (`ink_window`): the smallest rectangle, in whole bytes
-across, that holds every black dot, placed with `^FO`. A label is mostly blank paper; on the 4x6
+A page is sent as its ink window (`ink_window`): a rectangle, in whole bytes across, that holds
+every black dot, placed with `^FO`: the renderer's box of what it drew (`Raster.ink`) when the
+raster carries one, else the smallest such rectangle, found by scanning the page (~0.1 ms for a
+4x6 in label, which the renderer's box saves). A label is mostly blank paper; on the 4x6
 in bench label the window is 55 % of the page, which is 55 % of the deflate time, and the
 stream is shorter too. The printer leaves the rest of the label blank, as it would for zero
 bits, and `^PW`/`^LL` still give the label its full size.
