@@ -313,11 +313,12 @@ _COMPOSABLE = re.compile("[\x20-\x7e\xa0-\xac\xae-\u024f\u1e00-\u1eff\u2010-\u20
 # three-glyph string, so a line full of pairs never seen before is cheaper rendered whole. The
 # pairs a label repeats (digits of prices and serials) are all checked after a few labels.
 MAX_PAIR_CHECKS_PER_LINE = 4
-MAX_PAIRS = 50_000
+MAX_PAIRS = 50_000  # per font and size: a bound on memory, far above any real label's alphabet
 # A line is drawn by OR-ing each glyph's bitmap in (~2 us a glyph) or by one scatter of all
 # their dots (~5 us + 11 ns a dot). Measured: 28 glyphs of 11 pt (134 dots each) 51 -> 39 us
-# scattered; 7 glyphs of 28 pt bold (1436 dots) 16 -> 113 us. Scatter below this many dots.
-SCATTER_MAX_DOTS_PER_GLYPH = 150  # per font and size: a bound on memory, far above any real label's alphabet
+# scattered; 7 glyphs of 28 pt bold (1436 dots) 16 -> 113 us. Scatter below this many dots a
+# glyph on average (and from 8 glyphs on).
+SCATTER_MAX_DOTS_PER_GLYPH = 150
 # A pair is checked after one and after two spaces: two pen phases (a space is 0.3-0.4 em), so
 # that a difference hidden by rounding at one phase shows at the other.
 _PAIR_PREFIXES = (" ", "  ")
