@@ -6,6 +6,8 @@ that starts with half a config prints on the wrong printer later.
 
 from __future__ import annotations
 
+import re
+
 import tomllib
 from pathlib import Path
 from typing import Literal
@@ -98,7 +100,8 @@ class PrinterConfig(_Strict):
     @classmethod
     def _uri(cls, v: str) -> str:
         scheme, sep, rest = v.partition(":")
-        if not sep or not scheme.isalpha() or not rest:
+        # RFC 3986 schemes: a plugin's transport may be "usb-ip" or "ipp+tls"
+        if not sep or not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*", scheme) or not rest:
             raise ValueError(f"expected a device URI like socket://HOST:PORT, got {v!r}")
         return v
 

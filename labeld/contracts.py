@@ -108,6 +108,12 @@ class Transport(abc.ABC):
     async def read_until(self, complete: Callable[[bytes], bool], timeout: float) -> bytes:
         """Read until `complete(buffer)` is true or `timeout` passes; return what arrived."""
 
+    async def line_status(self) -> StatusReport | None:
+        """What the link itself tells when the printer has no back channel to answer on (a
+        print-only USB interface still answers GET_PORT_STATUS); None: ask the printer in its
+        language."""
+        return None
+
     @abc.abstractmethod
     async def close(self) -> None: ...
 

@@ -71,10 +71,8 @@ async def run_selftest(printer: Printer, *, print_label: bool = False,
     checks: list[Check] = []
 
     async def reachable() -> tuple[Status, str, str, dict[str, Any] | None]:
-        transport = printer.transport()
-        transport.timeouts = Timeouts(connect=min(printer.timeouts.connect, timeout))
         t0 = time.perf_counter()
-        async with transport:
+        async with printer.connect(Timeouts(connect=min(printer.timeouts.connect, timeout))):
             ms = (time.perf_counter() - t0) * 1000
         return "ok", f"connected to {printer.config.uri} in {ms:.1f} ms", "", {"connect_ms": ms}
 
@@ -186,8 +184,7 @@ async def run_selftest(printer: Printer, *, print_label: bool = False,
     if print_label and label is not None:
         async def test_print() -> tuple[Status, str, str, dict[str, Any] | None]:
             data = label()
-            transport = printer.transport()
-            async with transport:
+            async with printer.connect() as transport:
                 await transport.write(data)
                 await transport.finish()
             return ("ok", f"diagnostic label sent ({len(data)} bytes)",

@@ -8,8 +8,9 @@ status query or from a delivery that failed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,6 +70,9 @@ class Printer:
     last: LiveStatus = field(default_factory=LiveStatus)
     busy: bool = False
     paused: bool = False
+    # Taken around every use of an exclusive transport (USB: one claim of the interface at a
+    # time); other transports open as many connections as they like.
+    _in_use: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     @property
     def id(self) -> str:
@@ -80,6 +84,21 @@ class Printer:
 
     def transport(self) -> Transport:
         return self.transport_cls(self.config.uri, self.timeouts)
+
+    @property
+    def exclusive(self) -> bool:
+        return getattr(self.transport_cls, "exclusive", False)
+
+    @contextlib.asynccontextmanager
+    async def connect(self, timeouts: Timeouts | None = None) -> AsyncIterator[Transport]:
+        """An open transport to the printer, closed on exit; waits its turn on an exclusive
+        transport."""
+        transport = self.transport()
+        if timeouts is not None:
+            transport.timeouts = timeouts
+        async with self._in_use if self.exclusive else contextlib.nullcontext():
+            async with transport:
+                yield transport
 
     @property
     def state(self) -> str:
@@ -102,6 +121,10 @@ class Printer:
     async def query_status(self) -> LiveStatus:
         """Ask the device, bounded by the status timeout: a dead or silent printer answers with
         a reason, never by hanging the caller."""
+        if self.exclusive and self._in_use.locked() and self.last.checked_at:
+            # A job (or another question) has the printer: asking would only queue behind it,
+            # so the last answer stands.
+            return self.last
         t0 = time.perf_counter()
         try:
             report = await asyncio.wait_for(self._query(), self.status_timeout + 0.5)
@@ -124,20 +147,25 @@ class Printer:
         return await self.query_status()
 
     async def _query(self) -> StatusReport:
-        reply = await self.ask(self.language.status_query(), self.language.status_complete,
-                               self.status_timeout)
+        timeout = self.status_timeout
+        async with self.connect(self._question_timeouts(timeout)) as transport:
+            line = await transport.line_status()
+            if line is not None:  # no back channel: what the link knows is all there is
+                return line
+            await transport.write(self.language.status_query())
+            reply = await transport.read_until(self.language.status_complete, timeout)
         return self.language.decode_status(reply)
 
     async def ask(self, query: bytes, complete: Callable[[bytes], bool], timeout: float) -> bytes:
         """One query on a connection of its own; the reply as far as it came within `timeout`
         (status, identification, configuration: the printer's back channel)."""
-        transport = self.transport()
-        # The connect timeout may not eat the whole budget of the question.
-        transport.timeouts = Timeouts(connect=min(self.timeouts.connect, timeout), write=timeout,
-                                      read=timeout)
-        async with transport:
+        async with self.connect(self._question_timeouts(timeout)) as transport:
             await transport.write(query)
             return await transport.read_until(complete, timeout)
+
+    def _question_timeouts(self, timeout: float) -> Timeouts:
+        # The connect timeout may not eat the whole budget of the question.
+        return Timeouts(connect=min(self.timeouts.connect, timeout), write=timeout, read=timeout)
 
 
 def build_printers(config: Config, plugins: PluginManager) -> dict[str, Printer]:

@@ -274,6 +274,14 @@ CATALOGUE: Mapping[str, Entry] = MappingProxyType(
             "Close the cover, check the paper, and look at the printer's lights.",
             "Zárja le a fedelet, ellenőrizze a papírt, és nézze meg a nyomtató jelzőfényeit.",
         ),
+        "printer-error": _e(
+            "The printer reports an error",
+            "A nyomtató hibát jelez",
+            "Look at the printer's lights or display; check the paper, the cover and the "
+            "ribbon, then turn the printer off and on.",
+            "Nézze meg a nyomtató jelzőfényeit vagy kijelzőjét; ellenőrizze a papírt, a "
+            "fedelet és a szalagot, majd kapcsolja ki és be a nyomtatót.",
+        ),
         "recoverable-error": _e(
             "The printer stopped for a short while (for example it got too hot)",
             "A nyomtató átmenetileg leállt (például túlmelegedett)",

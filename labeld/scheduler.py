@@ -118,7 +118,7 @@ class PrinterWorker:
         except LabeldError as exc:
             return Finish(job.id, JobState.ABORTED, Outcome.ABORT, error=exc.as_dict())
         try:
-            async with self.printer.transport() as transport:
+            async with self.printer.connect() as transport:
                 await transport.write(data)
                 await transport.finish()
         except TransportError as exc:
