@@ -32,4 +32,6 @@ def test_the_unit_is_hardened():
 def test_udev_rules_give_printer_devices_to_labelds_group():
     rules = (ROOT / "systemd" / "70-labeld-printers.rules").read_text()
     assert 'GROUP="lp"' in rules and "0701" in rules
-    assert "SupplementaryGroups=lp" in (ROOT / "systemd" / "labeld.service").read_text()
+    unit = (ROOT / "systemd" / "labeld.service").read_text()
+    assert "SupplementaryGroups=lp dialout" in unit  # USB printers; serial ones (ttyUSB, ttyACM)
+    assert "DeviceAllow=char-ttyUSB rw" in unit and "DeviceAllow=char-ttyACM rw" in unit
