@@ -19,10 +19,11 @@ import errno
 import logging
 import time
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from labeld.contracts import Timeouts, Transport, TransportError
+from labeld.drivers.transports.threaded import ThreadedTransport
 from labeld.hookspecs import hookimpl
 
 log = logging.getLogger(__name__)
@@ -58,29 +59,25 @@ def parse(uri: str, scheme: str = "serial") -> tuple[str, int, str]:
     return parts.path, baud, flow
 
 
-class SerialTransport(Transport):
-    scheme = "serial"
-    # One open at a time per printer: bytes of two jobs on one line would interleave.
-    exclusive: ClassVar[bool] = True
+class SerialTransport(ThreadedTransport):
+    scheme = "serial"  # opened exclusively: bytes of two jobs on one line would interleave
 
     def __init__(self, uri: str, timeouts: Timeouts):
         super().__init__(uri, timeouts)
         self.path, self.baud, self.flow = parse(uri, self.scheme)
         self._port: Any = None
-        self.connect_ms: float | None = None
+
+    @property
+    def label(self) -> str:
+        return self.path
+
+    @property
+    def is_open(self) -> bool:
+        return self._port is not None
 
     @classmethod
     def validate_uri(cls, uri: str) -> None:
         parse(uri, cls.scheme)
-
-    async def open(self) -> None:
-        t0 = time.perf_counter()
-        try:
-            await asyncio.wait_for(asyncio.to_thread(self._open), self.timeouts.connect)
-        except TimeoutError:
-            raise TransportError("connect-timeout", f"{self.path} did not open within "
-                                 f"{self.timeouts.connect:g} s.") from None
-        self.connect_ms = (time.perf_counter() - t0) * 1000
 
     def _open(self) -> None:
         import serial
@@ -93,11 +90,6 @@ class SerialTransport(Transport):
                 write_timeout=self.timeouts.write, exclusive=True)
         except serial.SerialException as exc:
             raise _serial_error(exc, self.path) from None
-
-    async def write(self, data: bytes) -> None:
-        if self._port is None:
-            raise TransportError("not-open", "write before open")
-        await asyncio.to_thread(self._write, data)
 
     def _write(self, data: bytes) -> None:
         import serial
@@ -120,8 +112,7 @@ class SerialTransport(Transport):
     async def finish(self) -> None:
         """Wait until the output buffer is empty: the job has left this machine. A serial line
         cannot tell more (the printer may still hold it in its own buffer)."""
-        if self._port is None:
-            raise TransportError("not-open", "finish before open")
+        self._require_open("finish")
         await asyncio.to_thread(self._drain)
 
     def _drain(self) -> None:
@@ -138,11 +129,6 @@ class SerialTransport(Transport):
         except serial.SerialException as exc:
             raise _serial_error(exc, self.path) from None
 
-    async def read_until(self, complete: Callable[[bytes], bool], timeout: float) -> bytes:
-        if self._port is None:
-            raise TransportError("not-open", "read before open")
-        return await asyncio.to_thread(self._read_until, complete, timeout)
-
     def _read_until(self, complete: Callable[[bytes], bool], timeout: float) -> bytes:
         import serial
 
@@ -155,10 +141,9 @@ class SerialTransport(Transport):
             pass  # the line went away: what arrived is the answer
         return buf
 
-    async def close(self) -> None:
+    def _close(self) -> None:
         port, self._port = self._port, None
-        if port is not None:
-            await asyncio.to_thread(port.close)
+        port.close()
 
 
 def _serial_error(exc: Any, path: str, sent: int = 0) -> TransportError:

@@ -33,6 +33,7 @@ from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 from labeld.contracts import Reason, Severity, StatusReport, Timeouts, Transport, TransportError
+from labeld.drivers.transports.threaded import ThreadedTransport
 from labeld.hookspecs import hookimpl
 
 log = logging.getLogger(__name__)
@@ -84,10 +85,8 @@ def parse(uri: str, scheme: str = "usb") -> tuple[int, int, str | None]:
     return int(ids[0], 16), int(ids[1], 16), serial
 
 
-class UsbTransport(Transport):
+class UsbTransport(ThreadedTransport):
     scheme = "usb"
-    # One open at a time per printer: a USB interface can be claimed by one handle only.
-    exclusive: ClassVar[bool] = True
     # A pyusb backend object; None = libusb (see the module docstring).
     backend: ClassVar[Any] = None
 
@@ -101,7 +100,14 @@ class UsbTransport(Transport):
         self._out: Any = None
         self._in: Any = None
         self._detached = False
-        self.connect_ms: float | None = None
+
+    @property
+    def label(self) -> str:
+        return self.name
+
+    @property
+    def is_open(self) -> bool:
+        return self._dev is not None
 
     @classmethod
     def validate_uri(cls, uri: str) -> None:
@@ -118,16 +124,7 @@ class UsbTransport(Transport):
             return usb.backend.libusb1.get_backend()
         return usb.backend.libusb1.get_backend(find_library=libusb_package.find_library)
 
-    # -- open / close ----------------------------------------------------------------------
-
-    async def open(self) -> None:
-        t0 = time.perf_counter()
-        try:
-            await asyncio.wait_for(asyncio.to_thread(self._open), self.timeouts.connect)
-        except TimeoutError:
-            raise TransportError("connect-timeout", f"{self.name} did not answer within "
-                                 f"{self.timeouts.connect:g} s.") from None
-        self.connect_ms = (time.perf_counter() - t0) * 1000
+    # -- in the worker thread (see ThreadedTransport) ----------------------------------------
 
     def _open(self) -> None:
         import usb.core
@@ -181,10 +178,6 @@ class UsbTransport(Transport):
         raise TransportError("usb-not-found", f"{self.name} is not connected (or is switched "
                              "off).")
 
-    async def close(self) -> None:
-        if self._dev is not None:
-            await asyncio.to_thread(self._close)
-
     def _close(self) -> None:
         import usb.core
         import usb.util
@@ -198,13 +191,6 @@ class UsbTransport(Transport):
             log.info("%s: giving the interface back: %s", self.name, exc)
         finally:
             usb.util.dispose_resources(dev)
-
-    # -- data ------------------------------------------------------------------------------
-
-    async def write(self, data: bytes) -> None:
-        if self._out is None:
-            raise TransportError("not-open", "write before open")
-        await asyncio.to_thread(self._write, data)
 
     def _write(self, data: bytes) -> None:
         import usb.core
@@ -226,21 +212,12 @@ class UsbTransport(Transport):
     async def finish(self) -> None:
         """A bulk transfer completes only once the device has taken every byte, so a written
         job is a taken job: nothing more to wait for."""
-        if self._out is None:
-            raise TransportError("not-open", "finish before open")
-
-    async def read_until(self, complete: Callable[[bytes], bool], timeout: float) -> bytes:
-        if self._dev is None:
-            raise TransportError("not-open", "read before open")
-        if self._in is None:
-            return b""  # a print-only interface: the printer cannot answer
-        return await asyncio.to_thread(self._read_until, complete, timeout)
+        self._require_open("finish")
 
     async def line_status(self) -> StatusReport | None:
         """A print-only interface cannot answer `~HS` or `DLE EOT`; its port status byte still
         tells paper out, offline and error, as usblp and CUPS read it."""
-        if self._dev is None:
-            raise TransportError("not-open", "line status before open")
+        self._require_open("line status")
         if self._in is not None:
             return None
         return await asyncio.to_thread(self._port_status)
@@ -261,6 +238,8 @@ class UsbTransport(Transport):
     def _read_until(self, complete: Callable[[bytes], bool], timeout: float) -> bytes:
         import usb.core
 
+        if self._in is None:
+            return b""  # a print-only interface: the printer cannot answer
         buf = b""
         deadline = time.monotonic() + timeout
         size = max(64, self._in.wMaxPacketSize)
