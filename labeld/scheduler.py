@@ -210,6 +210,10 @@ class Scheduler:
         recovered = await self.spool.recover({pid: p.crash_policy for pid, p in self.printers.items()})
         if any(recovered.values()):
             log.warning("recovered jobs interrupted by a stop: %s", recovered)
+        # A printer paused for maintenance must not start printing because labeld restarted.
+        for pid in await self.spool.paused_printers() & self.printers.keys():
+            self.printers[pid].paused = True
+            log.info("printer %s: paused (since before the restart)", pid)
         for pid, worker in self.workers.items():
             worker.task = asyncio.create_task(worker.run(), name=f"labeld-worker-{pid}")
             self._tasks.append(worker.task)

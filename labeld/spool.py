@@ -86,6 +86,11 @@ CREATE TABLE IF NOT EXISTS events (
     data    TEXT
 );
 CREATE INDEX IF NOT EXISTS events_printer ON events(printer, seq);
+-- Printers a technician paused: they stay paused across restarts until resumed.
+CREATE TABLE IF NOT EXISTS paused_printers (
+    printer   TEXT PRIMARY KEY,
+    paused_at REAL NOT NULL
+);
 """
 EVENTS_KEPT = 50_000  # the newest events are kept; older ones are pruned with finished jobs
 
@@ -397,6 +402,20 @@ class Spool:
             return [Job.from_row(r) for r in conn.execute(sql, args)]
 
         return await self.run(op)
+
+    async def set_paused(self, printer: str, paused: bool) -> None:
+        def op(conn: sqlite3.Connection) -> None:
+            if paused:
+                conn.execute("INSERT OR IGNORE INTO paused_printers VALUES (?, ?)",
+                             (printer, time.time()))
+            else:
+                conn.execute("DELETE FROM paused_printers WHERE printer=?", (printer,))
+
+        await self.run(op)
+
+    async def paused_printers(self) -> set[str]:
+        return await self.run(lambda conn: {r[0] for r in conn.execute(
+            "SELECT printer FROM paused_printers")})
 
     async def queued_counts(self) -> dict[str, int]:
         def op(conn: sqlite3.Connection) -> dict[str, int]:

@@ -231,12 +231,14 @@ def create_app(config: Config, plugins: PluginManager | None = None) -> FastAPI:
     @app.post("/v1/printers/{printer_id}/pause", tags=["printers"], dependencies=[tech])
     async def pause(printer_id: str) -> dict[str, Any]:
         p = daemon.printer(printer_id)
+        await daemon.spool.set_paused(printer_id, True)  # kept across restarts
         p.paused = True
         return printer_json(p, (await daemon.spool.queued_counts()).get(printer_id, 0))
 
     @app.post("/v1/printers/{printer_id}/resume", tags=["printers"], dependencies=[tech])
     async def resume(printer_id: str) -> dict[str, Any]:
         p = daemon.printer(printer_id)
+        await daemon.spool.set_paused(printer_id, False)
         p.paused = False
         daemon.scheduler.wake(printer_id)
         return printer_json(p, (await daemon.spool.queued_counts()).get(printer_id, 0))

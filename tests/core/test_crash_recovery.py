@@ -90,3 +90,26 @@ def test_a_job_cut_off_mid_send_is_retried_for_labels_and_held_for_receipts(
         wait_for(lambda: second.client.get(f"/v1/jobs/{jid}").json()["state"] == "completed",
                  timeout=20)
     wait_for(lambda: [j for j in sim.jobs() if j.complete and j.data == data.encode()], timeout=20)
+
+
+def test_a_paused_printer_stays_paused_across_a_restart(tmp_path, simulator, processes):
+    # A technician pauses a printer for maintenance; labeld restarts (an update, a reboot).
+    # Nothing may print until someone resumes it.
+    sim = simulator("zpl")
+    cfg = write_config(tmp_path, sim.port, "zebra-generic-203")
+    first = processes(cfg)
+    assert first.client.post("/v1/printers/p/pause").json()["state"] == "stopped"
+    jid = first.client.post("/v1/jobs", json={"printer": "p", "raw": {"data": ZPL}}).json()["id"]
+    first.kill()
+
+    second = processes(cfg)
+    assert second.client.get("/v1/printers/p").json()["state"] == "stopped"
+    time.sleep(0.5)
+    assert second.client.get(f"/v1/jobs/{jid}").json()["state"] == "pending"
+    assert sim.jobs() == []
+    second.client.post("/v1/printers/p/resume")
+    wait_for(lambda: second.client.get(f"/v1/jobs/{jid}").json()["state"] == "completed")
+    second.stop()
+
+    third = processes(cfg)  # and resumed stays resumed
+    assert third.client.get("/v1/printers/p").json()["state"] != "stopped"
