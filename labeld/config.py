@@ -57,6 +57,9 @@ class DeliveryConfig(_Strict):
     connect_timeout_s: float = Field(default=3.0, gt=0)
     write_timeout_s: float = Field(default=15.0, gt=0)
     status_timeout_s: float = Field(default=2.5, gt=0, le=30)
+    # A job the printer took but never confirmed (it cannot answer status) completes as
+    # "unconfirmed" after this long.
+    confirm_window_s: float = Field(default=30.0, gt=0, le=3600)
 
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")

@@ -108,10 +108,16 @@ class Transport(abc.ABC):
     async def read_until(self, complete: Callable[[bytes], bool], timeout: float) -> bytes:
         """Read until `complete(buffer)` is true or `timeout` passes; return what arrived."""
 
+    @property
+    def can_answer(self) -> bool:
+        """Whether the printer can reply on this link once it is open. Where it cannot (a
+        print-only USB interface, a file), no query is written: it would only become job
+        data."""
+        return True
+
     async def line_status(self) -> StatusReport | None:
-        """What the link itself tells when the printer has no back channel to answer on (a
-        print-only USB interface still answers GET_PORT_STATUS); None: ask the printer in its
-        language."""
+        """What the link itself knows of a printer that cannot answer (a print-only USB
+        interface still answers GET_PORT_STATUS); None when it knows nothing."""
         return None
 
     @abc.abstractmethod

@@ -149,9 +149,9 @@ class Printer:
     async def _query(self) -> StatusReport:
         timeout = self.status_timeout
         async with self.connect(self._question_timeouts(timeout)) as transport:
-            line = await transport.line_status()
-            if line is not None:  # no back channel: what the link knows is all there is
-                return line
+            if not transport.can_answer:  # what the link knows is all there is
+                return await transport.line_status() or StatusReport(
+                    answered=False, fields={"link": "the printer cannot answer on this link"})
             await transport.write(self.language.status_query())
             reply = await transport.read_until(self.language.status_complete, timeout)
         return self.language.decode_status(reply)
@@ -160,6 +160,8 @@ class Printer:
         """One query on a connection of its own; the reply as far as it came within `timeout`
         (status, identification, configuration: the printer's back channel)."""
         async with self.connect(self._question_timeouts(timeout)) as transport:
+            if not transport.can_answer:
+                return b""
             await transport.write(query)
             return await transport.read_until(complete, timeout)
 

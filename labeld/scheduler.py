@@ -27,7 +27,6 @@ log = logging.getLogger(__name__)
 Emit = Callable[..., Awaitable[object]]
 PREFLIGHT_MAX_AGE_S = 2.0  # a status younger than this is trusted before the next job
 CONFIRM_POLL_S = 0.5  # how soon an idle printer is asked to confirm jobs it took
-CONFIRM_WINDOW_S = 30.0  # after this, a job the printer never confirmed completes as unconfirmed
 HOLD_POLL_MAX_S = 10.0
 
 
@@ -162,7 +161,8 @@ class PrinterWorker:
             await self._settle(taken, "confirmed")
         elif not status.settled and not status.stopped:
             # Silent or garbled: the printer cannot confirm; after the window, say so.
-            stale = [j for j, t in self._sent.items() if time.time() - t > CONFIRM_WINDOW_S]
+            window = self.delivery.confirm_window_s
+            stale = [j for j, t in self._sent.items() if time.time() - t > window]
             await self._settle(stale, "unconfirmed")
 
     async def _settle(self, job_ids: list[str], delivery: str) -> None:

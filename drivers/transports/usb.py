@@ -214,12 +214,14 @@ class UsbTransport(ThreadedTransport):
         job is a taken job: nothing more to wait for."""
         self._require_open("finish")
 
+    @property
+    def can_answer(self) -> bool:
+        return self._in is not None  # protocol 1 (print only) has no bulk IN
+
     async def line_status(self) -> StatusReport | None:
         """A print-only interface cannot answer `~HS` or `DLE EOT`; its port status byte still
         tells paper out, offline and error, as usblp and CUPS read it."""
         self._require_open("line status")
-        if self._in is not None:
-            return None
         return await asyncio.to_thread(self._port_status)
 
     def _port_status(self) -> StatusReport:

@@ -11,6 +11,7 @@ from tests.conftest import FAST_DELIVERY, printer, wait_for, wait_job
 
 LABEL = "^XA^FO20,20^A0N,30,30^FDheld, not lost^FS^XZ"
 PATIENT = FAST_DELIVERY.model_copy(update={"max_attempts": 1000})
+SHORT_WINDOW = PATIENT.model_copy(update={"confirm_window_s": 1.0})
 
 
 def jobs_of(client, pid):
@@ -81,13 +82,10 @@ def test_a_fault_that_starts_after_sending_leaves_the_job_unconfirmed_until_it_p
     assert len(sim.jobs()) == 1 and sim.jobs()[0].printed
 
 
-def test_a_printer_that_never_answers_status_completes_jobs_as_unconfirmed(daemon, simulator,
-                                                                          monkeypatch):
-    import labeld.scheduler as scheduler
-    monkeypatch.setattr(scheduler, "CONFIRM_WINDOW_S", 1.0)  # a tunable, not a seam of ours
+def test_a_printer_that_never_answers_status_completes_jobs_as_unconfirmed(daemon, simulator):
     sim = simulator("zpl")
     sim.set_fault("silent")
-    client = daemon([printer("shelf", sim, "zebra-generic-203")], delivery=PATIENT)
+    client = daemon([printer("shelf", sim, "zebra-generic-203")], delivery=SHORT_WINDOW)
     jid = client.post("/v1/jobs", json={"printer": "shelf", "raw": {"data": LABEL}}).json()["id"]
     job = wait_job(client, jid, timeout=15)
     assert job["state"] == "completed" and job["delivery"] == "unconfirmed"
@@ -134,12 +132,10 @@ def test_live_events_stream_as_server_sent_events(daemon, simulator):
                for e in got)
 
 
-def test_a_garbled_status_reply_confirms_nothing(daemon, simulator, monkeypatch):
-    import labeld.scheduler as scheduler
-    monkeypatch.setattr(scheduler, "CONFIRM_WINDOW_S", 1.0)
+def test_a_garbled_status_reply_confirms_nothing(daemon, simulator):
     sim = simulator("zpl")
     sim.set_fault("garbage")
-    client = daemon([printer("shelf", sim, "zebra-generic-203")], delivery=PATIENT)
+    client = daemon([printer("shelf", sim, "zebra-generic-203")], delivery=SHORT_WINDOW)
     status = client.get("/v1/printers/shelf/status").json()
     assert [r["code"] for r in status["reasons"]] == ["garbled-status-reply"]
     assert status["reasons"][0]["message"]["hu"]
