@@ -246,6 +246,17 @@ class Model:
 
 
 @dataclass(frozen=True)
+class FoundDevice:
+    """A printer found on one of this machine's buses: the URI that reaches it, a description
+    for people, and the id of a known model whose identity (USB ids) it matches, if one does."""
+
+    uri: str
+    description: str
+    model: str | None = None
+    details: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
 class SimulatorSpec:
     """A virtual printer that `labeld simulate NAME` can start."""
 

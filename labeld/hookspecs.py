@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pluggy
 
-from labeld.contracts import Language, Model, SelfTestCheck, SimulatorSpec, Template, Transport
+from labeld.contracts import (FoundDevice, Language, Model, SelfTestCheck, SimulatorSpec,
+                              Template, Transport)
 
 PROJECT = "labeld"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -54,3 +55,12 @@ def labeld_selftest_checks() -> list[SelfTestCheck]:
     built-in checks by ``POST /v1/printers/{id}/selftest``: the place for model knowledge such as
     a Zebra's detailed error word or a firmware known to be buggy."""
 
+
+
+@hookspec
+def labeld_discover(models: list[Model]) -> list[FoundDevice]:
+    """Printers this plugin finds on the machine's buses right now (the USB transport: devices
+    with a printer-class interface or a known model's USB ids), each with the URI to configure
+    and the id of the model in ``models`` it matches, if any. Called on demand (``GET
+    /v1/discover``, ``labeld discover``), never at start; returns an empty list when the bus or
+    its library is missing, and should finish within a few seconds."""

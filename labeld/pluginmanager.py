@@ -18,7 +18,8 @@ from typing import TypeVar
 import pluggy
 
 from labeld import hookspecs
-from labeld.contracts import Language, Model, SelfTestCheck, SimulatorSpec, Template, Transport
+from labeld.contracts import (FoundDevice, Language, Model, SelfTestCheck, SimulatorSpec,
+                              Template, Transport)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -125,6 +126,22 @@ class PluginManager:
             except Exception:
                 continue
         return owners
+
+    def discover(self) -> list[FoundDevice]:
+        """Every plugin's `labeld_discover`, one at a time: a plugin that raises is reported
+        and the others still answer. Blocking (buses are scanned): call it off the event loop."""
+        models = list(self.models().values())
+        found: list[FoundDevice] = []
+        for impl in self._pm.hook.labeld_discover.get_hookimpls():
+            try:
+                found.extend(impl.function(models=models) or [])
+            except Exception as exc:
+                msg = f"labeld_discover raised {type(exc).__name__}: {exc}"
+                log.error("plugin %s: %s", impl.plugin_name, msg)
+                info = self._infos.get(impl.plugin_name)
+                if info and msg not in info.errors:
+                    info.errors.append(msg)
+        return found
 
     def infos(self) -> list[PluginInfo]:
         return sorted(self._infos.values(), key=lambda i: i.name)

@@ -28,11 +28,12 @@ import errno
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
-from labeld.contracts import Reason, Severity, StatusReport, Timeouts, Transport, TransportError
+from labeld.contracts import (FoundDevice, Model, Reason, Severity, StatusReport, Timeouts,
+                              Transport, TransportError)
 from labeld.drivers.transports.threaded import ThreadedTransport
 from labeld.hookspecs import hookimpl
 
@@ -113,9 +114,10 @@ class UsbTransport(ThreadedTransport):
     def validate_uri(cls, uri: str) -> None:
         parse(uri, cls.scheme)
 
-    def usb_backend(self) -> Any:
-        if self.backend is not None:
-            return self.backend
+    @classmethod
+    def usb_backend(cls) -> Any:
+        if cls.backend is not None:
+            return cls.backend
         import usb.backend.libusb1
 
         try:
@@ -123,6 +125,36 @@ class UsbTransport(ThreadedTransport):
         except ImportError:  # the system's libusb, if there is one
             return usb.backend.libusb1.get_backend()
         return usb.backend.libusb1.get_backend(find_library=libusb_package.find_library)
+
+    @classmethod
+    def discover(cls, models: Sequence[Model]) -> list[FoundDevice]:
+        """USB printers connected now: devices with a printer-class interface, and devices
+        whose ids a known model declares (vendor-class receipt printers). Blocking."""
+        import usb.core
+
+        backend = cls.usb_backend()
+        if backend is None:
+            return []
+        known = {ids: m.id for m in models for ids in m.usb_ids}
+        found = []
+        for dev in usb.core.find(find_all=True, backend=backend):
+            ids = (dev.idVendor, dev.idProduct)
+            try:
+                printer_class = any(i.bInterfaceClass == PRINTER_CLASS for c in dev for i in c)
+            except usb.core.USBError:
+                printer_class = False
+            if not printer_class and ids not in known:
+                continue
+            maker, product, serial = (_string(dev, i) for i in (dev.iManufacturer, dev.iProduct,
+                                                               dev.iSerialNumber))
+            uri = f"{cls.scheme}://{ids[0]:04x}:{ids[1]:04x}"
+            if serial:
+                uri += f"?serial={quote(serial, safe='')}"
+            found.append(FoundDevice(
+                uri, " ".join(x for x in (maker, product) if x) or f"USB {ids[0]:04x}:{ids[1]:04x}",
+                known.get(ids), {"vendor_id": f"{ids[0]:04x}", "product_id": f"{ids[1]:04x}",
+                                 "serial": serial, "printer_class": printer_class}))
+        return found
 
     # -- in the worker thread (see ThreadedTransport) ----------------------------------------
 
@@ -164,17 +196,12 @@ class UsbTransport(ThreadedTransport):
 
     def _find(self, backend: Any) -> Any:
         import usb.core
-        import usb.util
 
         for dev in usb.core.find(find_all=True, idVendor=self.vid, idProduct=self.pid,
                                  backend=backend):
-            if self.serial is None:
+            # a device whose serial cannot be read (no permission, none) is not the one asked for
+            if self.serial is None or _string(dev, dev.iSerialNumber) == self.serial:
                 return dev
-            try:
-                if usb.util.get_string(dev, dev.iSerialNumber) == self.serial:
-                    return dev
-            except (usb.core.USBError, ValueError):
-                continue  # no permission to read its strings, or none: not the one asked for
         raise TransportError("usb-not-found", f"{self.name} is not connected (or is switched "
                              "off).")
 
@@ -258,6 +285,20 @@ class UsbTransport(ThreadedTransport):
         return buf
 
 
+def _string(dev: Any, index: int) -> str | None:
+    """A string descriptor, or None where the device has none or will not say (no permission
+    to open it, as for a printer whose udev rule is missing)."""
+    import usb.core
+    import usb.util
+
+    if not index:
+        return None
+    try:
+        return usb.util.get_string(dev, index)
+    except (usb.core.USBError, ValueError, NotImplementedError):
+        return None
+
+
 def _printer_interface(config: Any) -> Any:
     """The interface to print on: printer class, bidirectional (protocol 2) before print-only
     (1), as CUPS chooses; else a vendor-class interface with a bulk OUT endpoint."""
@@ -303,3 +344,12 @@ def _usb_error(exc: Any, what: str, sent: int = 0) -> TransportError:
 @hookimpl
 def labeld_transports() -> list[type[Transport]]:
     return [UsbTransport]
+
+
+@hookimpl
+def labeld_discover(models: list[Model]) -> list[FoundDevice]:
+    try:
+        return UsbTransport.discover(models)
+    except Exception as exc:  # libusb present but the bus unreadable: nothing found, say why
+        log.warning("USB discovery failed: %s", exc)
+        return []
