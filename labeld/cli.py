@@ -224,6 +224,28 @@ def cmd_plugins(args: argparse.Namespace) -> int:
         return _show(c.get("/v1/plugins"))
 
 
+def cmd_discover(args: argparse.Namespace) -> int:
+    """Scan this machine's buses directly (no daemon needed, e.g. before the first config)."""
+    from labeld.pluginmanager import default_manager
+
+    found = default_manager().discover()
+    if args.json:
+        print(json.dumps([{"uri": d.uri, "description": d.description, "model": d.model,
+                           "details": d.details} for d in found], indent=2))
+        return 0
+    if not found:
+        print("No printer found on USB. Check the cable and power; network printers are "
+              "configured by address (socket://HOST:9100).")
+        return 1
+    for d in found:
+        print(f"{d.uri:<40} {d.description}  (model: {d.model or 'unknown, pick one'})")
+    print("\nFor the config file:")
+    for n, d in enumerate(found, 1):
+        print(f'\n[[printers]]\nid = "printer-{n}"\nuri = "{d.uri}"\n'
+              f'model = "{d.model or "CHOOSE-A-MODEL (labeld plugins)"}"')
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="labeld", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"labeld {__version__}")
@@ -253,6 +275,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--control-port", type=int, default=0, help="control HTTP port (0 = any free)")
     p.add_argument("--host", default="127.0.0.1")
     p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("discover", help="find USB printers on this machine (no daemon needed)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_discover)
 
     def client_parser(name: str, helptext: str, func) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=helptext)

@@ -52,6 +52,7 @@ log = logging.getLogger(__name__)
 SSE_KEEPALIVE_S = 15.0
 SEVERITY_ORDER = {"ok": 0, "skip": 0, "warn": 1, "fail": 2}
 PRUNE_EVERY_S = 3600.0
+DISCOVERY_TIMEOUT_S = 10.0
 
 
 @dataclass
@@ -227,6 +228,22 @@ def create_app(config: Config, plugins: PluginManager | None = None) -> FastAPI:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         return Response(data, media_type="application/zip", headers={
             "Content-Disposition": f'attachment; filename="labeld-support-{stamp}.zip"'})
+
+    @app.get("/v1/discover", tags=["printers"], dependencies=[tech])
+    async def discover() -> dict[str, Any]:
+        """Printers connected to this machine now (USB), with the URI to configure and the
+        model that matches; `configured` says which printer entry already uses the URI."""
+        try:
+            found = await asyncio.wait_for(asyncio.to_thread(daemon.plugins.discover),
+                                           DISCOVERY_TIMEOUT_S)
+        except TimeoutError:
+            raise LabeldError("discovery-timeout", "Scanning the buses took too long.",
+                              "Try again; if it keeps happening, see the labeld log.",
+                              status=504) from None
+        uses = {p.config.uri: p.id for p in daemon.printers.values()}
+        return {"devices": [{"uri": d.uri, "description": d.description, "model": d.model,
+                             "configured": uses.get(d.uri), "details": d.details}
+                            for d in found]}
 
     @app.post("/v1/printers/{printer_id}/pause", tags=["printers"], dependencies=[tech])
     async def pause(printer_id: str) -> dict[str, Any]:

@@ -55,6 +55,7 @@ ENDPOINTS = [
     ("GET", "/v1/printers/shelf/events", None, "tech"),
     ("POST", "/v1/printers/shelf/selftest", None, "tech"),
     ("GET", "/v1/support-bundle", None, "tech"),
+    ("GET", "/v1/discover", None, "tech"),
     ("DELETE", "/v1/jobs/{job}", None, "tech"),
     ("POST", "/v1/jobs/{job}/release", None, "tech"),
     ("GET", "/v1/plugins", None, "tech"),

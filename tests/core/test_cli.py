@@ -50,8 +50,18 @@ def test_demo_prints_a_label_and_a_receipt_and_says_where_to_look():
     assert re.search(r"API at http://127\.0\.0\.1:\d+", proc.stdout)
     assert re.search(r"demo-zpl .* completed", proc.stdout)
     assert re.search(r"demo-escpos .* completed", proc.stdout)
+    assert re.search(r"demo-tspl .* completed", proc.stdout)
     assert "/jobs" in proc.stdout and "preview.png" in proc.stdout and "/page/0.png" in proc.stdout
     assert re.search(r"token \(admin, for this demo only\): lbd_\S+", proc.stdout)
+
+
+def test_discover_scans_this_machine_without_a_daemon():
+    # This machine has no USB printer (nor, maybe, a USB bus): the scan says so and fails, so
+    # that a script can tell; --json gives an empty list.
+    proc = labeld("discover")
+    assert proc.returncode == 1 and "No printer found on USB" in proc.stdout
+    proc = labeld("discover", "--json")
+    assert proc.returncode == 0 and proc.stdout.strip() == "[]"
 
 
 @pytest.fixture

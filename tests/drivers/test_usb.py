@@ -46,6 +46,10 @@ def plugin_manager(transport: type[UsbTransport]) -> PluginManager:
         def labeld_transports(self):
             return [transport]
 
+        @hookimpl
+        def labeld_discover(self, models):
+            return transport.discover(models)
+
     pm.register(EmulatedUsbPlugin(), "usb-emulated")
     return pm
 
@@ -300,3 +304,48 @@ def daemon_with(tmp_path):
         client.close()
         server.stop()
 
+
+
+# -- discovery ----------------------------------------------------------------------------------------
+
+
+def test_discovery_lists_printers_with_their_uri_and_known_model(plugins):
+    zebra = UsbPrinter(plugins.simulators()["zpl"].factory(), ZEBRA_VID, ZEBRA_PID,
+                       serial="D2J/123 45")
+    tsc = UsbPrinter(plugins.simulators()["tspl"].factory(), 0x1203, 0x0140, serial="T1",
+                     manufacturer="TSC", interface_class=0xFF)  # vendor class, known ids
+    mouse = UsbPrinter(plugins.simulators()["zpl"].factory(), 0x046D, 0xC077, serial="M",
+                       manufacturer="Logitech", interface_class=0xFF)  # neither: not listed
+    cls = emulated(zebra, tsc, mouse)
+    found = cls.discover(list(plugins.models().values()))
+    assert [(d.uri, d.model) for d in found] == [
+        ("usb-emulated://0a5f:0027?serial=D2J%2F123%2045", None),  # printer class, model unknown
+        ("usb-emulated://1203:0140?serial=T1", "tsc-generic-203"),
+    ]
+    assert found[0].description == "Zebra Technologies emulated printer"
+    # the URI it proposes reaches that very printer
+    run(send(cls(found[0].uri, TIMEOUTS), b"^XA^FDfound^FS^XZ"))
+    assert [j.data for j in zebra.jobs] == [b"^XA^FDfound^FS^XZ"] and not tsc.jobs
+
+
+def test_discovery_through_the_api_marks_what_is_configured(zebra, daemon_with):
+    cls = emulated(zebra)
+    client = daemon_with(cls, [PrinterConfig(id="usb-zebra", uri="usb-emulated://0a5f:0027",
+                                             model="zebra-generic-203")])
+    devices = client.get("/v1/discover").json()["devices"]
+    assert [(d["uri"], d["configured"]) for d in devices] == [
+        ("usb-emulated://0a5f:0027?serial=SIM0001", None)]  # configured without the serial
+
+
+def test_a_discovery_plugin_that_fails_is_reported_and_the_others_answer(zebra):
+    pm = plugin_manager(emulated(zebra))
+
+    class Broken:
+        @hookimpl
+        def labeld_discover(self, models):
+            raise OSError("bus on fire")
+
+    pm.register(Broken(), "broken-discovery")
+    assert [d.uri for d in pm.discover()] == ["usb-emulated://0a5f:0027?serial=SIM0001"]
+    info = next(i for i in pm.infos() if i.name == "broken-discovery")
+    assert "bus on fire" in info.errors[0]
