@@ -168,6 +168,10 @@ class UsbTransport(ThreadedTransport):
                                  retryable=False)
         try:
             dev = self._find(backend)
+        except usb.core.USBError as exc:
+            raise _usb_error(exc, f"Cannot look for {self.name}") from None
+        number = None
+        try:
             try:
                 config = dev.get_active_configuration()
             except usb.core.USBError:  # not configured yet (no kernel driver took it)
@@ -185,7 +189,11 @@ class UsbTransport(ThreadedTransport):
             except NotImplementedError:  # platforms without kernel drivers to detach
                 pass
             usb.util.claim_interface(dev, number)
-        except usb.core.USBError as exc:
+        except (usb.core.USBError, TransportError) as exc:
+            # whatever was taken before the failure goes back: usblp, the handle
+            self._give_back(dev, number, claimed=False)
+            if isinstance(exc, TransportError):
+                raise
             raise _usb_error(exc, f"Cannot open {self.name}") from None
         self._dev, self._interface = dev, number
         self._out = _endpoint(interface, usb.util.ENDPOINT_OUT)
@@ -206,14 +214,20 @@ class UsbTransport(ThreadedTransport):
                              "off).")
 
     def _close(self) -> None:
+        dev, self._dev = self._dev, None
+        self._give_back(dev, self._interface, claimed=True)
+
+    def _give_back(self, dev: Any, number: int | None, claimed: bool) -> None:
+        """Release the interface, re-attach usblp if we detached it, close the handle."""
         import usb.core
         import usb.util
 
-        dev, self._dev = self._dev, None
         try:
-            usb.util.release_interface(dev, self._interface)
-            if self._detached:
-                dev.attach_kernel_driver(self._interface)
+            if claimed and number is not None:
+                usb.util.release_interface(dev, number)
+            if self._detached and number is not None:
+                dev.attach_kernel_driver(number)
+                self._detached = False
         except (usb.core.USBError, NotImplementedError) as exc:
             log.info("%s: giving the interface back: %s", self.name, exc)
         finally:

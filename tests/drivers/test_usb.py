@@ -220,6 +220,16 @@ def test_a_printer_held_by_another_program_is_busy(zebra):
     assert e.value.code == "usb-busy" and "another program" in e.value.message
 
 
+def test_a_failed_claim_gives_usblp_back(zebra):
+    # usblp is detached to claim the interface; when the claim then fails, /dev/usb/lp0 must
+    # not stay gone for the other programs
+    zebra.claimed = True  # a vendor utility got the interface in between
+    with pytest.raises(TransportError) as e:
+        run(send(transport(emulated(zebra)), b"^XA^XZ"))
+    assert e.value.code == "usb-busy"
+    assert (zebra.detaches, zebra.attaches, zebra.kernel_driver) == (1, 1, True)
+
+
 def test_a_status_question_during_a_job_waits_its_turn_instead_of_failing(zebra):
     # The interface takes one claim at a time: the printer serialises its own opens, and a
     # status query while a job holds the printer reports the last answer.
