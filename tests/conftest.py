@@ -28,6 +28,8 @@ from labeld.spool import Spool
 # Fast retries keep fault tests short; the production defaults are in examples/labeld.toml.
 FAST_DELIVERY = DeliveryConfig(max_attempts=4, backoff_initial_s=0.05, backoff_max_s=0.2,
                                connect_timeout_s=1.0, write_timeout_s=1.0, status_timeout_s=1.0)
+# A printer that is down long enough for a test to look at its waiting job: retried, never aborted.
+PATIENT_DELIVERY = FAST_DELIVERY.model_copy(update={"max_attempts": 1000})
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from tests.conftest import FAST_DELIVERY, printer, wait_for, wait_job
+from tests.conftest import FAST_DELIVERY, PATIENT_DELIVERY, printer, wait_for, wait_job
 
 ZPL = "^XA^FO50,50^A0N,40,40^FDÁrvíztűrő tükörfúrógép^FS^XZ"
 RECEIPT = b"\x1b@Hello till\n\x1dV\x00"
@@ -131,7 +131,7 @@ def test_an_offline_printer_does_not_delay_another_printers_jobs(daemon, simulat
     dead.set_fault("offline")
     client = daemon([printer("dead", dead, "zebra-generic-203"),
                      printer("alive", alive, "zebra-generic-203")],
-                    delivery=FAST_DELIVERY.model_copy(update={"max_attempts": 1000}))
+                    delivery=PATIENT_DELIVERY)
     for i in range(5):
         client.post("/v1/jobs", json={"printer": "dead", "raw": {"data": f"^XA^FD{i}^XZ"}})
     t0 = time.monotonic()
@@ -149,7 +149,7 @@ def test_a_printer_that_comes_back_gets_its_job_once(daemon, simulator):
     sim = simulator("zpl")
     sim.set_fault("offline")
     client = daemon([printer("shelf", sim, "zebra-generic-203")],
-                    delivery=FAST_DELIVERY.model_copy(update={"max_attempts": 1000}))
+                    delivery=PATIENT_DELIVERY)
     jid = client.post("/v1/jobs", json={"printer": "shelf", "raw": {"data": ZPL}}).json()["id"]
     waiting = wait_for(lambda: (j := client.get(f"/v1/jobs/{jid}").json())["attempts"] >= 2 and j)
     assert waiting["state"] in ("pending", "processing")
@@ -181,7 +181,7 @@ def test_a_connection_dropped_mid_job_is_retried_whole(daemon, simulator):
     sim = simulator("zpl")
     sim.set_fault("drop-after", 10)
     client = daemon([printer("shelf", sim, "zebra-generic-203")],
-                    delivery=FAST_DELIVERY.model_copy(update={"max_attempts": 1000}))
+                    delivery=PATIENT_DELIVERY)
     big = "^XA" + "^FO10,10^FDxxxxxxxxxxxxxxxxxxxxxxxx^FS" * 4000 + "^XZ"
     jid = client.post("/v1/jobs", json={"printer": "shelf", "raw": {"data": big}}).json()["id"]
     wait_for(lambda: client.get(f"/v1/jobs/{jid}").json()["attempts"] >= 2)
@@ -196,7 +196,7 @@ def test_a_pending_job_can_be_canceled_and_never_prints(daemon, simulator):
     sim = simulator("zpl")
     sim.set_fault("offline")
     client = daemon([printer("shelf", sim, "zebra-generic-203")],
-                    delivery=FAST_DELIVERY.model_copy(update={"max_attempts": 1000}))
+                    delivery=PATIENT_DELIVERY)
     jid = client.post("/v1/jobs", json={"printer": "shelf", "raw": {"data": ZPL}}).json()["id"]
     resp = client.delete(f"/v1/jobs/{jid}")
     assert resp.status_code == 200 and resp.json()["state"] == "canceled"

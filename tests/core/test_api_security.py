@@ -9,7 +9,7 @@ import pytest
 
 from labeld import config as cfg
 from labeld.errors import ConfigError
-from tests.conftest import FAST_DELIVERY, printer, token, wait_job
+from tests.conftest import FAST_DELIVERY, PATIENT_DELIVERY, printer, token, wait_job
 
 ZPL = "^XA^FO20,20^A0N,30,30^FDok^FS^XZ"
 
@@ -208,7 +208,7 @@ def test_a_full_printer_queue_answers_503_and_drops_nothing(daemon, simulator):
     zebra = simulator("zpl")
     zebra.set_fault("offline")
     client = daemon([printer("shelf", zebra, "zebra-generic-203", max_queue=3)],
-                    delivery=FAST_DELIVERY.model_copy(update={"max_attempts": 1000}))
+                    delivery=PATIENT_DELIVERY)
     codes = [client.post("/v1/jobs", json={"printer": "shelf", "raw": {"data": f"^XA^FD{i}^XZ"}})
              .status_code for i in range(5)]
     assert codes == [202, 202, 202, 503, 503]

@@ -7,11 +7,10 @@ import time
 
 import pytest
 
-from tests.conftest import FAST_DELIVERY, printer, wait_for, wait_job
+from tests.conftest import PATIENT_DELIVERY, printer, wait_for, wait_job
 
 LABEL = "^XA^FO20,20^A0N,30,30^FDheld, not lost^FS^XZ"
-PATIENT = FAST_DELIVERY.model_copy(update={"max_attempts": 1000})
-SHORT_WINDOW = PATIENT.model_copy(update={"confirm_window_s": 1.0})
+SHORT_WINDOW = PATIENT_DELIVERY.model_copy(update={"confirm_window_s": 1.0})
 
 
 def jobs_of(client, pid):
@@ -24,7 +23,7 @@ def test_a_zebra_fault_holds_the_queue_and_clearing_it_prints_each_job_once(
         daemon, simulator, fault, code):
     sim = simulator("zpl")
     sim.set_fault(fault)
-    client = daemon([printer("shelf", sim, "zebra-generic-203")], delivery=PATIENT)
+    client = daemon([printer("shelf", sim, "zebra-generic-203")], delivery=PATIENT_DELIVERY)
     ids = [client.post("/v1/jobs", json={"printer": "shelf", "raw": {"data": f"^XA^FD{i}^FS^XZ"}})
            .json()["id"] for i in range(3)]
     held = wait_for(lambda: (js := jobs_of(client, "shelf")) and all(j["state"] == "held" for j in js)
@@ -52,7 +51,7 @@ def test_a_zebra_fault_holds_the_queue_and_clearing_it_prints_each_job_once(
 def test_a_receipt_printer_fault_holds_and_resumes(daemon, simulator, fault, code):
     sim = simulator("escpos")
     sim.set_fault(fault)
-    client = daemon([printer("till", sim, "escpos-generic-80")], delivery=PATIENT)
+    client = daemon([printer("till", sim, "escpos-generic-80")], delivery=PATIENT_DELIVERY)
     jid = client.post("/v1/jobs", json={"printer": "till", "raw": {"data": "receipt\n"}}).json()["id"]
     wait_for(lambda: client.get(f"/v1/jobs/{jid}").json()["state"] == "held")
     assert client.get(f"/v1/jobs/{jid}").json()["error"]["code"] == code
@@ -66,7 +65,7 @@ def test_a_fault_that_starts_after_sending_leaves_the_job_unconfirmed_until_it_p
     """Paper runs out right after the printer took the job: labeld must not call it printed,
     and must not send it again: the printer prints it from its buffer once paper is back."""
     sim = simulator("zpl")
-    client = daemon([printer("shelf", sim, "zebra-generic-203")], delivery=PATIENT)
+    client = daemon([printer("shelf", sim, "zebra-generic-203")], delivery=PATIENT_DELIVERY)
     # A healthy status, trusted for a moment as the next job's preflight; then the paper runs
     # out before the job arrives, so the printer buffers it instead of printing.
     assert client.get("/v1/printers/shelf/status").json()["reasons"] == []
@@ -94,7 +93,7 @@ def test_a_printer_that_never_answers_status_completes_jobs_as_unconfirmed(daemo
 
 def test_events_record_status_changes_and_job_outcomes(daemon, simulator):
     sim = simulator("zpl")
-    client = daemon([printer("shelf", sim, "zebra-generic-203")], delivery=PATIENT)
+    client = daemon([printer("shelf", sim, "zebra-generic-203")], delivery=PATIENT_DELIVERY)
     sim.set_fault("head-open")
     jid = client.post("/v1/jobs", json={"printer": "shelf", "raw": {"data": LABEL}}).json()["id"]
     wait_for(lambda: client.get(f"/v1/jobs/{jid}").json()["state"] == "held")
@@ -111,7 +110,7 @@ def test_events_record_status_changes_and_job_outcomes(daemon, simulator):
 
 def test_live_events_stream_as_server_sent_events(daemon, simulator):
     sim = simulator("zpl")
-    client = daemon([printer("shelf", sim, "zebra-generic-203")], delivery=PATIENT)
+    client = daemon([printer("shelf", sim, "zebra-generic-203")], delivery=PATIENT_DELIVERY)
     got: list[dict] = []
 
     def listen():
@@ -149,7 +148,7 @@ def test_a_slow_reader_gets_the_whole_job_once(daemon, simulator):
     """A printer that takes data slowly is waited for (within the write timeout), not resent."""
     sim = simulator("escpos")
     sim.set_fault("slow", 20000)
-    client = daemon([printer("till", sim, "escpos-generic-80")], delivery=PATIENT)
+    client = daemon([printer("till", sim, "escpos-generic-80")], delivery=PATIENT_DELIVERY)
     receipt = "x" * 30000
     jid = client.post("/v1/jobs", json={"printer": "till", "raw": {"data": receipt}}).json()["id"]
     job = wait_job(client, jid, timeout=20)
@@ -165,7 +164,7 @@ def test_a_reader_slower_than_the_write_timeout_is_retried_then_delivered_once_c
     sim = simulator("zpl")
     sim.set_fault("slow", 1)  # practically stalled: the write times out
     client = daemon([printer("shelf", sim, "zebra-generic-203")],
-                    delivery=PATIENT.model_copy(update={"write_timeout_s": 0.5}))
+                    delivery=PATIENT_DELIVERY.model_copy(update={"write_timeout_s": 0.5}))
     big = "^XA" + "^FO10,10^FDxxxxxxxxxxxxxxxxxxxxxxxx^FS" * 200_000 + "^XZ"  # > socket buffers
     jid = client.post("/v1/jobs", json={"printer": "shelf", "raw": {"data": big}}).json()["id"]
     stalled = wait_for(lambda: (j := client.get(f"/v1/jobs/{jid}").json())["attempts"] >= 1
