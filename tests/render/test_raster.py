@@ -264,17 +264,21 @@ _LABEL = st.one_of(
 @given(_LABEL)
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_only_invalid_escapes(doc):
-    fonts = _FONTS
+    render_or_explain(doc)
+
+
+def render_or_explain(doc) -> Raster | None:
+    """The document's raster, or None when it was refused with an error the API can send."""
     try:
-        label = parse_label(doc, 203)
-        raster = render_label(label, fonts)
+        raster = render_label(parse_label(doc, 203), _FONTS)
     except Invalid as e:
         assert e.code and e.message
         (e.message + e.hint).encode("utf-8")  # the API must be able to send it
         event(e.code)  # --hypothesis-show-statistics tells how far documents got
-        return
+        return None
     event("rendered")
     assert isinstance(raster, Raster)
+    return raster
 
 
 _FONTS = FontBook()
@@ -323,16 +327,10 @@ def _typed_element(kind: str) -> st.SearchStrategy:
        st.sampled_from([152, 203, 300]))
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_only_invalid_escapes_from_well_typed_documents(elements, dpi):
-    try:
-        raster = render_label(parse_label({"width_mm": 70, "height_mm": 70, "dpi": dpi,
-                                           "elements": elements}, 203), _FONTS)
-    except Invalid as e:
-        assert e.code and e.message
-        (e.message + e.hint).encode("utf-8")  # the API must be able to send it
-        event(e.code)  # --hypothesis-show-statistics tells how far documents got
+    raster = render_or_explain({"width_mm": 70, "height_mm": 70, "dpi": dpi,
+                                "elements": elements})
+    if raster is None:
         return
-    event("rendered")
-    assert isinstance(raster, Raster)
     # the renderer's ink box holds every black dot: encoders send only what lies inside it
     bits = raster_to_bits(raster)
     left, top, right, bottom = raster.ink
