@@ -22,7 +22,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from labeld import __version__
-from labeld.contracts import PrintOptions, SelfTestCheck, Severity, Timeouts, TransportError
+from labeld.contracts import (PrintOptions, Reason, SelfTestCheck, Severity, Timeouts,
+                              TransportError)
 from labeld.printers import Printer
 from labeld.reasons import describe
 
@@ -60,6 +61,20 @@ async def _timed(name: str, fn: CheckFn, timeout: float) -> Check:
     except TransportError as exc:
         status, detail, hint, data = "fail", exc.message, "", None
     return Check(name, status, round((time.perf_counter() - t0) * 1000, 2), detail, hint, data)
+
+
+def verdict(reasons: list[Reason], fields: dict[str, Any],
+            ok_detail: str) -> tuple[Status, str, str, dict[str, Any]]:
+    """A check's result from the reasons a printer reported: fail on an error (with its hint),
+    warn on anything else, ok on none; the reasons in both languages go with it."""
+    described = [describe(r) for r in reasons]
+    data = {"reasons": described, "fields": fields}
+    if not reasons:
+        return "ok", ok_detail, "", data
+    errors = [r for r in reasons if r.severity is Severity.ERROR]
+    first = describe(errors[0]) if errors else described[0]
+    return ("fail" if errors else "warn", ", ".join(d["message"]["en"] for d in described),
+            first["hint"]["en"], data)
 
 
 async def run_selftest(printer: Printer, *, print_label: bool = False,
@@ -113,17 +128,11 @@ async def run_selftest(printer: Printer, *, print_label: bool = False,
 
     async def status() -> tuple[Status, str, str, dict[str, Any] | None]:
         live = await printer.query_status()
-        reasons = [describe(r) for r in live.reasons]
-        data = {"reasons": reasons, "fields": live.fields}
         if not live.answered:
-            return ("warn", "no status reply", reasons[0]["hint"]["en"] if reasons else "", data)
-        errors = [r for r in live.reasons if r.severity is Severity.ERROR]
-        if errors:
-            first = describe(errors[0])
-            return "fail", ", ".join(r["message"]["en"] for r in reasons), first["hint"]["en"], data
-        if live.reasons:
-            return "warn", ", ".join(r["message"]["en"] for r in reasons), reasons[0]["hint"]["en"], data
-        return "ok", "ready: no error or warning reported", "", data
+            reasons = [describe(r) for r in live.reasons]
+            return ("warn", "no status reply", reasons[0]["hint"]["en"] if reasons else "",
+                    {"reasons": reasons, "fields": live.fields})
+        return verdict(live.reasons, live.fields, "ready: no error or warning reported")
 
     checks.append(await _timed("status", status, timeout + 1.0))
 

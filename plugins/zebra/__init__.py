@@ -37,20 +37,14 @@ def labeld_models() -> list[Model]:
 async def _error_word(printer: Any) -> tuple[str, str, str, dict[str, Any] | None]:
     """~HQES: the detailed error and warning words, richer than ~HS (cutter, head element,
     calibration, clean head...), and answered by Zebras that stay silent on ~HS in a fault."""
+    from labeld.diagnostics import verdict
     from labeld.drivers.zpl.language import HQES_QUERY, decode_hqes, hqes_complete
-    from labeld.reasons import describe
 
     reply = await printer.ask(HQES_QUERY, hqes_complete, printer.status_timeout)
     if not reply:
         return "skip", "the printer does not answer ~HQES (older firmware)", "", None
     reasons, fields = decode_hqes(reply)
-    described = [describe(r) for r in reasons]
-    data = {"fields": fields, "reasons": described}
-    if any(r.severity.value == "error" for r in reasons):
-        return "fail", ", ".join(d["message"]["en"] for d in described), described[0]["hint"]["en"], data
-    if reasons:
-        return "warn", ", ".join(d["message"]["en"] for d in described), described[0]["hint"]["en"], data
-    return "ok", "no error or warning flags", "", data
+    return verdict(reasons, fields, "no error or warning flags")
 
 
 @hookimpl
