@@ -20,16 +20,16 @@ from labeld.contracts import Raster
 INIT: Final = b"\x1b@"  # ESC @
 CUT_FEED_PARTIAL: Final = b"\x1dVB\x00"  # GS V 66 0: feed to the cutter, then partial cut
 GS_V0: Final = b"\x1dv0"
-NORMAL: Final = 0  # m: no double width / height
 BAND_ROWS: Final = 255
 MAX_BAND_ROWS: Final = 0xFFFF
 MAX_ROW_BYTES: Final = 0xFFFF
 MAX_FEED: Final = 255  # ESC J n: n <= 255 motion units (one dot at the default unit)
 
 
-def gs_v0_header(row_bytes: int, rows: int, mode: int = NORMAL) -> bytes:
-    """`GS v 0 m xL xH yL yH`: width in bytes, height in dots, both little-endian."""
-    return GS_V0 + bytes((mode,)) + row_bytes.to_bytes(2, "little") + rows.to_bytes(2, "little")
+def gs_v0_header(row_bytes: int, rows: int) -> bytes:
+    """`GS v 0 m xL xH yL yH`: m = 0 (no double width or height), width in bytes, height in
+    dots, both little-endian."""
+    return GS_V0 + b"\x00" + row_bytes.to_bytes(2, "little") + rows.to_bytes(2, "little")
 
 
 def encode_gs_v0(raster: Raster, band_rows: int = BAND_ROWS) -> bytes:

@@ -94,9 +94,6 @@ class FileTransport(ThreadedTransport):
         if self._target is not None:
             os.replace(self._target.with_suffix(".part"), self._target)  # whole, so visible
 
-    async def finish(self) -> None:
-        self._require_open("finish")
-
 
 def _file_error(exc: OSError, path: Path) -> TransportError:
     if exc.errno in (errno.ENOENT, errno.ENODEV, errno.ENXIO):

@@ -234,6 +234,8 @@ class UsbTransport(ThreadedTransport):
             usb.util.dispose_resources(dev)
 
     def _write(self, data: bytes) -> None:
+        # A bulk transfer completes only once the device has taken every byte: a written job
+        # is a taken job, so finish() has nothing to wait for.
         import usb.core
 
         sent = 0
@@ -249,11 +251,6 @@ class UsbTransport(ThreadedTransport):
         except usb.core.USBError as exc:
             raise _usb_error(exc, f"{self.name} failed after {sent} of {len(data)} bytes",
                              sent=sent) from None
-
-    async def finish(self) -> None:
-        """A bulk transfer completes only once the device has taken every byte, so a written
-        job is a taken job: nothing more to wait for."""
-        self._require_open("finish")
 
     @property
     def can_answer(self) -> bool:

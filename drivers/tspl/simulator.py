@@ -12,6 +12,7 @@ read `ESC ! ?` are image, not a query.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import ClassVar
 
 import numpy as np
@@ -132,7 +133,7 @@ class TsplDevice(Device):
         return {**super().counters(), "labels_printed": self.labels_printed}
 
     def on_printed(self, job: SimJob) -> None:
-        self.labels_printed += len(self.render(job))
+        self.labels_printed += sum(1 for _ in _labels(job.data, self.dpi))  # no PNGs needed
 
     def render(self, job: SimJob) -> list[bytes]:
         return render_labels(job.data, self.dpi)
@@ -140,8 +141,12 @@ class TsplDevice(Device):
 
 def render_labels(data: bytes, dpi: int) -> list[bytes]:
     """PNG images of the labels a TSPL stream prints: one per PRINT command."""
+    return [mono_png(width, height, rows) for width, height, rows in _labels(data, dpi)]
+
+
+def _labels(data: bytes, dpi: int) -> Iterator[tuple[int, int, bytes]]:
+    """(width, height, packed rows) of each label the stream prints, at PRINT."""
     image = np.zeros((0, 0), dtype=bool)  # True = black
-    pages: list[bytes] = []
     i = 0
     while i < len(data):
         head = _BITMAP_HEAD.match(data, i)
@@ -163,8 +168,7 @@ def render_labels(data: bytes, dpi: int) -> list[bytes]:
             image[:] = False
         elif _PRINT.match(line) and image.size:
             height, width = image.shape
-            pages.append(mono_png(width, height, np.packbits(image, axis=1).tobytes()))
-    return pages
+            yield width, height, np.packbits(image, axis=1).tobytes()
 
 
 def _dots(value: bytes, mm: bytes | None, dpi: int) -> int:

@@ -109,16 +109,16 @@ def _deflate(rows: bytes, level: int, strategy: int, mem_level: int) -> bytes:
     return compressor.compress(rows) + compressor.flush()
 
 
-def z64_data(rows: bytes, level: int = Z64_LEVEL) -> bytes:
+def z64_data(rows: bytes) -> bytes:
     """`:Z64:<base64(zlib(rows))>:<CRC>`, a zlib (RFC 1950) stream, not raw deflate: the
     shortest of Z64_CANDIDATES for a small bitmap, zlib's defaults for a large one (see the
     module docstring); never longer than zlib's defaults."""
     if len(rows) > SMALL_BITMAP:
-        if _libdeflate_zlib is not None and level == Z64_LEVEL:
+        if _libdeflate_zlib is not None:
             return _armoured(b"Z64", _libdeflate_zlib(rows, LIBDEFLATE_LEVEL))
         strategy, mem = Z64_CANDIDATES[0]
-        return _armoured(b"Z64", _deflate(rows, level, strategy, mem))
-    streams = [_deflate(rows, level, strategy, mem) for strategy, mem in Z64_CANDIDATES]
+        return _armoured(b"Z64", _deflate(rows, Z64_LEVEL, strategy, mem))
+    streams = [_deflate(rows, Z64_LEVEL, strategy, mem) for strategy, mem in Z64_CANDIDATES]
     if _libdeflate_zlib is not None:
         streams.append(_libdeflate_zlib(rows, LIBDEFLATE_LEVEL))
     return _armoured(b"Z64", min(streams, key=len))

@@ -484,7 +484,7 @@ class ZplDevice(Device):
             f"  {o.dpmm * 104:<19} PRINT WIDTH",
             "  1245                LABEL LENGTH",
             f"  {o.firmware:<19} FIRMWARE",
-            f"  {self.counters().get('labels_printed', 0):<19} LABELS PRINTED",
+            f"  {self.labels_printed:<19} LABELS PRINTED",
         ]
         return b"\x02" + "\r\n".join(lines).encode("ascii") + b"\r\n\x03\r\n"
 
