@@ -20,16 +20,16 @@ from PIL import Image
 
 from labeld.contracts import Raster
 from labeld.errors import Invalid
+from labeld.render.document import DITHERS, Dither
+from labeld.render.images import DEFAULT_MAX_PIXELS, page_to_raster, why
 # imported under another name: document_to_rasters' `dither` argument (the API's field name)
 # would shadow it
-from labeld.render.images import DEFAULT_MAX_PIXELS, DitherName, page_to_raster
 from labeld.render.images import dither as dither_grey
 from labeld.render.sprite import pack
 
 __all__ = ["CONTENT_TYPES", "DEFAULT_MAX_PAGES", "document_to_rasters"]
 
 CONTENT_TYPES = ("application/pdf", "image/png", "image/jpeg")
-DITHERS = ("threshold", "ordered", "floyd-steinberg")
 DEFAULT_MAX_PAGES = 50
 PDF_POINTS_PER_INCH = 72.0
 
@@ -56,7 +56,7 @@ def document_to_rasters(content_type: str, data: bytes, *, width_dots: int, dpi:
     if dither not in DITHERS:
         raise Invalid("invalid-dither", f"unknown dither {str(dither)[:50]!r}",
                       "one of " + ", ".join(DITHERS))
-    method = cast(DitherName, dither)
+    method = cast(Dither, dither)
     if not data:
         raise Invalid("invalid-document", f"the {_NAMES[kind]} document is empty",
                       "send the file's bytes, base64-encoded")
@@ -113,7 +113,7 @@ _LOAD_ERRORS = {
 }
 
 
-def _pdf_to_rasters(data: bytes, width_dots: int, dpi: int, method: DitherName,
+def _pdf_to_rasters(data: bytes, width_dots: int, dpi: int, method: Dither,
                     max_pages: int, max_pixels: int) -> list[Raster]:
     import pypdfium2 as pdfium  # imported here so that label printing never loads PDFium
 
@@ -126,7 +126,7 @@ def _pdf_to_rasters(data: bytes, width_dots: int, dpi: int, method: DitherName,
                                   "re-export the document as PDF, or send PNG"))
             raise Invalid("invalid-document", message, hint) from None
         except Exception as e:  # noqa: BLE001 - a library fault on hostile bytes is still bad input
-            raise Invalid("invalid-document", f"the PDF cannot be read ({_why(e)})",
+            raise Invalid("invalid-document", f"the PDF cannot be read ({why(e)})",
                           "re-export the document as PDF") from None
         try:
             pages = len(pdf)
@@ -144,13 +144,13 @@ def _pdf_to_rasters(data: bytes, width_dots: int, dpi: int, method: DitherName,
             pdf.close()
 
 
-def _render_page(pdf: Any, index: int, width_dots: int, dpi: int, method: DitherName,
+def _render_page(pdf: Any, index: int, width_dots: int, dpi: int, method: Dither,
                  max_pixels: int) -> Raster:
     where = f"page {index + 1} of the PDF"
     try:
         page = pdf[index]
     except Exception as e:  # noqa: BLE001
-        raise Invalid("invalid-document", f"{where} is corrupt ({_why(e)})",
+        raise Invalid("invalid-document", f"{where} is corrupt ({why(e)})",
                       "re-export the document as PDF") from None
     try:
         # pdfium reports the size as displayed, i.e. after the page's /Rotate
@@ -168,7 +168,7 @@ def _render_page(pdf: Any, index: int, width_dots: int, dpi: int, method: Dither
         try:
             grey = _draw(page, w, h)
         except Exception as e:  # noqa: BLE001 - pdfium failing on a hostile page is bad input
-            raise Invalid("invalid-document", f"{where} cannot be drawn ({_why(e)})",
+            raise Invalid("invalid-document", f"{where} cannot be drawn ({why(e)})",
                           "re-export the document as PDF") from None
     finally:
         page.close()
@@ -198,7 +198,3 @@ def _draw(page: Any, w: int, h: int) -> Image.Image:
         return bitmap.to_pil().copy()  # to_pil shares the bitmap's buffer
     finally:
         bitmap.close()
-
-
-def _why(e: BaseException) -> str:
-    return (str(e) or type(e).__name__)[:200]

@@ -9,20 +9,16 @@ from __future__ import annotations
 
 import io
 import math
-from typing import Literal
 
 import numpy as np
 from PIL import Image, ImageOps
 
 from labeld.contracts import Raster
 from labeld.errors import Invalid
-from labeld.render.document import ImageElement, mm_to_dots
+from labeld.render.document import MAX_LABEL_DOTS, Dither, ImageElement, mm_to_dots
 from labeld.render.sprite import Sprite, pack
 
 DEFAULT_MAX_PIXELS = 25_000_000  # an A4 page at 300 dpi is 8.7 Mpx; a 4x6 label at 600 dpi 8.6
-MAX_OUTPUT_DOTS = 40_000_000  # a scaled image is never allowed to become larger than a label
-
-DitherName = Literal["threshold", "ordered", "floyd-steinberg"]
 
 # 8x8 Bayer matrix: thresholds spread evenly over 0..255 so flat greys become regular patterns
 _BAYER2 = np.array([[0, 2], [3, 1]])
@@ -43,7 +39,7 @@ def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Ima
     except Image.DecompressionBombError:
         raise _too_large(None, max_pixels) from None
     except Exception as e:  # Pillow raises many types for bad headers (SyntaxError, struct.error)
-        raise Invalid("invalid-image", f"not a readable PNG or JPEG image ({_why(e)})",
+        raise Invalid("invalid-image", f"not a readable PNG or JPEG image ({why(e)})",
                       "send a PNG or JPEG file, base64-encoded") from None
     w, h = im.size
     if w * h > max_pixels:
@@ -53,11 +49,12 @@ def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Ima
         im = ImageOps.exif_transpose(im) or im
         return _to_grey(im)
     except Exception as e:  # truncated data, bad CRC, broken EXIF, unusual modes
-        raise Invalid("invalid-image", f"the image data is corrupt ({_why(e)})",
+        raise Invalid("invalid-image", f"the image data is corrupt ({why(e)})",
                       "re-export the image as PNG or JPEG") from None
 
 
-def _why(e: Exception) -> str:
+def why(e: BaseException) -> str:
+    """A library's exception as a short reason for an error message."""
     return (str(e) or type(e).__name__)[:200]
 
 
@@ -95,7 +92,7 @@ def scale(im: Image.Image, width: int | None, height: int | None) -> Image.Image
         assert height is not None
         f = height / h
     nw, nh = max(1, math.floor(w * f + 0.5)), max(1, math.floor(h * f + 0.5))
-    if nw * nh > MAX_OUTPUT_DOTS:
+    if nw * nh > MAX_LABEL_DOTS:  # a scaled image never becomes larger than any label
         raise Invalid("image-too-large", f"the image would be {nw}x{nh} dots",
                       "give a smaller width_mm or height_mm")
     if (nw, nh) == (w, h):
@@ -103,7 +100,7 @@ def scale(im: Image.Image, width: int | None, height: int | None) -> Image.Image
     return im.resize((nw, nh), Image.Resampling.LANCZOS)
 
 
-def dither(im: Image.Image, method: DitherName) -> np.ndarray:
+def dither(im: Image.Image, method: Dither) -> np.ndarray:
     """Grey image to dots (True = print). `threshold` for logos and line art, `ordered` for
     photos that must stay crisp, `floyd-steinberg` for photos that need every grey level."""
     if method == "floyd-steinberg":
@@ -129,7 +126,7 @@ def render_image(el: ImageElement, dpi: int, max_pixels: int = DEFAULT_MAX_PIXEL
 
 
 def page_to_raster(data: bytes, width_dots: int, dpi: int,
-                   method: DitherName = "floyd-steinberg",
+                   method: Dither = "floyd-steinberg",
                    max_pixels: int = DEFAULT_MAX_PIXELS) -> Raster:
     """A whole-page PNG/JPEG document scaled to the printer's print width, as a Raster."""
     im = scale(decode_image(data, max_pixels), width_dots, None)
