@@ -21,7 +21,7 @@ from labeld.errors import Invalid
 from labeld.render.barcodes import render_barcode
 from labeld.render.document import (BarcodeElement, BoxElement, Element, ImageElement, Label,
                                     LineElement, TextElement, mm_to_dots)
-from labeld.render.images import DEFAULT_MAX_PIXELS, render_image
+from labeld.render.images import render_image
 from labeld.render.sprite import Sprite, pack
 from labeld.render.text import FontBook, render_text
 
@@ -35,8 +35,7 @@ _FIELD_OF_CODE = {"bad-check-digit": "data", "unencodable-data": "data", "unknow
                   "invalid-image": "data", "image-too-large": "data"}
 
 
-def render_label(label: Label, fonts: FontBook, *,
-                 max_image_pixels: int = DEFAULT_MAX_PIXELS) -> Raster:
+def render_label(label: Label, fonts: FontBook) -> Raster:
     """Draw every element at the label's dpi and pack the result.
 
     Raises Invalid when an element cannot be drawn as asked: a bad check digit, data a
@@ -48,7 +47,7 @@ def render_label(label: Label, fonts: FontBook, *,
     ink = [w, h, 0, 0]  # the box of every dot placed, so encoders need not scan for it
     for i, el in enumerate(label.elements):
         try:
-            sprite, x, y = _sprite(el, dpi, fonts, (w, h), max_image_pixels)
+            sprite, x, y = _sprite(el, dpi, fonts, (w, h))
             _place(page, w, sprite, x, y, dpi, _KIND[type(el)], ink)
         except Invalid as e:
             field = _FIELD_OF_CODE.get(e.code)
@@ -58,8 +57,8 @@ def render_label(label: Label, fonts: FontBook, *,
     return Raster(width=w, height=h, rows=page.tobytes(), dpi=dpi, ink=box)
 
 
-def _sprite(el: Element, dpi: int, fonts: FontBook, label_dots: tuple[int, int],
-            max_image_pixels: int) -> tuple[Sprite, int, int]:
+def _sprite(el: Element, dpi: int, fonts: FontBook,
+            label_dots: tuple[int, int]) -> tuple[Sprite, int, int]:
     """The element's sprite and where its box's top-left corner goes, in dots."""
     x, y = mm_to_dots(el.x_mm, dpi), mm_to_dots(el.y_mm, dpi)
     if isinstance(el, TextElement):
@@ -67,9 +66,9 @@ def _sprite(el: Element, dpi: int, fonts: FontBook, label_dots: tuple[int, int],
     if isinstance(el, BarcodeElement):
         return render_barcode(el, dpi, fonts, label_dots), x, y
     if isinstance(el, ImageElement):
-        return render_image(el, dpi, max_image_pixels), x, y
+        return render_image(el, dpi), x, y
     if isinstance(el, BoxElement):
-        return _box(el, dpi, label_dots), x, y
+        return _box(el, x, y, dpi, label_dots), x, y
     if isinstance(el, LineElement):
         x2, y2 = mm_to_dots(el.x2_mm, dpi), mm_to_dots(el.y2_mm, dpi)
         t = max(1, mm_to_dots(el.thickness_mm, dpi))
@@ -87,9 +86,8 @@ def _check_extent(right: int, bottom: int, label_dots: tuple[int, int], dpi: int
                    what)
 
 
-def _box(el: BoxElement, dpi: int, label_dots: tuple[int, int]) -> Sprite:
+def _box(el: BoxElement, x: int, y: int, dpi: int, label_dots: tuple[int, int]) -> Sprite:
     w, h = max(1, mm_to_dots(el.width_mm, dpi)), max(1, mm_to_dots(el.height_mm, dpi))
-    x, y = mm_to_dots(el.x_mm, dpi), mm_to_dots(el.y_mm, dpi)
     if el.rotation in (90, 270):
         _check_extent(x + h, y + w, label_dots, dpi, "the box")
     else:

@@ -623,10 +623,10 @@ def layout_lines(el: TextElement, dpi: int, fonts: FontBook) -> tuple[Path, int,
         if natural > max_w:
             # widths scale about linearly with size; hinting can add a dot, so step down to be sure
             size = max(MIN_TEXT_DOTS, math.floor(size * max_w / natural))
-            while size > MIN_TEXT_DOTS and max(fonts.width(path, size, p)
-                                               for p in paragraphs) > max_w:
+            while (widest := max(fonts.width(path, size, p) for p in paragraphs)) > max_w \
+                    and size > MIN_TEXT_DOTS:
                 size -= 1
-            if max(fonts.width(path, size, p) for p in paragraphs) > max_w:
+            if widest > max_w:
                 raise Invalid("does-not-fit",
                               "the text does not fit max_width_mm at any legible size",
                               "make max_width_mm larger or the text shorter")
