@@ -21,9 +21,6 @@ from labeld.spool import Job
 from labeld.templates import TemplateStore
 from labeld.templating import fill
 
-MAX_PAGES = 50
-
-
 @dataclass
 class Prepared:
     kind: str
@@ -73,10 +70,8 @@ def prepare(kind: str, request: dict[str, Any], printer: Printer, fonts: FontBoo
         raw = _b64(document.get("data", ""))
         pages = document_to_rasters(document.get("content_type", ""), raw,
                                     width_dots=printer.model.print_width_dots, dpi=printer.model.dpi,
-                                    dither=document.get("dither") or "floyd-steinberg",
-                                    max_pages=MAX_PAGES)
-        for page in pages:
-            _check_width(page, printer)
+                                    dither=document.get("dither") or "floyd-steinberg")
+        # every page is scaled to the print width, so no width check is needed here
         return Prepared(kind, {"content_type": document.get("content_type"), "pages": len(pages),
                                "bytes": len(raw), "sha256": hashlib.sha256(raw).hexdigest()},
                         pages)
@@ -91,13 +86,17 @@ def _b64(text: str) -> bytes:
                       "Send the file's bytes base64-encoded.") from None
 
 
+def raw_bytes(raw: dict[str, Any]) -> bytes:
+    """The bytes of a raw payload ({"data", "encoding"}): base64-decoded or UTF-8."""
+    if raw.get("encoding") == "base64":
+        return base64.b64decode(raw["data"])
+    return raw["data"].encode("utf-8")
+
+
 def job_bytes(printer: Printer, job: Job) -> bytes:
     """The exact bytes a job sends. Raises LabeldError for a payload that can never print."""
     if job.kind == "raw":
-        raw = job.payload
-        data = (base64.b64decode(raw["data"]) if raw.get("encoding") == "base64"
-                else raw["data"].encode("utf-8"))
-        return printer.language.raw_job(data, job.copies)
+        return printer.language.raw_job(raw_bytes(job.payload), job.copies)
     if not job.pages:
         raise LabeldError("no-pages", "The job has no rendered pages.", "", status=500)
     return printer.language.encode_raster(job.pages, printer.model,

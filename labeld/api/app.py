@@ -27,7 +27,7 @@ from labeld.config import Config
 from labeld.errors import LabeldError, NotFound
 from labeld.diagnostics import LogRing, diagnostic_label, run_selftest, support_bundle
 from labeld.events import CLOSED, EventHub, event_json, sse
-from labeld.jobs import prepare
+from labeld.jobs import Prepared, prepare, raw_bytes
 from labeld.render import FontBook, raster_to_png
 from labeld.templates import TemplateStore
 from labeld.templating import fields as template_fields
@@ -265,13 +265,17 @@ def create_app(config: Config, plugins: PluginManager | None = None) -> FastAPI:
                      idempotency_key: str | None = Header(default=None, max_length=200),
                      token: TokenInfo = Depends(daemon.guard.require(Role.POS))) -> JSONResponse:
         printer = daemon.printer(body.printer)
-        if body.raw is not None:
-            # Raw bytes go to the printer as they are: the command policy decides what this
-            # token's role may send (no factory resets from a price field).
-            check_raw(printer.model.language, body.raw.decoded(), token.role)
-        # Rendering is CPU work: off the event loop, so status calls stay quick meanwhile.
-        prepared = await asyncio.to_thread(prepare, body.kind, body.model_dump(), printer,
-                                           daemon.fonts, daemon.templates)
+
+        def validate_and_render() -> Prepared:
+            if body.raw is not None:
+                # Raw bytes go to the printer as they are: the command policy decides what this
+                # token's role may send (no factory resets from a price field).
+                check_raw(printer.model.language, raw_bytes(body.raw.model_dump()), token.role)
+            return prepare(body.kind, body.model_dump(), printer, daemon.fonts, daemon.templates)
+
+        # Scanning up to 16 MiB of raw commands or rendering is CPU work: off the event loop,
+        # so status calls stay quick meanwhile.
+        prepared = await asyncio.to_thread(validate_and_render)
         result = await daemon.spool.submit(NewJob(printer=body.printer, kind=prepared.kind,
                                                   payload=prepared.payload, copies=body.copies,
                                                   idem_key=idempotency_key, pages=prepared.pages),

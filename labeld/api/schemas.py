@@ -33,9 +33,6 @@ class RawPayload(BaseModel):
             raise ValueError("data is empty")
         return self
 
-    def decoded(self) -> bytes:
-        return base64.b64decode(self.data) if self.encoding == "base64" else self.data.encode("utf-8")
-
 
 class TokenRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
