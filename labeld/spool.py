@@ -17,11 +17,12 @@ import threading
 import time
 import uuid
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 from labeld.contracts import Raster
@@ -92,6 +93,12 @@ CREATE TABLE IF NOT EXISTS paused_printers (
     paused_at REAL NOT NULL
 );
 """
+# Columns added to tables after spool files of that table were written: a file from an earlier
+# labeld gets them when opened (CREATE TABLE IF NOT EXISTS leaves an existing table as it is).
+ADDED_COLUMNS: Mapping[str, Mapping[str, str]] = MappingProxyType({
+    "jobs": {"hold_kind": "TEXT", "delivery": "TEXT"},
+    "pages": {"ink": "TEXT"},
+})
 EVENTS_KEPT = 50_000  # the newest events are kept; older ones are pruned with finished jobs
 
 IDEMPOTENCY_WINDOW_S = 24 * 3600
@@ -151,7 +158,6 @@ class Job:
     error: dict[str, str] | None
     idem_key: str | None = None
     delivery: str | None = None
-    hold_kind: str | None = None
     failures: int = 0  # attempts that failed and count towards max_attempts (this one included)
     attempt_log: list[Attempt] = field(default_factory=list)
     pages: list[Raster] = field(default_factory=list)  # loaded when the job is claimed
@@ -167,7 +173,7 @@ class Job:
             kind=r["kind"], payload=json.loads(r["payload"]), copies=r["copies"],
             attempts=r["attempts"], created_at=r["created_at"], updated_at=r["updated_at"],
             finished_at=r["finished_at"], retry_at=r["retry_at"], error=error,
-            idem_key=r["idem_key"], delivery=r["delivery"], hold_kind=r["hold_kind"],
+            idem_key=r["idem_key"], delivery=r["delivery"],
         )
 
 
@@ -245,7 +251,8 @@ class Spool:
         conn.execute("PRAGMA synchronous=FULL")  # an accepted job must survive a power cut
         conn.execute("PRAGMA busy_timeout=5000")
         conn.executescript(SCHEMA)
-        _add_missing_columns(conn, "pages", {"ink": "TEXT"})
+        for table, columns in ADDED_COLUMNS.items():
+            _add_missing_columns(conn, table, columns)
         for statement in self._extra_schema:
             conn.execute(statement)
         return conn
@@ -352,12 +359,11 @@ class Spool:
                         "queue-full", f"Printer {new.printer} already has {queued} jobs waiting.",
                         "Try again later; check the printer (GET /v1/printers/ID).", status=503)
             job_id = uuid.uuid4().hex
-            conn.execute(
+            seq = conn.execute(
                 "INSERT INTO jobs (id, printer, state, kind, payload, copies, idem_key, body_hash,"
                 " created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (job_id, new.printer, JobState.PENDING, new.kind, json.dumps(new.payload),
-                 new.copies, new.idem_key, body_hash, now, now))
-            seq = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
+                 new.copies, new.idem_key, body_hash, now, now)).lastrowid
             conn.executemany(
                 "INSERT INTO pages (job_id, n, width, height, dpi, rows, ink)"
                 " VALUES (?,?,?,?,?,?,?)",
@@ -638,7 +644,7 @@ def _ink_box(text: str | None) -> tuple[int, int, int, int] | None:
     return left, top, right, bottom
 
 
-def _add_missing_columns(conn: sqlite3.Connection, table: str, columns: dict[str, str]) -> None:
+def _add_missing_columns(conn: sqlite3.Connection, table: str, columns: Mapping[str, str]) -> None:
     """Columns added since a spool file was created (CREATE TABLE IF NOT EXISTS leaves an older
     table as it is): a spool written by an earlier labeld opens, and its rows read as NULL."""
     have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}

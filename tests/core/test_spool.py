@@ -152,3 +152,28 @@ def test_a_spool_from_before_the_ink_column_opens_and_reads_it_as_unknown(tmp_pa
         assert page.rows == b"\x80" and page.ink is None
     finally:
         s.close()
+
+
+def test_a_spool_from_before_delivery_tracking_opens_and_keeps_its_jobs(tmp_path):
+    # the jobs table as the first labeld wrote it: no hold_kind, no delivery
+    from labeld.spool import SCHEMA, Spool
+
+    path = tmp_path / "first.db"
+    old = sqlite3.connect(path)
+    first = SCHEMA.split("CREATE TABLE IF NOT EXISTS attempts")[0]
+    first = first.replace("    hold_kind     TEXT,  -- 'printer': held while the printer has a "
+                          "fault, released by itself\n", "")
+    first = first.replace(",\n    delivery      TEXT", "")
+    assert "delivery" not in first and "hold_kind" not in first
+    old.executescript(first)
+    old.execute("INSERT INTO jobs (id, printer, state, kind, payload, copies, created_at,"
+                " updated_at, attempts) VALUES ('j1', 'p1', 'pending', 'raw', '{}', 1, 0, 0, 0)")
+    old.commit()
+    old.close()
+    s = Spool(path)
+    s.open()
+    try:
+        job = run(s.get("j1"))
+        assert job.state is JobState.PENDING and job.delivery is None
+    finally:
+        s.close()
