@@ -56,7 +56,6 @@ __all__ = [
 _BEARER = HTTPBearer(auto_error=False, description="A labeld API token (`lbd_...`).")
 
 # Where Guard leaves the verified token for the route: request.state.labeld_token.
-TOKEN_STATE_KEY = "labeld_token"
 
 
 @dataclass(frozen=True)
@@ -100,7 +99,6 @@ class Guard:
             mark(request.scope, info.name, info.role)
         if not info.role.covers(role):
             raise role_required(role, info.role, f"{request.method} {request.url.path}")
-        setattr(request.state, TOKEN_STATE_KEY, info)
         return info
 
 

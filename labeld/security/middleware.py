@@ -398,7 +398,6 @@ class TooManyRequests(LabeldError):
         super().__init__("rate-limited", f"Too many requests; try again in {seconds} s.",
                          "Slow down, or ask the administrator to raise [security] "
                          "rate_per_second / burst for this shop.")
-        self.retry_after_s = seconds
         self.headers: Mapping[str, str] = {"Retry-After": str(seconds)}
 
 
