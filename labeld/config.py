@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from labeld.errors import ConfigError
+from labeld.security.middleware import DEFAULT_ALLOWED_HOSTS, DEFAULT_MAX_BODY_BYTES
 
 DEFAULT_LISTEN = "127.0.0.1:8631"
 DEFAULT_SPOOL = "/var/lib/labeld/spool.db"
@@ -67,10 +68,10 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 class SecurityConfig(_Strict):
     # Host names the API answers to; anything else is a DNS-rebinding attempt (421).
-    allowed_hosts: list[str] = ["localhost", "127.0.0.1", "[::1]"]
+    allowed_hosts: list[str] = list(DEFAULT_ALLOWED_HOSTS)
     # Web origins of POS pages allowed to call the API from a browser (CORS); none by default.
     allowed_origins: list[str] = []
-    max_body_bytes: int = Field(default=17 * 1024 * 1024, ge=1024)
+    max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=1024)
     rate_per_second: float = Field(default=50.0, gt=0)
     burst: float = Field(default=100.0, ge=1)
     audit_keep_days: float = Field(default=365.0, gt=0)

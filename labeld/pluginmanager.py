@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from types import ModuleType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pluggy
 
@@ -78,15 +78,7 @@ class PluginManager:
         caller = getattr(self._pm.hook, hook_name)
         for impl in caller.get_hookimpls():  # in registration order: built-ins before outsiders
             info = self._infos.get(impl.plugin_name)
-            try:
-                items = impl.function() or []
-            except Exception as exc:
-                msg = f"{hook_name} raised {type(exc).__name__}: {exc}"
-                log.error("plugin %s: %s", impl.plugin_name, msg)
-                if info and msg not in info.errors:
-                    info.errors.append(msg)
-                continue
-            for item in items:
+            for item in self._call(impl, hook_name):
                 k = key(item)
                 if k in found:
                     msg = f"{kind} {k!r} is already provided by plugin {owner[k]!r}; ignored"
@@ -113,8 +105,9 @@ class PluginManager:
         return self._collect("labeld_templates", lambda t: t.name, "template")
 
     def selftest_checks(self, model_id: str) -> list[SelfTestCheck]:
-        found = self._collect("labeld_selftest_checks", lambda c: f"{c.name}@{id(c)}", "check")
-        return [c for c in found.values() if not c.models or model_id in c.models]
+        checks = [c for impl in self._pm.hook.labeld_selftest_checks.get_hookimpls()
+                  for c in self._call(impl, "labeld_selftest_checks")]
+        return [c for c in checks if not c.models or model_id in c.models]
 
     def model_owners(self) -> dict[str, str]:
         """Model id -> name of the plugin that provides it."""
@@ -131,17 +124,21 @@ class PluginManager:
         """Every plugin's `labeld_discover`, one at a time: a plugin that raises is reported
         and the others still answer. Blocking (buses are scanned): call it off the event loop."""
         models = list(self.models().values())
-        found: list[FoundDevice] = []
-        for impl in self._pm.hook.labeld_discover.get_hookimpls():
-            try:
-                found.extend(impl.function(models=models) or [])
-            except Exception as exc:
-                msg = f"labeld_discover raised {type(exc).__name__}: {exc}"
-                log.error("plugin %s: %s", impl.plugin_name, msg)
-                info = self._infos.get(impl.plugin_name)
-                if info and msg not in info.errors:
-                    info.errors.append(msg)
-        return found
+        return [device for impl in self._pm.hook.labeld_discover.get_hookimpls()
+                for device in self._call(impl, "labeld_discover", models=models)]
+
+    def _call(self, impl: Any, hook_name: str, **kwargs: Any) -> list[Any]:
+        """One plugin's answer to a hook; a plugin that raises is logged, its error kept for
+        GET /v1/plugins, and counts as having answered nothing."""
+        try:
+            return list(impl.function(**kwargs) or [])
+        except Exception as exc:
+            msg = f"{hook_name} raised {type(exc).__name__}: {exc}"
+            log.error("plugin %s: %s", impl.plugin_name, msg)
+            info = self._infos.get(impl.plugin_name)
+            if info and msg not in info.errors:
+                info.errors.append(msg)
+            return []
 
     def infos(self) -> list[PluginInfo]:
         return sorted(self._infos.values(), key=lambda i: i.name)

@@ -85,9 +85,8 @@ def build_daemon(config: Config, plugins: PluginManager | None = None) -> Daemon
     spool = Spool(config.server.spool)
     events = EventHub(spool)
     scheduler = Scheduler(spool, printers, config.delivery, emit=events.emit)
-    sec = config.security
     tokens = TokenStore(spool)
-    limiter = SecuritySettings(rate_per_second=sec.rate_per_second, burst=sec.burst).rate_limiter()
+    limiter = security_settings(config).rate_limiter()
     templates_dir = config.server.templates_dir or str(Path(config.server.spool).parent / "templates")
     return Daemon(config, plugins, spool, printers, scheduler, events, tokens, AuditLog(spool),
                   Guard(tokens, limiter), FontBook(config.server.font_dirs),
