@@ -108,7 +108,10 @@ class PrinterWorker:
     async def deliver(self, job: Job) -> Finish:
         """Send one job; say how the attempt ended (the caller records it)."""
         try:
-            data = job_bytes(self.printer, job)
+            # Encoding pages (Z64, many PDF pages) is CPU work: off the event loop, as rendering
+            # is at submit; a raw job is its bytes already.
+            data = (await asyncio.to_thread(job_bytes, self.printer, job) if job.pages
+                    else job_bytes(self.printer, job))
         except LabeldError as exc:
             return Finish(job.id, JobState.ABORTED, Outcome.ABORT, error=exc.as_dict())
         try:
