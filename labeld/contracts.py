@@ -213,6 +213,25 @@ class Language(abc.ABC):
     def decode_config(self, reply: bytes) -> dict[str, Any]:
         return {}
 
+    def counter_query(self) -> bytes | None:
+        """Bytes asking for the printer's lifetime label counter (ZPL SGD
+        `odometer.total_label_count`), or None when the language has no counter of printed
+        labels. A counter that advanced by a job's labels is the strongest evidence that the job
+        printed; the scheduler reads it before and after each job."""
+        return None
+
+    def counter_complete(self, reply: bytes) -> bool:
+        return bool(reply)
+
+    def decode_counter(self, reply: bytes) -> int | None:
+        """The counter's value, or None for an empty or unreadable reply."""
+        return None
+
+    def labels_in_raw(self, data: bytes) -> int | None:
+        """How many labels one copy of raw job `data` prints (how far the counter moves), or
+        None when the language cannot tell from the bytes."""
+        return None
+
     def encode_raster(self, pages: list[Raster], model: Model, options: PrintOptions) -> bytes:
         """The bytes that print `pages` (rendered at the model's dpi) on this language's printers."""
         raise NotImplementedError(f"{self.name} cannot print raster images yet")
