@@ -98,11 +98,15 @@ class Transport(abc.ABC):
     async def write(self, data: bytes) -> None:
         """Write all of `data` or raise TransportError(sent=bytes_written)."""
 
-    async def finish(self) -> None:
+    async def finish(self) -> bool:
         """End the job and wait, up to the write timeout, until the printer has taken it all.
 
-        Raises TransportError when the printer dropped the job; a transport that cannot tell
-        (a one-way link) returns at once."""
+        Returns True when every byte is known to have left for the device (a closed TCP
+        connection, a finished USB bulk write, a drained serial line, a written file), False
+        when the printer kept the connection open without showing that it read the job, so the
+        bytes may still sit unread in a buffer. Raises TransportError when the printer dropped
+        the job."""
+        return True
 
     @abc.abstractmethod
     async def read_until(self, complete: Callable[[bytes], bool], timeout: float) -> bytes:

@@ -93,6 +93,15 @@ def raw_bytes(raw: dict[str, Any]) -> bytes:
     return raw["data"].encode("utf-8")
 
 
+def job_labels(printer: Printer, job: Job) -> int:
+    """How far the job moves the printer's label counter: every page of a raster job is a
+    label; a raw job counts as the language reads it, and as one label where it cannot tell."""
+    if job.kind != "raw":
+        return len(job.pages) * job.copies
+    per_copy = printer.language.labels_in_raw(raw_bytes(job.payload))
+    return max(1, per_copy if per_copy is not None else 1) * job.copies
+
+
 def job_bytes(printer: Printer, job: Job) -> bytes:
     """The exact bytes a job sends. Raises LabeldError for a payload that can never print."""
     if job.kind == "raw":

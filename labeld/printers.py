@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -20,7 +21,12 @@ from labeld.errors import ConfigError
 from labeld.pluginmanager import PluginManager
 from labeld.reasons import GARBLED_STATUS_REPLY as GARBLED
 from labeld.reasons import PRINTER_UNREACHABLE as UNREACHABLE
-from labeld.reasons import STATUS_TIMEOUT
+from labeld.reasons import STATUS_FAILED, STATUS_TIMEOUT
+
+log = logging.getLogger(__name__)
+# Transport error codes that mean "nothing could be sent at all" (the printer is off or away),
+# as opposed to a link that opened and then failed.
+UNREACHABLE_CODES = frozenset({"connection-refused", "connect-timeout", "connect-failed"})
 
 
 @dataclass
@@ -70,6 +76,8 @@ class Printer:
     last: LiveStatus = field(default_factory=LiveStatus)
     busy: bool = False
     paused: bool = False
+    # Reasons the delivery worker adds to what the printer says, by who set them (see reasons).
+    notes: dict[str, Reason] = field(default_factory=dict)
     # Taken around every use of an exclusive transport (USB: one claim of the interface at a
     # time); other transports open as many connections as they like.
     _in_use: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
@@ -92,25 +100,40 @@ class Printer:
     @contextlib.asynccontextmanager
     async def connect(self, timeouts: Timeouts | None = None) -> AsyncIterator[Transport]:
         """An open transport to the printer, closed on exit; waits its turn on an exclusive
-        transport."""
+        transport.
+
+        Whatever a transport raises while it is in use becomes a TransportError: the contract
+        says transports raise nothing else, but a plugin's transport (or an event loop's
+        wording of a reset) must not take a printer's worker down with a bare OSError."""
         transport = self.transport()
         if timeouts is not None:
             transport.timeouts = timeouts
-        async with self._in_use if self.exclusive else contextlib.nullcontext():
-            async with transport:
-                yield transport
+        try:
+            async with self._in_use if self.exclusive else contextlib.nullcontext():
+                async with transport:
+                    yield transport
+        except (OSError, RuntimeError) as exc:
+            raise TransportError("link-failed", f"The link to the printer failed: "
+                                 f"{getattr(exc, 'strerror', None) or exc or type(exc).__name__}.",
+                                 sent=0) from exc
+
+    @property
+    def reasons(self) -> list[Reason]:
+        """What is wrong with the printer: its last status, then what its worker knows (a
+        queue held because the printer is off, a worker restarting after a bug)."""
+        return [*self.last.reasons, *(r for r in self.notes.values() if r not in self.last.reasons)]
 
     @property
     def state(self) -> str:
         """IPP printer-state: idle, processing or stopped."""
-        if self.paused or self.last.stopped:
+        if self.paused or any(r.severity is Severity.ERROR for r in self.reasons):
             return "stopped"
         return "processing" if self.busy else "idle"
 
     def note_delivery_error(self, error: TransportError) -> None:
         """A failed delivery tells us something about the printer too; keep it until the next
         successful contact."""
-        if error.code in ("connection-refused", "connect-timeout", "connect-failed"):
+        if error.code in UNREACHABLE_CODES:
             self.last = LiveStatus(reasons=[UNREACHABLE], checked_at=time.time(),
                                    fields={"error": error.message})
 
@@ -131,7 +154,13 @@ class Printer:
         except TimeoutError:
             report = StatusReport(answered=False, reasons=[STATUS_TIMEOUT])
         except TransportError as exc:
-            report = StatusReport(answered=False, reasons=[UNREACHABLE], fields={"error": exc.message})
+            reason = UNREACHABLE if exc.code in UNREACHABLE_CODES else STATUS_TIMEOUT
+            report = StatusReport(answered=False, reasons=[reason],
+                                  fields={"error": exc.message, "error_code": exc.code})
+        except Exception as exc:  # noqa: BLE001 - a decoder bug must not become a 500
+            log.exception("printer %s: reading its status failed", self.id)
+            report = StatusReport(answered=False, reasons=[STATUS_FAILED],
+                                  fields={"error": f"{type(exc).__name__}: {exc}"})
         self.last = LiveStatus(reasons=report.reasons, fields=report.fields, checked_at=time.time(),
                                latency_ms=round((time.perf_counter() - t0) * 1000, 3),
                                answered=report.answered, reply=report.reply,
@@ -155,6 +184,20 @@ class Printer:
             await transport.write(self.language.status_query())
             reply = await transport.read_until(self.language.status_complete, timeout)
         return self.language.decode_status(reply)
+
+    async def read_counter(self) -> int | None:
+        """The printer's lifetime label counter, or None where the language has none, the link
+        cannot answer or the printer did not say."""
+        query = self.language.counter_query()
+        if query is None:
+            return None
+        try:
+            reply = await asyncio.wait_for(
+                self.ask(query, self.language.counter_complete, self.status_timeout),
+                self.status_timeout + 0.5)
+        except (TimeoutError, TransportError):
+            return None
+        return self.language.decode_counter(reply)
 
     async def ask(self, query: bytes, complete: Callable[[bytes], bool], timeout: float) -> bytes:
         """One query on a connection of its own; the reply as far as it came within `timeout`

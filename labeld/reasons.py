@@ -27,12 +27,25 @@ GARBLED_STATUS_REPLY = Reason("other", "garbled-status-reply", Severity.WARNING)
 STATUS_TIMEOUT = Reason("other", "status-timeout", Severity.WARNING)
 # Connection refused or timed out: nothing can be sent at all, so the queue must wait.
 PRINTER_UNREACHABLE = Reason("offline-report", "printer-unreachable", Severity.ERROR)
+# Reading the status failed inside labeld (a decoder bug): said, never a 500.
+STATUS_FAILED = Reason("other", "status-failed", Severity.WARNING)
+# Reasons the delivery worker adds to the printer's own (Printer.notes):
+# the worker hit a bug and restarts; the queue waits meanwhile.
+INTERNAL_ERROR = Reason("other", "internal-error", Severity.ERROR)
+# the printer was unreachable through the whole retry budget: its jobs are held until it answers.
+OFFLINE_HOLD = Reason("offline-report", "printer-off", Severity.ERROR)
+# the printer accepted the connection but never showed that it read the job.
+NOT_TAKING_DATA = Reason("other", "not-taking-data", Severity.ERROR)
 
 CORE_REASONS: tuple[Reason, ...] = (
     NO_STATUS_REPLY,
     GARBLED_STATUS_REPLY,
     STATUS_TIMEOUT,
     PRINTER_UNREACHABLE,
+    STATUS_FAILED,
+    INTERNAL_ERROR,
+    OFFLINE_HOLD,
+    NOT_TAKING_DATA,
 )
 
 
@@ -84,6 +97,36 @@ CATALOGUE: Mapping[str, Entry] = MappingProxyType(
             "Check that the printer is switched on and its network or USB cable is plugged in.",
             "Ellenőrizze, hogy a nyomtató be van-e kapcsolva, és be van-e dugva a hálózati "
             "vagy USB-kábele.",
+        ),
+        "printer-off": _e(
+            "The printer has been off or out of reach for a while; its labels wait",
+            "A nyomtató egy ideje ki van kapcsolva vagy nem érhető el; a címkék kivárnak",
+            "Switch the printer on and check its cable. Waiting labels print by themselves "
+            "once it answers again.",
+            "Kapcsolja be a nyomtatót, és nézze meg a kábelét. A várakozó címkék maguktól "
+            "kinyomtatódnak, amint a nyomtató újra válaszol.",
+        ),
+        "not-taking-data": _e(
+            "The printer accepts the connection but does not take the print job",
+            "A nyomtató fogadja a kapcsolatot, de a nyomtatási feladatot nem veszi át",
+            "Turn the printer off and on. Then check whether the last label came out before "
+            "printing it again.",
+            "Kapcsolja ki, majd be a nyomtatót. Utána nézze meg, kijött-e az utolsó címke, "
+            "mielőtt újra nyomtatja.",
+        ),
+        "internal-error": _e(
+            "labeld ran into an error with this printer and is restarting its queue",
+            "A labeld hibába ütközött ennél a nyomtatónál, és újraindítja a sorát",
+            "Wait a minute. If it stays, download the support bundle and send it to support.",
+            "Várjon egy percet. Ha nem múlik el, töltse le a támogatási csomagot, és küldje el "
+            "a szerviznek.",
+        ),
+        "status-failed": _e(
+            "labeld could not read the printer's status",
+            "A labeld nem tudta kiolvasni a nyomtató állapotát",
+            "Printing goes on. If it stays, send the support bundle to support.",
+            "A nyomtatás folytatódik. Ha nem múlik el, küldje el a támogatási csomagot a "
+            "szerviznek.",
         ),
         "no-status-reply": _e(
             "The printer did not answer the status check",

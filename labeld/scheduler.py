@@ -3,7 +3,17 @@
 Printers never wait for each other: each has its own worker, and a worker only ever blocks on
 its own printer. A job that fails with a passing fault stays at the head of its printer's queue
 (order matters on a label printer) and is tried again after an exponential backoff, until
-`max_attempts`, then it is aborted with the reason.
+`max_attempts`; then the printer's `offline_policy` decides: `hold` keeps the queue until the
+printer answers again, `abort` gives the job up with the reason.
+
+A job is `confirmed` only on evidence: the printer's label counter moved by the job's labels, or
+the printer closed the job's connection (it read every byte) and then reported no error and
+nothing of ours waiting. A printer that kept the connection open without reading proves
+nothing: its job is sent again when the counter shows it did not print, and held for a person
+where nothing can tell.
+
+Each worker runs under a supervisor: a bug is logged, shown on the printer and the worker starts
+again, so a queue never stops without a visible reason.
 """
 
 from __future__ import annotations
@@ -12,14 +22,21 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from labeld.config import DeliveryConfig
 from labeld.contracts import Outcome, Reason, TransportError
 from labeld.errors import LabeldError
-from labeld.jobs import job_bytes
+from labeld.jobs import job_bytes, job_labels
 from labeld.printers import LiveStatus, Printer
-from labeld.reasons import describe
-from labeld.spool import Finish, Job, JobState, Spool
+from labeld.reasons import (
+    INTERNAL_ERROR,
+    NOT_TAKING_DATA,
+    OFFLINE_HOLD,
+    PRINTER_UNREACHABLE,
+    describe,
+)
+from labeld.spool import Evidence, Finish, Job, JobState, Spool
 
 log = logging.getLogger(__name__)
 
@@ -27,12 +44,23 @@ log = logging.getLogger(__name__)
 Emit = Callable[..., Awaitable[object]]
 PREFLIGHT_MAX_AGE_S = 2.0  # a status younger than this is trusted before the next job
 CONFIRM_POLL_S = 0.5  # how soon an idle printer is asked to confirm jobs it took
+HOLD_POLL_MIN_S = 0.25
 HOLD_POLL_MAX_S = 10.0
+RESTART_BACKOFF_MAX_S = 30.0
 
 
 def _fault_error(reason: Reason) -> dict[str, str]:
     info = describe(reason)
     return {"code": info["code"], "message": info["message"]["en"], "hint": info["hint"]["en"]}
+
+
+@dataclass
+class Sent:
+    """A job whose bytes went to the printer, waiting for evidence that it printed."""
+
+    at: float  # when the printer took (or was handed) the last byte
+    labels: int  # how far it moves the label counter
+    closed: bool  # the printer closed the connection: it read every byte
 
 
 class PrinterWorker:
@@ -45,8 +73,11 @@ class PrinterWorker:
         self.emit = emit
         self._wake = asyncio.Event()
         self.task: asyncio.Task | None = None
-        self._sent: dict[str, float] = {}  # job id -> when the printer took its bytes
+        self._sent: dict[str, Sent] = {}  # in the order the printer got them
+        self._counter_base: int | None = None  # the label counter before the first of _sent
         self._reasons: tuple[str, ...] = ()  # the last reasons announced as an event
+        self._offline_delay = HOLD_POLL_MIN_S  # the next pause of an offline hold
+        self.restarts = 0
 
     def wake(self) -> None:
         self._wake.set()
@@ -61,23 +92,68 @@ class PrinterWorker:
         except TimeoutError:
             pass
 
+    # -- the supervisor ---------------------------------------------------------------------
+
+    async def supervise(self) -> None:
+        """Run the worker; after a bug, say so on the printer and start it again with backoff.
+        Jobs it was sending go back to the queue under the printer's crash policy."""
+        delay = 1.0
+        while True:
+            try:
+                await self.run()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the point of a supervisor
+                self.restarts += 1
+                log.exception("printer %s: delivery worker failed; restarting in %.0f s",
+                              self.printer.id, delay,
+                              extra={"printer": self.printer.id, "code": "internal-error"})
+                self.printer.busy = False
+                self.printer.notes["worker"] = INTERNAL_ERROR
+                await self._emit_safely("printer-status", printer=self.printer.id,
+                                        code=INTERNAL_ERROR.code,
+                                        message=f"delivery worker failed: {type(exc).__name__}: "
+                                                f"{exc}",
+                                        data={"reasons": [describe(INTERNAL_ERROR)],
+                                              "state": self.printer.state})
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RESTART_BACKOFF_MAX_S)
+                try:
+                    recovered = await self.spool.recover({self.printer.id: self.printer.crash_policy},
+                                                         printer=self.printer.id)
+                    if any(recovered.values()):
+                        log.warning("printer %s: jobs interrupted by the failure: %s",
+                                    self.printer.id, recovered, extra={"printer": self.printer.id})
+                except Exception:  # noqa: BLE001 - the spool itself failing: try again later
+                    log.exception("printer %s: recovering its jobs failed", self.printer.id)
+            else:
+                return
+
+    async def _emit_safely(self, kind: str, **fields: object) -> None:
+        try:
+            await self.emit(kind, **fields)
+        except Exception:  # noqa: BLE001 - announcing a failure must not fail the supervisor
+            log.exception("printer %s: recording an event failed", self.printer.id)
+
+    def _healthy(self) -> None:
+        """The worker got through a round: whatever made it restart is over."""
+        self.printer.notes.pop("worker", None)
+
+    # -- the worker ---------------------------------------------------------------------------
+
     async def run(self) -> None:
-        done: Finish | None = None  # the last attempt's end, committed with the next claim
         while True:
             # Cleared before looking at the queue: a job submitted after this point either shows
             # up in claim_next or sets the event again, so no wake-up is ever lost.
             self._wake.clear()
             if self.printer.paused:
-                if done is not None:
-                    await self.spool.finish_attempt(done)
-                    done = None
                 self.printer.busy = False
                 await self._sleep_or_wake(None)
                 continue
-            claimed = await self.spool.claim_next(self.printer.id, finish=done)
-            done = None
+            claimed = await self.spool.claim_next(self.printer.id)
             if claimed is None:
                 self.printer.busy = False
+                self._healthy()
                 if self._sent:  # idle with jobs the printer has not confirmed: ask soon
                     await self._sleep_or_wake(CONFIRM_POLL_S)
                     await self._observe(await self.printer.query_status())
@@ -93,17 +169,35 @@ class PrinterWorker:
                 # Give the job back, unsent, and wait with the rest of the queue.
                 await self.spool.finish_attempt(Finish(claimed.id, JobState.PENDING, Outcome.HOLD,
                                                        error=_fault_error(status.fault)))
-                await self._hold(status)
+                await self._hold(status, status.fault, lambda s: s.fault is None)
                 continue
             self.printer.busy = True
             try:
                 done = await self.deliver(claimed)
             except Exception:  # a bug in one job must not stop the printer's queue
-                log.exception("printer %s: delivering job %s failed", self.printer.id, claimed.id)
+                log.exception("printer %s: delivering job %s failed", self.printer.id, claimed.id,
+                              extra={"printer": self.printer.id, "job": claimed.id})
                 done = Finish(claimed.id, JobState.ABORTED, Outcome.ABORT, error={
                     "code": "internal-error", "message": "labeld failed on this job.",
                     "hint": "See the labeld log; report it with the support bundle."})
-            await self._announce_job(done)
+            # Recorded at once, not with the next claim: a crash after the printer took the job
+            # must find it `sent`, or the job would print again after the restart.
+            await self.spool.finish_attempt(done)
+            self._healthy()
+            await self._announce_job(claimed, done)
+            if done.outcome == Outcome.HOLD:  # the printer stayed away through the retry budget
+                self.printer.notes["hold"] = OFFLINE_HOLD
+                try:
+                    # Asked again after a pause even if its last status looked fine (a printer
+                    # that answers status but resets every job), with a pause that keeps growing
+                    # until a job gets through.
+                    self._offline_delay = await self._hold(
+                        self.printer.last, OFFLINE_HOLD, _reachable, self._offline_delay,
+                        wait_first=True)
+                finally:
+                    self.printer.notes.pop("hold", None)
+            elif claimed.id in self._sent and not self._sent[claimed.id].closed:
+                await self._resolve_unproven(claimed.id)
 
     async def deliver(self, job: Job) -> Finish:
         """Send one job; say how the attempt ended (the caller records it)."""
@@ -114,17 +208,22 @@ class PrinterWorker:
                     else job_bytes(self.printer, job))
         except LabeldError as exc:
             return Finish(job.id, JobState.ABORTED, Outcome.ABORT, error=exc.as_dict())
+        if not self._sent:
+            # The counter before this job: what it must have moved past once the job printed.
+            self._counter_base = await self.printer.read_counter()
         try:
             async with self.printer.connect() as transport:
                 await transport.write(data)
-                await transport.finish()
+                closed = await transport.finish()
         except TransportError as exc:
             self.printer.note_delivery_error(exc)
             return self._failed(job, exc)
         self.printer.note_delivery_ok()
-        # Taken by the printer is not yet printed: the job stays processing until a status
-        # check confirms it (see _observe), and it is never sent again.
-        self._sent[job.id] = time.time()
+        self._offline_delay = HOLD_POLL_MIN_S
+        # Taken by the printer is not yet printed: the job stays processing until evidence
+        # confirms it (see _observe), and it is never sent again unless evidence says it did
+        # not print.
+        self._sent[job.id] = Sent(time.time(), job_labels(self.printer, job), closed)
         return Finish(job.id, JobState.PROCESSING, Outcome.OK, bytes_sent=len(data),
                       delivery="sent")
 
@@ -134,70 +233,192 @@ class PrinterWorker:
         if exc.retryable and job.failures < self.delivery.max_attempts:
             delay = self.backoff(job.failures)
             log.info("printer %s: job %s attempt %d failed (%s); retry in %.1f s",
-                     self.printer.id, job.id, job.attempts, exc.code, delay)
+                     self.printer.id, job.id, job.attempts, exc.code, delay,
+                     extra={"printer": self.printer.id, "job": job.id, "code": exc.code})
             return Finish(job.id, JobState.PENDING, Outcome.RETRY, error=error,
                           bytes_sent=exc.sent, retry_at=time.time() + delay)
+        if exc.retryable and self.printer.config.offline_policy == "hold":
+            # A printer switched off for the night: keep the work, wait for it.
+            info = describe(OFFLINE_HOLD)
+            return Finish(job.id, JobState.PENDING, Outcome.HOLD, bytes_sent=exc.sent, error={
+                "code": OFFLINE_HOLD.code,
+                "message": f"{info['message']['en']} (after {job.failures} attempt(s): "
+                           f"{exc.message})",
+                "hint": info["hint"]["en"]})
         error["message"] = f"Gave up after {job.failures} attempt(s): {exc.message}"
-        error["hint"] = "Fix the printer, then submit the job again."
-        log.warning("printer %s: job %s aborted: %s", self.printer.id, job.id, exc.message)
+        error["hint"] = "Fix the printer, then retry the job (POST /v1/jobs/ID/retry)."
         return Finish(job.id, JobState.ABORTED, Outcome.ABORT, error=error, bytes_sent=exc.sent)
+
+    # -- evidence -------------------------------------------------------------------------------
 
     async def _observe(self, status: LiveStatus) -> None:
         """Learn from a status: announce changed reasons, confirm or give up on sent jobs."""
-        reasons = tuple(r.code for r in status.reasons)
+        reasons = tuple(r.code for r in self.printer.reasons)
         if reasons != self._reasons:
             self._reasons = reasons
+            log.info("printer %s: %s (%s)", self.printer.id, self.printer.state,
+                     ", ".join(reasons) or "ready",
+                     extra={"printer": self.printer.id, "code": reasons[0] if reasons else "ok"})
             await self.emit("printer-status", printer=self.printer.id,
                             code=reasons[0] if reasons else "ok",
                             message=", ".join(reasons) or "ready",
-                            data={"reasons": [describe(r) for r in status.reasons],
+                            data={"reasons": [describe(r) for r in self.printer.reasons],
                                   "state": self.printer.state})
         if not self._sent:
             return
+        window = self.delivery.confirm_window_s
         if status.settled and status.checked_at:
-            taken = [j for j, t in self._sent.items() if t <= status.checked_at]
-            await self._settle(taken, "confirmed")
+            counted = await self._counted()
+            taken = [j for j, s in self._sent.items() if s.at <= status.checked_at]
+            if counted is not None:
+                await self._settle(counted, "confirmed", Evidence.COUNTER)
+                # Closed and settled but the counter has not moved for it: a printer counts a
+                # label once it is out, so wait; past the window, say it is not proven.
+                late = [j for j in taken if j not in counted
+                        and time.time() - self._sent[j].at > window and self._sent[j].closed]
+                await self._settle(late, "unconfirmed", Evidence.NONE)
+            else:
+                await self._settle([j for j in taken if self._sent[j].closed], "confirmed",
+                                   Evidence.STATUS)
         elif not status.settled and not status.stopped:
             # Silent or garbled: the printer cannot confirm; after the window, say so.
-            window = self.delivery.confirm_window_s
-            stale = [j for j, t in self._sent.items() if time.time() - t > window]
-            await self._settle(stale, "unconfirmed")
+            stale = [j for j, s in self._sent.items()
+                     if s.closed and time.time() - s.at > window]
+            await self._settle(stale, "unconfirmed", Evidence.NONE)
 
-    async def _settle(self, job_ids: list[str], delivery: str) -> None:
+    async def _counted(self) -> list[str] | None:
+        """The sent jobs the label counter accounts for, oldest first, or None when there is no
+        counter to read. The printer prints in the order it got the jobs, so the counter's
+        advance covers a prefix of them."""
+        if self._counter_base is None:
+            return None
+        now = await self.printer.read_counter()
+        if now is None:
+            return None
+        advance, covered, need = now - self._counter_base, [], 0
+        for job_id, sent in self._sent.items():
+            need += sent.labels
+            if advance < need:
+                break
+            covered.append(job_id)
+        self._counter_base += sum(self._sent[j].labels for j in covered)
+        return covered
+
+    async def _settle(self, job_ids: list[str], delivery: str, evidence: Evidence) -> None:
         if not job_ids:
             return
-        await self.spool.settle(job_ids, delivery)
+        await self.spool.settle(job_ids, delivery, evidence)
         for jid in job_ids:
             self._sent.pop(jid, None)
+            log.info("printer %s: job %s completed (%s by %s)", self.printer.id, jid, delivery,
+                     evidence, extra={"printer": self.printer.id, "job": jid,
+                                      "code": "completed", "delivery": delivery,
+                                      "evidence": str(evidence)})
         # Issued together, the events reach the spool's queue together and share one commit
         # (group commit), instead of one fsync each; they are queued, and numbered, in order.
         await asyncio.gather(*(
             self.emit("job", printer=self.printer.id, job_id=jid, code="completed",
-                      message=f"completed ({delivery})", data={"delivery": delivery})
+                      message=f"completed ({delivery})",
+                      data={"delivery": delivery, "evidence": str(evidence)})
             for jid in job_ids))
 
-    async def _hold(self, status: LiveStatus) -> None:
-        """Hold the queue while the printer has a fault; resume by itself when it clears."""
+    async def _resolve_unproven(self, job_id: str) -> None:
+        """The printer kept the connection open and never showed that it read the job. Nothing
+        more is sent (a later job's label would be counted for this one) until the printer
+        answers again and the evidence decides: the counter moved, or the job goes back to the
+        head of the queue, or, with no counter to ask, it waits for a person."""
+        self.printer.notes["delivery"] = NOT_TAKING_DATA
         self.printer.busy = False
-        delay = 0.25
-        while status.fault is not None and not self.printer.paused:
-            held = await self.spool.hold_printer(self.printer.id, _fault_error(status.fault))
+        await self._observe(self.printer.last)
+        delay = HOLD_POLL_MIN_S
+        try:
+            while job_id in self._sent:
+                status = await self.printer.query_status()
+                await self._observe(status)
+                if job_id not in self._sent:
+                    return  # the counter confirmed it
+                if status.settled:
+                    error = _fault_error(NOT_TAKING_DATA)
+                    if self._counter_base is not None and await self.printer.read_counter() is not None:
+                        error["message"] += "; its label counter shows the job did not print"
+                        error["hint"] = "labeld sends it again by itself."
+                        hold = False
+                    else:
+                        error["message"] += "; nothing shows whether the job printed"
+                        error["hint"] = ("Check whether the label came out, then release the job "
+                                         "(POST /v1/jobs/ID/release) to print it, or cancel it.")
+                        hold = True
+                    self._sent.pop(job_id, None)
+                    if await self.spool.unsend(job_id, error, hold=hold):
+                        log.warning("printer %s: job %s was not taken; %s", self.printer.id,
+                                    job_id, "held" if hold else "sent again",
+                                    extra={"printer": self.printer.id, "job": job_id,
+                                           "code": NOT_TAKING_DATA.code})
+                        await self.emit("job", printer=self.printer.id, job_id=job_id,
+                                        code="held" if hold else "pending",
+                                        message=error["message"], data={"outcome": "not-taken"})
+                    return
+                # A plain sleep: neither new jobs nor a pause change what must be found out.
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, HOLD_POLL_MAX_S)
+        finally:
+            self.printer.notes.pop("delivery", None)
+
+    # -- holding the queue ----------------------------------------------------------------------
+
+    async def _hold(self, status: LiveStatus, cause: Reason, ready: Callable[[LiveStatus], bool],
+                    delay: float = HOLD_POLL_MIN_S, *, wait_first: bool = False) -> float:
+        """Hold the queue until `ready(status)`: poll the printer with backoff (one question per
+        interval, however many jobs arrive meanwhile) and release the jobs in order after.
+        Returns the pause the next poll would have waited."""
+        self.printer.busy = False
+        error = _fault_error(cause)
+        while (wait_first or not ready(status)) and not self.printer.paused:
+            wait_first = False
+            held = await self.spool.hold_printer(self.printer.id, error)
             if held:
-                log.info("printer %s: %s; %d job(s) held", self.printer.id, status.fault.code, held)
-            await self._sleep_or_wake(delay)
+                log.info("printer %s: %s; %d job(s) held", self.printer.id, cause.code, held,
+                         extra={"printer": self.printer.id, "code": cause.code})
+            await self._pause_for(delay, error)
             delay = min(delay * 2, HOLD_POLL_MAX_S)
             status = await self.printer.query_status()
             await self._observe(status)
+            if status.fault is not None:
+                cause, error = status.fault, _fault_error(status.fault)
         released = await self.spool.release_printer(self.printer.id)
         if released:
-            log.info("printer %s: fault cleared; %d job(s) released", self.printer.id, released)
+            log.info("printer %s: ready again; %d job(s) released", self.printer.id, released,
+                     extra={"printer": self.printer.id, "code": "released"})
+        return delay
 
-    async def _announce_job(self, done: Finish | None) -> None:
-        if done is None or done.state is JobState.PROCESSING:
+    async def _pause_for(self, seconds: float, hold: dict[str, str]) -> None:
+        """Wait `seconds` without asking the printer. Wake-ups (a new job, a resume) do not cut
+        the wait short, or a busy shop would poll a held printer once per job; a new job is held
+        at once instead, so that it shows why it waits. Pausing the printer ends the wait."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0 and not self.printer.paused:
+            self._wake.clear()
+            await self._sleep_or_wake(left)
+            if self._wake.is_set():
+                await self.spool.hold_printer(self.printer.id, hold)
+
+    async def _announce_job(self, job: Job, done: Finish) -> None:
+        if done.state is JobState.PROCESSING:
             return
-        await self.emit("job", printer=self.printer.id, job_id=done.job_id, code=done.state.value,
-                        message=(done.error or {}).get("message") or done.state.value,
-                        data={"outcome": done.outcome})
+        code = done.state.value if done.outcome != Outcome.HOLD else "held"
+        message = (done.error or {}).get("message") or done.state.value
+        level = logging.WARNING if done.outcome in (Outcome.ABORT, Outcome.HOLD) else logging.INFO
+        log.log(level, "printer %s: job %s %s (%s)", self.printer.id, job.id, code,
+                done.outcome, extra={"printer": self.printer.id, "job": job.id,
+                                     "code": (done.error or {}).get("code") or code})
+        await self.emit("job", printer=self.printer.id, job_id=done.job_id, code=code,
+                        message=message, data={"outcome": done.outcome})
+
+
+def _reachable(status: LiveStatus) -> bool:
+    """An offline hold ends when the printer can be reached and has no fault."""
+    return status.fault is None and not any(r.code == PRINTER_UNREACHABLE.code
+                                            for r in status.reasons)
 
 
 class Scheduler:
@@ -217,7 +438,7 @@ class Scheduler:
             self.printers[pid].paused = True
             log.info("printer %s: paused (since before the restart)", pid)
         for pid, worker in self.workers.items():
-            worker.task = asyncio.create_task(worker.run(), name=f"labeld-worker-{pid}")
+            worker.task = asyncio.create_task(worker.supervise(), name=f"labeld-worker-{pid}")
             self._tasks.append(worker.task)
 
     async def stop(self) -> None:

@@ -48,7 +48,11 @@ class ServerThread:
         return self.server.config.app
 
     def _run(self) -> None:
-        asyncio.run(self.server.serve())
+        # The event loop `labeld serve` gets (uvicorn picks uvloop where it is installed): faults
+        # look different on it (a write after a reset raises RuntimeError under uvloop), so the
+        # tests must meet them on the same loop.
+        with asyncio.Runner(loop_factory=self.server.config.get_loop_factory()) as runner:
+            runner.run(self.server.serve())
 
     def start(self) -> ServerThread:
         self.thread.start()

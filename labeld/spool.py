@@ -50,7 +50,9 @@ CREATE TABLE IF NOT EXISTS jobs (
     error_message TEXT,
     error_hint    TEXT,
     hold_kind     TEXT,  -- 'printer': held while the printer has a fault, released by itself
-    delivery      TEXT   -- NULL, 'sent' (awaiting the printer), 'confirmed', 'unconfirmed'
+    delivery      TEXT,  -- NULL, 'sent' (awaiting the printer), 'confirmed', 'unconfirmed'
+    evidence      TEXT,  -- what settled `delivery`: 'counter', 'status', 'none' (see Evidence)
+    restarted_at  REAL   -- when POST /v1/jobs/ID/retry gave the job a new retry budget
 );
 CREATE UNIQUE INDEX IF NOT EXISTS jobs_idem ON jobs(idem_key) WHERE idem_key IS NOT NULL;
 CREATE INDEX IF NOT EXISTS jobs_queue ON jobs(printer, state, seq);
@@ -96,7 +98,7 @@ CREATE TABLE IF NOT EXISTS paused_printers (
 # Columns added to tables after spool files of that table were written: a file from an earlier
 # labeld gets them when opened (CREATE TABLE IF NOT EXISTS leaves an existing table as it is).
 ADDED_COLUMNS: Mapping[str, Mapping[str, str]] = MappingProxyType({
-    "jobs": {"hold_kind": "TEXT", "delivery": "TEXT"},
+    "jobs": {"hold_kind": "TEXT", "delivery": "TEXT", "evidence": "TEXT", "restarted_at": "REAL"},
     "pages": {"ink": "TEXT"},
 })
 EVENTS_KEPT = 50_000  # the newest events are kept; older ones are pruned with finished jobs
@@ -114,6 +116,17 @@ class JobState(StrEnum):
 
 
 FINISHED = (JobState.COMPLETED, JobState.CANCELED, JobState.ABORTED)
+# Finished jobs that POST /v1/jobs/ID/retry may queue again (a completed job printed).
+RESTARTABLE = (JobState.CANCELED, JobState.ABORTED)
+
+
+class Evidence(StrEnum):
+    """What a job's `delivery` rests on."""
+
+    COUNTER = "counter"  # the printer's label counter moved by the job's labels
+    STATUS = "status"  # the printer closed the job's connection, then reported no error and
+    # nothing of ours waiting
+    NONE = "none"  # nothing: the printer took the bytes but could not say more (`unconfirmed`)
 
 
 @dataclass
@@ -158,6 +171,7 @@ class Job:
     error: dict[str, str] | None
     idem_key: str | None = None
     delivery: str | None = None
+    evidence: str | None = None
     failures: int = 0  # attempts that failed and count towards max_attempts (this one included)
     attempt_log: list[Attempt] = field(default_factory=list)
     pages: list[Raster] = field(default_factory=list)  # loaded when the job is claimed
@@ -173,7 +187,7 @@ class Job:
             kind=r["kind"], payload=json.loads(r["payload"]), copies=r["copies"],
             attempts=r["attempts"], created_at=r["created_at"], updated_at=r["updated_at"],
             finished_at=r["finished_at"], retry_at=r["retry_at"], error=error,
-            idem_key=r["idem_key"], delivery=r["delivery"],
+            idem_key=r["idem_key"], delivery=r["delivery"], evidence=r["evidence"],
         )
 
 
@@ -459,10 +473,11 @@ class Spool:
             job.state, job.attempts = JobState.PROCESSING, n
             if job.kind != "raw":
                 job.pages = _load_pages(conn, job.id)
-            # Holds for a printer fault are not failures of the job: only retries count.
+            # Holds for a printer fault are not failures of the job: only retries count, and
+            # only since the job was last restarted by hand.
             job.failures = 1 + conn.execute(
-                "SELECT count(*) FROM attempts WHERE job_id=? AND outcome IN ('retry','interrupted')",
-                (row["id"],)).fetchone()[0]
+                "SELECT count(*) FROM attempts WHERE job_id=? AND outcome IN ('retry','interrupted')"
+                " AND started_at >= ?", (row["id"], row["restarted_at"] or 0)).fetchone()[0]
             return job
 
         return await self.run(op)
@@ -502,20 +517,52 @@ class Spool:
 
         return await self.run(op)
 
-    async def recover(self, policies: dict[str, str]) -> dict[str, int]:
+    async def restart(self, job_id: str) -> Job:
+        """Queue an aborted or canceled job again, under its own id, in its original place, with
+        a fresh retry budget (its attempts so far stay in its log)."""
+
+        def op(conn: sqlite3.Connection) -> Job:
+            row = conn.execute("SELECT state FROM jobs WHERE id=?", (job_id,)).fetchone()
+            if row is None:
+                raise NotFound("unknown-job", f"There is no job {job_id!r}.", "")
+            if row["state"] not in RESTARTABLE:
+                raise Conflict("job-not-restartable",
+                               f"Job {job_id} is {row['state']}; only aborted or canceled jobs "
+                               "can be retried.",
+                               "A completed job printed: submit it again to print it once more."
+                               if row["state"] == JobState.COMPLETED else
+                               "It is still in the queue: wait, release or cancel it.")
+            now = time.time()
+            conn.execute("UPDATE jobs SET state='pending', updated_at=?, finished_at=NULL,"
+                         " retry_at=NULL, error_code=NULL, error_message=NULL, error_hint=NULL,"
+                         " hold_kind=NULL, delivery=NULL, evidence=NULL, restarted_at=?"
+                         " WHERE id=?", (now, now, job_id))
+            return Job.from_row(conn.execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone())
+
+        return await self.run(op)
+
+    async def recover(self, policies: dict[str, str], printer: str | None = None) -> dict[str, int]:
         """Resolve jobs a crash left `processing`: their bytes may or may not have reached the
-        printer. Per printer policy: `retry` sends them again, `hold` waits for a person."""
+        printer. Per printer policy: `retry` sends them again, `hold` waits for a person.
+
+        With `printer`, only that printer's jobs whose bytes were not yet taken: its worker is
+        restarting inside a running daemon, which still knows which jobs the printer took."""
 
         def op(conn: sqlite3.Connection) -> dict[str, int]:
             now = time.time()
-            counts = {"retried": 0, "held": 0}
-            # Bytes the printer accepted are never sent again: such a job only lacked its
-            # confirmation, so it completes as unconfirmed.
-            counts["unconfirmed"] = conn.execute(
-                "UPDATE jobs SET state='completed', delivery='unconfirmed', updated_at=?,"
-                " finished_at=? WHERE state='processing' AND delivery='sent'", (now, now)).rowcount
-            for row in conn.execute("SELECT id, printer, attempts FROM jobs WHERE state='processing'")\
-                    .fetchall():
+            counts = {"retried": 0, "held": 0, "unconfirmed": 0}
+            where, args = "state='processing'", []
+            if printer is not None:
+                where, args = "state='processing' AND delivery IS NULL AND printer=?", [printer]
+            else:
+                # Bytes the printer accepted are never sent again: such a job only lacked its
+                # confirmation, so it completes as unconfirmed.
+                counts["unconfirmed"] = conn.execute(
+                    "UPDATE jobs SET state='completed', delivery='unconfirmed', evidence='none',"
+                    " updated_at=?, finished_at=? WHERE state='processing' AND delivery='sent'",
+                    (now, now)).rowcount
+            for row in conn.execute(f"SELECT id, printer, attempts FROM jobs WHERE {where}",
+                                    args).fetchall():
                 policy = policies.get(row["printer"], "retry")
                 conn.execute("UPDATE attempts SET ended_at=?, outcome='interrupted' WHERE job_id=?"
                              " AND n=? AND ended_at IS NULL", (now, row["id"], row["attempts"]))
@@ -559,15 +606,39 @@ class Spool:
 
         return await self.run(op)
 
-    async def settle(self, job_ids: list[str], delivery: str) -> int:
-        """Jobs whose bytes the printer took are completed, `confirmed` or `unconfirmed`."""
+    async def settle(self, job_ids: list[str], delivery: str, evidence: Evidence) -> int:
+        """Jobs whose bytes the printer took are completed, `confirmed` or `unconfirmed`, with
+        the evidence that says so."""
 
         def op(conn: sqlite3.Connection) -> int:
             now = time.time()
             return sum(conn.execute(
-                "UPDATE jobs SET state='completed', delivery=?, updated_at=?, finished_at=?"
-                " WHERE id=? AND state='processing' AND delivery='sent'",
-                (delivery, now, now, jid)).rowcount for jid in job_ids)
+                "UPDATE jobs SET state='completed', delivery=?, evidence=?, updated_at=?,"
+                " finished_at=? WHERE id=? AND state='processing' AND delivery='sent'",
+                (delivery, evidence, now, now, jid)).rowcount for jid in job_ids)
+
+        return await self.run(op)
+
+    async def unsend(self, job_id: str, error: dict[str, str], *, hold: bool) -> bool:
+        """A job thought sent that the printer provably did not print (its label counter did
+        not move) goes back to the head of the queue, its attempt counted as a failed one; with
+        `hold`, where nothing proves either way, it waits for a person instead."""
+
+        def op(conn: sqlite3.Connection) -> bool:
+            now = time.time()
+            row = conn.execute("SELECT attempts FROM jobs WHERE id=? AND state='processing'"
+                               " AND delivery='sent'", (job_id,)).fetchone()
+            if row is None:
+                return False  # canceled meanwhile
+            conn.execute("UPDATE attempts SET outcome=?, error_code=?, error_message=?"
+                         " WHERE job_id=? AND n=?",
+                         ("hold" if hold else "retry", error.get("code"), error.get("message"),
+                          job_id, row["attempts"]))
+            conn.execute("UPDATE jobs SET state=?, delivery=NULL, updated_at=?, error_code=?,"
+                         " error_message=?, error_hint=? WHERE id=?",
+                         ("held" if hold else "pending", now, error.get("code"),
+                          error.get("message"), error.get("hint"), job_id))
+            return True
 
         return await self.run(op)
 

@@ -109,11 +109,12 @@ class SerialTransport(ThreadedTransport):
         except serial.SerialException as exc:
             raise _serial_error(exc, self.path, sent) from None
 
-    async def finish(self) -> None:
+    async def finish(self) -> bool:
         """Wait until the output buffer is empty: the job has left this machine. A serial line
         cannot tell more (the printer may still hold it in its own buffer)."""
         self._require_open("finish")
         await asyncio.to_thread(self._drain)
+        return True
 
     def _drain(self) -> None:
         import serial

@@ -7,8 +7,11 @@ framing, so reads end when the language says the reply is whole, or at a timeout
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
 import socket
+import struct
+import termios
 import time
 from collections.abc import Callable
 from urllib.parse import urlsplit
@@ -21,6 +24,15 @@ DEFAULT_PORT = 9100
 # Written in slices so that a slow or stalled printer is noticed within the write timeout and
 # the count of bytes that left is known when a connection drops mid-job.
 CHUNK = 64 * 1024
+EOF_POLL_S = 0.25  # how often finish() looks whether a slow printer is still taking the job
+# What a stream raises when the peer resets or the link breaks. uvloop adds RuntimeError
+# ("unable to perform operation on <TCPTransport closed=True ...>; the handler is closed") for
+# a write or write_eof after a reset, where asyncio's own loop raises ConnectionResetError.
+LINK_ERRORS: tuple[type[Exception], ...] = (OSError, RuntimeError)
+
+
+def _why(exc: Exception) -> str:
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
 
 
 def parse(uri: str) -> tuple[str, int]:
@@ -84,34 +96,60 @@ class SocketTransport(Transport):
                 "write-timeout",
                 f"The printer stopped taking data for {self.timeouts.write:g} s "
                 f"after {sent} of {len(data)} bytes.", sent=sent) from None
-        except (ConnectionError, OSError) as exc:
+        except LINK_ERRORS as exc:
             raise TransportError(
                 "connection-lost",
-                f"The connection dropped after {sent} of {len(data)} bytes: "
-                f"{getattr(exc, 'strerror', None) or exc}.", sent=sent) from None
+                f"The connection dropped after {sent} of {len(data)} bytes: {_why(exc)}.",
+                sent=sent) from None
 
-    async def finish(self) -> None:
+    async def finish(self) -> bool:
         """Half-close and wait for the printer to close its side, like CUPS' socket backend
         (waiteof): a printer that hung up early resets the connection instead, and a job the
-        kernel merely buffered is not mistaken for a delivered one."""
+        kernel merely buffered is not mistaken for a delivered one.
+
+        False when the printer kept the connection open: the bytes may sit unread in its
+        socket buffer (a half-open printer), so the caller must not count the job as taken."""
         if self._writer is None or self._reader is None:
             raise TransportError("not-open", "finish before open")
         try:
             if self._writer.can_write_eof():
                 self._writer.write_eof()
             await asyncio.wait_for(self._writer.drain(), self.timeouts.write)
+            # Like the write timeout, the wait is for a printer that stopped taking data: while
+            # it still acknowledges bytes (a slow printer working through a long job), it is
+            # given another write timeout.
+            unacked = self._unacknowledged()
             deadline = time.monotonic() + self.timeouts.write
-            while time.monotonic() < deadline:
-                # Back-channel bytes (status a printer pushes by itself) are not ours to keep.
-                if not await asyncio.wait_for(self._reader.read(4096), deadline - time.monotonic()):
-                    return
+            while (left := deadline - time.monotonic()) > 0:
+                try:
+                    # Back-channel bytes (status a printer pushes by itself) are not ours to keep.
+                    if not await asyncio.wait_for(self._reader.read(4096), min(left, EOF_POLL_S)):
+                        return True
+                except TimeoutError:
+                    now_unacked = self._unacknowledged()
+                    if now_unacked is not None and unacked is not None and now_unacked < unacked:
+                        deadline = time.monotonic() + self.timeouts.write
+                    unacked = now_unacked
         except TimeoutError:
-            # Some printers keep the connection open after a job; all bytes were accepted.
-            log.info("%s:%s did not close the connection after the job", self.host, self.port)
-        except (ConnectionError, OSError) as exc:
+            pass
+        except LINK_ERRORS as exc:
             raise TransportError("connection-lost",
-                                 f"The printer dropped the connection before taking the whole job: "
-                                 f"{getattr(exc, 'strerror', None) or exc}.") from None
+                                 "The printer dropped the connection before taking the whole job: "
+                                 f"{_why(exc)}.") from None
+        log.info("%s:%s did not close the connection within %g s of the job's end",
+                 self.host, self.port, self.timeouts.write)
+        return False
+
+    def _unacknowledged(self) -> int | None:
+        """Bytes of ours the printer's TCP stack has not acknowledged yet (Linux SIOCOUTQ), or
+        None where the platform cannot tell."""
+        sock = self._writer.get_extra_info("socket") if self._writer else None
+        if sock is None or not hasattr(termios, "TIOCOUTQ"):
+            return None
+        try:
+            return struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0" * 4))[0]
+        except OSError:
+            return None
 
     async def read_until(self, complete: Callable[[bytes], bool], timeout: float) -> bytes:
         if self._reader is None:
@@ -126,7 +164,7 @@ class SocketTransport(Transport):
                 chunk = await asyncio.wait_for(self._reader.read(4096), left)
             except TimeoutError:
                 break
-            except (ConnectionError, OSError):
+            except LINK_ERRORS:
                 break
             if not chunk:
                 break
@@ -144,7 +182,7 @@ class SocketTransport(Transport):
                 writer.write_eof()
             writer.close()
             await asyncio.wait_for(writer.wait_closed(), 2)
-        except (OSError, TimeoutError, ConnectionError):
+        except (TimeoutError, *LINK_ERRORS):
             writer.transport.abort()
 
 

@@ -41,10 +41,11 @@ class ThreadedTransport(Transport):
         self._require_open("write")
         await asyncio.to_thread(self._write, data)
 
-    async def finish(self) -> None:
+    async def finish(self) -> bool:
         """A blocking write returns once the device or file has taken every byte: nothing more
         to wait for, unless the transport knows better (serial drains its UART)."""
         self._require_open("finish")
+        return True
 
     async def read_until(self, complete: Callable[[bytes], bool], timeout: float) -> bytes:
         self._require_open("read")

@@ -338,6 +338,14 @@ def create_app(config: Config, plugins: PluginManager | None = None) -> FastAPI:
         daemon.scheduler.wake(job.printer)  # a worker backing off on this job moves on
         return job_json(job)
 
+    @app.post("/v1/jobs/{job_id}/retry", tags=["jobs"], dependencies=[tech])
+    async def retry_job(job_id: str) -> dict[str, Any]:
+        """Queue an aborted or canceled job again: same id, its original place in the queue, a
+        fresh retry budget; its earlier attempts stay in `attempt_log`."""
+        job = await daemon.spool.restart(job_id)
+        daemon.scheduler.wake(job.printer)
+        return job_json(job)
+
     @app.post("/v1/jobs/{job_id}/release", tags=["jobs"], dependencies=[tech])
     async def release_job(job_id: str) -> dict[str, Any]:
         job = await daemon.spool.release(job_id)

@@ -42,7 +42,7 @@ async def render_metrics(daemon: Daemon) -> bytes:
     for pid, p in daemon.printers.items():
         for s in PRINTER_STATES:
             state.add_metric([pid, s], 1.0 if p.state == s else 0.0)
-        for r in p.last.reasons:
+        for r in p.reasons:
             reasons.add_metric([pid, r.code, r.severity.value], 1.0)
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_Snapshot([jobs, state, reasons]))

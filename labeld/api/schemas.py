@@ -82,6 +82,7 @@ def job_json(job: Job) -> dict[str, Any]:
         "copies": job.copies, "attempts": job.attempts, "created_at": iso(job.created_at),
         "updated_at": iso(job.updated_at), "finished_at": iso(job.finished_at),
         "retry_at": iso(job.retry_at), "error": job.error, "delivery": job.delivery,
+        "evidence": job.evidence,
     }
     if job.attempt_log:
         out["attempt_log"] = [
@@ -100,7 +101,7 @@ def printer_json(p: Printer, queued: int) -> dict[str, Any]:
         "id": p.id, "name": p.config.name or p.model.name, "uri": p.config.uri,
         "model": p.model.id, "language": p.model.language, "kind": p.model.kind,
         "dpi": p.model.dpi, "print_width_dots": p.model.print_width_dots,
-        "state": p.state, "state_reasons": reasons_json(p.last.reasons),
+        "state": p.state, "state_reasons": reasons_json(p.reasons),
         "status_checked_at": iso(p.last.checked_at), "paused": p.paused, "queued": queued,
-        "crash_policy": p.crash_policy,
+        "crash_policy": p.crash_policy, "offline_policy": p.config.offline_policy,
     }

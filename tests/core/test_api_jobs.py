@@ -165,16 +165,53 @@ def test_a_printer_that_comes_back_gets_its_job_once(daemon, simulator):
     assert client.get("/v1/printers/shelf").json()["state_reasons"] == []
 
 
-def test_a_printer_that_never_comes_back_aborts_the_job_with_the_reason(daemon, simulator):
+def test_with_offline_policy_abort_a_printer_that_never_comes_back_aborts_the_job(daemon, simulator):
     sim = simulator("zpl")
     sim.set_fault("offline")
-    client = daemon([printer("shelf", sim, "zebra-generic-203")])
+    client = daemon([printer("shelf", sim, "zebra-generic-203", offline_policy="abort")])
     jid = client.post("/v1/jobs", json={"printer": "shelf", "raw": {"data": ZPL}}).json()["id"]
     job = wait_job(client, jid)
     assert job["state"] == "aborted"
     assert job["attempts"] == FAST_DELIVERY.max_attempts
     assert job["error"]["code"] == "connection-refused"
     assert "Gave up after 4 attempt(s)" in job["error"]["message"]
+
+
+def test_a_printer_switched_off_past_the_retry_budget_holds_its_jobs_until_it_answers(
+        daemon, simulator):
+    sim = simulator("zpl")
+    sim.set_fault("offline")
+    client = daemon([printer("shelf", sim, "zebra-generic-203")])
+    ids = [client.post("/v1/jobs", json={"printer": "shelf", "raw": {"data": f"^XA^FD{n}^FS^XZ"}})
+           .json()["id"] for n in range(3)]
+    held = [wait_job(client, jid, states=("held",)) for jid in ids]
+    assert {j["error"]["code"] for j in held} == {"printer-off"}
+    shown = client.get("/v1/printers/shelf").json()
+    assert shown["state"] == "stopped"
+    assert "printer-off" in [r["code"] for r in shown["state_reasons"]]
+    sim.clear_faults()  # switched on again
+    done = [wait_job(client, jid) for jid in ids]
+    assert [j["state"] for j in done] == ["completed"] * 3
+    assert [j.data for j in sim.wait_jobs(3)] == [f"^XA^FD{n}^FS^XZ".encode() for n in range(3)]
+
+
+def test_an_aborted_job_can_be_retried_under_its_own_id(daemon, simulator):
+    sim = simulator("zpl")
+    sim.set_fault("offline")
+    client = daemon([printer("shelf", sim, "zebra-generic-203", offline_policy="abort")])
+    jid = client.post("/v1/jobs", json={"printer": "shelf", "raw": {"data": ZPL}}).json()["id"]
+    assert wait_job(client, jid)["state"] == "aborted"
+    sim.clear_faults()
+    again = client.post(f"/v1/jobs/{jid}/retry")
+    assert again.status_code == 200 and again.json()["id"] == jid
+    assert again.json()["state"] == "pending" and again.json()["error"] is None
+    done = wait_job(client, jid)
+    assert done["state"] == "completed"
+    assert len(done["attempt_log"]) == FAST_DELIVERY.max_attempts + 1  # the history stays
+    assert [j.data for j in sim.wait_jobs(1)] == [ZPL.encode()]
+    refused = client.post(f"/v1/jobs/{jid}/retry")
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "job-not-restartable"
 
 
 def test_a_connection_dropped_mid_job_is_retried_whole(daemon, simulator):

@@ -58,6 +58,7 @@ ENDPOINTS = [
     ("GET", "/v1/discover", None, "tech"),
     ("DELETE", "/v1/jobs/{job}", None, "tech"),
     ("POST", "/v1/jobs/{job}/release", None, "tech"),
+    ("POST", "/v1/jobs/{job}/retry", None, "tech"),
     ("GET", "/v1/plugins", None, "tech"),
     ("GET", "/metrics", None, "tech"),
     ("GET", "/v1/tokens", None, "admin"),
