@@ -171,6 +171,10 @@ class PrinterWorker:
                                                        error=_fault_error(status.fault)))
                 await self._hold(status, status.fault, lambda s: s.fault is None)
                 continue
+            if not self._sent:
+                # The counter before this job: what it must have moved past once the job printed.
+                # Read outside the job's own error handling: a failure here is not the job's.
+                self._counter_base = await self.printer.read_counter()
             self.printer.busy = True
             try:
                 done = await self.deliver(claimed)
@@ -208,9 +212,6 @@ class PrinterWorker:
                     else job_bytes(self.printer, job))
         except LabeldError as exc:
             return Finish(job.id, JobState.ABORTED, Outcome.ABORT, error=exc.as_dict())
-        if not self._sent:
-            # The counter before this job: what it must have moved past once the job printed.
-            self._counter_base = await self.printer.read_counter()
         try:
             async with self.printer.connect() as transport:
                 await transport.write(data)
