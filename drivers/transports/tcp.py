@@ -55,6 +55,7 @@ class SocketTransport(Transport):
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self.connect_ms: float | None = None
+        self._cut = False  # a write failed: the printer holds part of a job
 
     @classmethod
     def validate_uri(cls, uri: str) -> None:
@@ -92,11 +93,13 @@ class SocketTransport(Transport):
                 await asyncio.wait_for(self._writer.drain(), self.timeouts.write)
                 sent += len(chunk)
         except TimeoutError:
+            self._cut = True
             raise TransportError(
                 "write-timeout",
                 f"The printer stopped taking data for {self.timeouts.write:g} s "
                 f"after {sent} of {len(data)} bytes.", sent=sent) from None
         except LINK_ERRORS as exc:
+            self._cut = True
             raise TransportError(
                 "connection-lost",
                 f"The connection dropped after {sent} of {len(data)} bytes: {_why(exc)}.",
@@ -174,6 +177,11 @@ class SocketTransport(Transport):
     async def close(self) -> None:
         writer, self._writer, self._reader = self._writer, None, None
         if writer is None:
+            return
+        if self._cut:
+            # Part of a job is in the printer: a reset (RST), not an orderly end, so that the
+            # printer drops the fragment instead of printing it as a job of its own.
+            writer.transport.abort()
             return
         try:
             # Half-close first so the printer sees a clean end of job, then wait briefly for the
