@@ -4,7 +4,8 @@ A raster page is sent as `SIZE`, `GAP`, `CLS`, one `BITMAP` and `PRINT`, lines e
 TSPL's BITMAP has the opposite polarity to labeld's Raster: **0 = black**, 1 = white. The bytes
 are inverted, and the padding bits past the width, 0 in a Raster, become 1 (white) with them;
 they are also forced to 1 explicitly, because a black padding column is a stripe down every
-label.
+label. Immediate commands (`<ESC>!R` reset, `<ESC>!?`, `<ESC>!P`...) are acted on wherever
+they appear, BITMAP data included, so the data never holds `ESC !`: see `bitmap_data`.
 
 Status: `<ESC>!?` (1B 21 3F) is answered with one byte, even in error states; each bit is one
 condition and they OR together (`05` = head open and out of paper). `00` is ready.
@@ -15,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, ClassVar, Final
+
+import numpy as np
 
 from labeld.contracts import Language, Model, PrintOptions, Raster, Reason, Severity, StatusReport
 from labeld.reasons import GARBLED_STATUS_REPLY, NO_STATUS_REPLY
@@ -59,7 +62,11 @@ ALL_REASONS: frozenset[Reason] = frozenset(
     (*FLAG_REASONS.values(), NO_STATUS_REPLY, GARBLED_STATUS_REPLY)
 )
 
-_INVERT: Final = bytes(255 - b for b in range(256))
+# Every TSPL immediate command is ESC ! and a letter or `?` (reference 3; labeld's raw-command
+# policy lists <ESC>!R and <ESC>!P among them). The pair is broken whatever follows it, since
+# firmware versions differ in which letters they know.
+ESC: Final = 0x1B
+BANG: Final = 0x21
 
 
 # --------------------------------------------------------------------------------------------
@@ -73,15 +80,55 @@ def _mm(dots: int, dpi: int) -> bytes:
 
 
 def bitmap_data(raster: Raster) -> bytes:
-    """The rows in TSPL polarity (0 = black), padding bits past the width set to 1 (white)."""
-    inverted = raster.rows.translate(_INVERT)
+    """The rows in TSPL polarity (0 = black), padding bits past the width set to 1 (white),
+    with no `ESC !` in them (`break_immediate_commands`)."""
+    rows = np.frombuffer(raster.rows, np.uint8).reshape(raster.height, raster.row_bytes)
+    data = np.bitwise_not(rows)
     spare = raster.row_bytes * 8 - raster.width
-    if not spare:
-        return inverted
-    # One big-integer OR sets the spare low bits of every row's last byte at C speed.
-    row_mask = (1 << spare) - 1
-    mask = int.from_bytes(row_mask.to_bytes(raster.row_bytes, "big") * raster.height, "big")
-    return (int.from_bytes(inverted, "big") | mask).to_bytes(len(inverted), "big")
+    if spare:
+        data[:, -1] |= (1 << spare) - 1
+    return break_immediate_commands(data.reshape(-1), raster.row_bytes, spare)
+
+
+def break_immediate_commands(data: np.ndarray, row_bytes: int, spare: int) -> bytes:
+    """BITMAP data (TSPL polarity, `spare` padding bits per row) as bytes, with one dot changed
+    wherever it would read `ESC !`; unchanged when it never does.
+
+    The header before the data ends in `,` and CR LF follows it, so the data bytes are the only
+    place the pair could appear; rows follow each other without a break, so it can straddle a
+    row end. Where it appears, the dot changed is, in this order of preference:
+
+    * bit 0 of the `!` (0x21 -> 0x20) when that byte ends a row with padding: a padding dot,
+      past the label's width, white (1) in both bytes, so never part of the label;
+    * bit 0 of the ESC (0x1B -> 0x1A) when the ESC ends such a row and `!` starts the next;
+    * otherwise bit 5 of the `!` (0x21 -> 0x01): 0x21 is 00100001 with 1 = white, and bit 5 is
+      a one-dot white gap between black dots on both sides. Filling a pinhole is the least
+      visible change, and no dot of a barcode (modules of 2 dots or more at labeld's default
+      sizes) or of its quiet zone has black neighbours on both sides, so it is never a
+      barcode's dot. It is in the second byte because changing the ESC could not be so chosen
+      and would leave the `!`.
+
+    None of the new bytes is ESC or `!`, so a change never makes another pair, and pairs cannot
+    overlap (ESC is not `!`): one dot per would-be command, all changed at once."""
+    sent = data.tobytes()
+    if sent.find(b"\x1b") < 0:  # most labels: white is FF, black 00, ESC is 00011011
+        return sent
+    esc = np.flatnonzero(data[:-1] == ESC)
+    first = esc[data[esc + 1] == BANG]
+    if first.size == 0:
+        return sent
+    second = first + 1
+    out = data.copy()
+    at, flip = second, np.full(second.shape, 0x20, np.uint8)
+    if spare:
+        row_end = np.zeros(len(data), bool)  # a mask, not `%`: numpy divides int64 one by one
+        row_end[row_bytes - 1::row_bytes] = True
+        second_ends_row = row_end[second]
+        first_ends_row = row_end[first] & ~second_ends_row
+        at = np.where(first_ends_row, first, second)
+        flip[second_ends_row | first_ends_row] = 0x01
+    out[at] ^= flip
+    return out.tobytes()
 
 
 def encode_page(raster: Raster, copies: int = 1) -> bytes:
