@@ -51,3 +51,12 @@ def test_bench_render_checks_its_own_correctness():
     # is no larger than zebrafy's smallest. Speed is for the full run to say.
     assert report["pass"]["decodes"] and report["pass"]["composed_text"]
     assert report["pass"]["payload"]
+
+
+def test_bench_raster_guard_removes_every_planted_command():
+    report = bench("bench_raster_guard.py", "--runs", "2")
+    by = {(r["image"], r["language"]): r for r in report["results"]}
+    # Ordinary labels and receipts hold no command to break; the worst case is nothing else.
+    assert by[("4x6 label", "escpos")]["dots_changed"] == 0
+    assert by[("worst case 4x6", "escpos")]["dots_changed"] > 0
+    assert by[("worst case 4x6", "tspl")]["dots_changed"] > 0
