@@ -17,12 +17,9 @@ from typing import Any
 
 from labeld import __version__
 from labeld.errors import LabeldError
+from labeld.logs import LOG_FORMATS, setup_logging
 
 DEFAULT_URL = os.environ.get("LABELD_URL", "http://127.0.0.1:8631")
-
-
-def _setup_logging(level: str) -> None:
-    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -30,7 +27,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from labeld.server import serve
 
     config = cfg.load(args.config) if args.config else cfg.Config()
-    _setup_logging(config.server.log_level)
+    setup_logging(config.server.log_level, args.log_format or config.server.log_format)
     if not config.printers:
         logging.getLogger("labeld").warning("no printers configured; see examples/labeld.toml")
     serve(config, args.listen)
@@ -75,7 +72,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if spec is None:
         raise LabeldError("unknown-simulator", f"No simulator named {args.name!r}.",
                           f"Available: {', '.join(sorted(specs)) or 'none'}.")
-    _setup_logging("info")
+    setup_logging("info")
     run(spec, args.host, args.port, args.control_port, {})
     return 0
 
@@ -254,6 +251,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="run the daemon")
     p.add_argument("--config", help="TOML config file (default: none, no printers)")
     p.add_argument("--listen", help="HOST:PORT (default from the config, else 127.0.0.1:8631)")
+    p.add_argument("--log-format", choices=LOG_FORMATS,
+                   help="json, text, or auto: text in a terminal, JSON lines otherwise (journald)"
+                        " (default: server.log_format from the config, else auto)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("demo", help="daemon + simulated printers + a sample label and receipt")

@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from labeld.errors import ConfigError
+from labeld.logs import LogFormat
 from labeld.security.middleware import DEFAULT_ALLOWED_HOSTS, DEFAULT_MAX_BODY_BYTES
 
 DEFAULT_LISTEN = "127.0.0.1:8631"
@@ -39,6 +40,8 @@ class ServerConfig(_Strict):
     # stays bounded on a shop PC that runs for years.
     keep_finished_hours: float = Field(default=168.0, gt=0)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # "auto": JSON lines when the output is not a terminal (journald), plain text in a terminal.
+    log_format: LogFormat = "auto"
     # Operator templates (NAME.json); default: a "templates" folder beside the spool.
     templates_dir: str | None = None
     # Extra TrueType fonts for label text, looked up by file name; DejaVu Sans ships with labeld.

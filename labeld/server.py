@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import socket
 import threading
 import time
 
@@ -12,6 +14,7 @@ import uvicorn
 from labeld.api.app import create_app
 from labeld.config import LOOPBACK_HOSTS, Config, check_listen
 from labeld.pluginmanager import PluginManager
+from labeld.service import Notifier, feed_watchdog
 
 log = logging.getLogger("labeld")
 
@@ -24,13 +27,66 @@ def uvicorn_config(config: Config, listen: str | None = None,
         log.warning("SECURITY: labeld listens on %s WITHOUT TLS (allow_insecure_remote = true): "
                     "API tokens cross the network in clear text.", host)
     app = create_app(config, plugins)
+    # log_config=None: uvicorn installs no handler and no format of its own; its lines reach the
+    # root logger, where labeld.logs.setup_logging gives them labeld's format.
     return uvicorn.Config(app, host=host, port=port, log_level=config.server.log_level,
-                          access_log=False, lifespan="on", timeout_graceful_shutdown=5,
+                          log_config=None, access_log=False, lifespan="on",
+                          timeout_graceful_shutdown=5,
                           ssl_certfile=sec.tls_cert, ssl_keyfile=sec.tls_key)
 
 
+class NotifyingServer(uvicorn.Server):
+    """uvicorn's server, telling systemd what it does (see labeld.service): READY=1 once startup
+    is complete, STOPPING=1 when shutdown begins, WATCHDOG=1 from its own event loop."""
+
+    def __init__(self, config: uvicorn.Config, notifier: Notifier, printers: int) -> None:
+        super().__init__(config)
+        self.notifier = notifier
+        self.printers = printers
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        # Started before startup, so a startup that hangs the loop is caught too.
+        feeder = (asyncio.create_task(feed_watchdog(self.notifier, self.notifier.watchdog_s),
+                                      name="labeld-watchdog")
+                  if self.notifier.watchdog_s else None)
+        try:
+            await super().serve(sockets)
+        finally:
+            if not self.started:
+                self.notifier.status("failed to start; the log says why")
+            # Fed until shutdown is over: finishing a send may take a while, and systemd
+            # watches that too.
+            if feeder is not None:
+                feeder.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await feeder
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        self.notifier.status("starting: opening the spool")
+        # uvicorn's startup runs the app lifespan (spool open, scheduler running) and then binds
+        # the sockets: when it returns with started set, the API answers.
+        await super().startup(sockets)
+        if self.started:
+            self.notifier.ready(self._serving())
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self.notifier.stopping("stopping: finishing requests and jobs in flight")
+        await super().shutdown(sockets)
+
+    def _serving(self) -> str:
+        """e.g. "serving on 127.0.0.1:8631, 3 printers": the address really bound (port 0
+        becomes a number)."""
+        host, port = self.servers[0].sockets[0].getsockname()[:2]
+        where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        scheme = "https://" if self.config.ssl else ""
+        return (f"serving on {scheme}{where}, {self.printers} "
+                f"printer{'' if self.printers == 1 else 's'}")
+
+
 def serve(config: Config, listen: str | None = None) -> None:
-    uvicorn.Server(uvicorn_config(config, listen)).run()
+    """Run the daemon in the foreground until SIGTERM or SIGINT; under systemd, notify it."""
+    with Notifier.from_environ() as notifier:
+        NotifyingServer(uvicorn_config(config, listen), notifier, len(config.printers)).run()
 
 
 class ServerThread:

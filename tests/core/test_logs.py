@@ -1,0 +1,176 @@
+"""Logs: one format for labeld's and uvicorn's lines; JSON lines for journald, text in a terminal."""
+
+import io
+import json
+import logging
+import os
+import pty
+import select
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime
+
+import pytest
+
+from labeld.logs import JsonFormatter, TextFormatter, resolve_format, setup_logging
+from tests.conftest import free_port
+
+
+def record(message: str = "job %s completed", *args, level: int = logging.INFO,
+           extra: dict | None = None, exc_info=None) -> logging.LogRecord:
+    """A record as `log.info(message, *args, extra=extra)` on labeld.scheduler makes it."""
+    logger = logging.getLogger("labeld.scheduler")
+    return logger.makeRecord(logger.name, level, __file__, 1, message, args, exc_info,
+                             extra=extra)
+
+
+def test_a_json_line_carries_time_level_logger_message_and_the_extra_fields():
+    line = JsonFormatter().format(record("job %s completed", 42,
+                                         extra={"printer": "shelf", "job": 42, "code": "ok"}))
+    assert "\n" not in line
+    entry = json.loads(line)
+    assert entry["level"] == "info" and entry["logger"] == "labeld.scheduler"
+    assert entry["message"] == "job 42 completed"
+    assert (entry["printer"], entry["job"], entry["code"]) == ("shelf", 42, "ok")
+    when = datetime.fromisoformat(entry["time"])
+    assert when.utcoffset() is not None and abs(time.time() - when.timestamp()) < 60
+    assert set(entry) == {"time", "level", "logger", "message", "printer", "job", "code"}
+
+
+def test_a_json_line_keeps_the_traceback_odd_values_and_extras_named_like_its_keys():
+    try:
+        raise ValueError("bad byte")
+    except ValueError:
+        rec = record("delivery failed", level=logging.ERROR, exc_info=sys.exc_info(),
+                     extra={"level": "deep", "when": datetime(2024, 5, 1)})
+    entry = json.loads(JsonFormatter().format(rec))
+    assert entry["level"] == "error" and entry["extra_level"] == "deep"
+    assert "ValueError: bad byte" in entry["exception"]
+    assert entry["when"] == "2024-05-01 00:00:00"  # not JSON by itself: written as text
+    assert "exc_info" not in entry and "args" not in entry
+
+
+def test_uvicorns_coloured_copy_of_its_message_is_not_a_field():
+    rec = logging.getLogger("uvicorn.error").makeRecord(
+        "uvicorn.error", logging.INFO, __file__, 1, "Started server process [%d]", (7,), None,
+        extra={"color_message": "Started server process [\x1b[36m%d\x1b[0m]"})
+    entry = json.loads(JsonFormatter().format(rec))
+    assert entry["message"] == "Started server process [7]" and "color_message" not in entry
+
+
+def test_a_text_line_is_readable_and_shows_the_extra_fields():
+    line = TextFormatter().format(record("job %s completed", 42,
+                                         extra={"printer": "shelf", "code": "ok"}))
+    assert line.endswith(" INFO labeld.scheduler: job 42 completed [printer=shelf code=ok]")
+    assert TextFormatter().format(record("plain")).endswith("labeld.scheduler: plain")
+
+
+def test_auto_is_text_on_a_terminal_and_json_elsewhere(tmp_path):
+    primary, secondary = pty.openpty()
+    try:
+        with open(secondary, "w", closefd=False) as terminal:
+            assert resolve_format("auto", terminal) == "text"
+            assert resolve_format("json", terminal) == "json"
+    finally:
+        os.close(primary)
+        os.close(secondary)
+    with open(tmp_path / "out.log", "w") as file:
+        assert resolve_format("auto", file) == "json"
+        assert resolve_format("text", file) == "text"
+    assert resolve_format("auto", io.StringIO()) == "json"
+
+
+@pytest.fixture
+def root_logger():
+    """The root logger as it was: setup_logging changes it for the whole process."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield root
+    for h in root.handlers[:]:
+        if h not in handlers:
+            root.removeHandler(h)
+    root.setLevel(level)
+
+
+def test_setup_logging_routes_every_logger_through_one_handler(root_logger):
+    first = io.StringIO()
+    setup_logging("info", "json", first)
+    out = io.StringIO()
+    setup_logging("debug", "json", out)  # a second call replaces the first handler
+    logging.getLogger("labeld.scheduler").info("printer state changed",
+                                               extra={"printer": "shelf", "code": "paper-out"})
+    logging.getLogger("uvicorn.error").warning("a uvicorn line")
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [(e["logger"], e["message"]) for e in lines] == [
+        ("labeld.scheduler", "printer state changed"), ("uvicorn.error", "a uvicorn line")]
+    assert lines[0]["printer"] == "shelf" and lines[0]["code"] == "paper-out"
+    assert first.getvalue() == ""
+
+
+# --- the real daemon --------------------------------------------------------------------------
+
+
+def serve(tmp_path, *args: str, stderr) -> subprocess.Popen:
+    """`labeld serve` with no printers (so it logs a warning of its own) on a free port."""
+    config = tmp_path / "labeld.toml"
+    config.write_text(f'[server]\nspool = "{tmp_path / "spool.db"}"\n')
+    env = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC")}
+    return subprocess.Popen([sys.executable, "-m", "labeld", "serve", "--config", str(config),
+                             "--listen", f"127.0.0.1:{free_port()}", *args],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
+                            env=env)
+
+
+def read_until(fd: int, text: str, timeout: float = 30) -> str:
+    out = ""
+    deadline = time.monotonic() + timeout
+    while text not in out:
+        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
+            pytest.fail(f"{text!r} not written within {timeout} s; got {out!r}")
+        out += os.read(fd, 4096).decode()
+    return out
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+
+
+def test_the_daemon_writes_json_lines_for_itself_and_uvicorn_when_not_on_a_terminal(tmp_path):
+    proc = serve(tmp_path, stderr=subprocess.PIPE)
+    try:
+        out = read_until(proc.stderr.fileno(), "Uvicorn running on")
+    finally:
+        stop(proc)
+        out += proc.stderr.read().decode()
+        proc.stderr.close()
+    lines = [json.loads(line) for line in out.splitlines()]  # every line, not just most
+    seen = {(e["level"], e["logger"], e["message"].split(" on ")[0]) for e in lines}
+    assert ("warning", "labeld", "no printers configured; see examples/labeld.toml") in seen
+    assert ("info", "uvicorn.error", "Uvicorn running") in seen
+    assert ("info", "uvicorn.error", "Application shutdown complete.") in seen
+    assert all(set(e) >= {"time", "level", "logger", "message"} for e in lines)
+
+
+def test_the_daemon_writes_text_on_a_terminal_unless_told_json(tmp_path):
+    for args, looks_like_json in (((), False), (("--log-format", "json"), True)):
+        primary, secondary = pty.openpty()
+        proc = serve(tmp_path, *args, stderr=secondary)
+        os.close(secondary)
+        try:
+            out = read_until(primary, "Uvicorn running on")
+        finally:
+            stop(proc)
+            os.close(primary)
+        lines = [line for line in out.splitlines() if line.strip()]
+        assert all(line.startswith("{") == looks_like_json for line in lines), out
+        if not looks_like_json:
+            assert any(" WARNING labeld: no printers configured" in line for line in lines), out
+            assert any(" INFO uvicorn.error: Uvicorn running on" in line for line in lines), out
