@@ -95,11 +95,12 @@ def raw_bytes(raw: dict[str, Any]) -> bytes:
 
 def job_labels(printer: Printer, job: Job) -> int:
     """How far the job moves the printer's label counter: every page of a raster job is a
-    label; a raw job counts as the language reads it, and as one label where it cannot tell."""
+    label; a raw job counts as the language reads it (0 for one that prints no label), and as
+    one label where the language cannot tell."""
     if job.kind != "raw":
         return len(job.pages) * job.copies
     per_copy = printer.language.labels_in_raw(raw_bytes(job.payload))
-    return max(1, per_copy if per_copy is not None else 1) * job.copies
+    return (1 if per_copy is None else per_copy) * job.copies
 
 
 def job_bytes(printer: Printer, job: Job) -> bytes:

@@ -273,6 +273,9 @@ class PrinterWorker:
             taken = [j for j, s in self._sent.items() if s.at <= status.checked_at]
             if counted is not None:
                 await self._settle(counted, "confirmed", Evidence.COUNTER)
+                # A job that prints no label (settings, a blank receipt) cannot move a counter.
+                await self._settle([j for j in taken if self._sent[j].closed
+                                    and not self._sent[j].labels], "confirmed", Evidence.STATUS)
                 # Closed and settled but the counter has not moved for it: a printer counts a
                 # label once it is out, so wait; past the window, say it is not proven.
                 late = [j for j in taken if j not in counted
@@ -298,6 +301,8 @@ class PrinterWorker:
             return None
         advance, covered, need = now - self._counter_base, [], 0
         for job_id, sent in self._sent.items():
+            if not sent.labels:
+                continue  # nothing to count; confirmed by status, see _observe
             need += sent.labels
             if advance < need:
                 break

@@ -160,11 +160,13 @@ def test_a_spool_from_before_delivery_tracking_opens_and_keeps_its_jobs(tmp_path
 
     path = tmp_path / "first.db"
     old = sqlite3.connect(path)
+    from labeld.spool import ADDED_COLUMNS
+
     first = SCHEMA.split("CREATE TABLE IF NOT EXISTS attempts")[0]
-    first = first.replace("    hold_kind     TEXT,  -- 'printer': held while the printer has a "
-                          "fault, released by itself\n", "")
-    first = first.replace(",\n    delivery      TEXT", "")
-    assert "delivery" not in first and "hold_kind" not in first
+    lines = [ln for ln in first.splitlines()
+             if ln.split()[:1] not in ([c] for c in ADDED_COLUMNS["jobs"])]
+    first = "\n".join(lines).replace("error_hint    TEXT,", "error_hint    TEXT")
+    assert "delivery" not in first and "hold_kind" not in first and "evidence" not in first
     old.executescript(first)
     old.execute("INSERT INTO jobs (id, printer, state, kind, payload, copies, created_at,"
                 " updated_at, attempts) VALUES ('j1', 'p1', 'pending', 'raw', '{}', 1, 0, 0, 0)")
