@@ -25,6 +25,7 @@ from labeld import __version__
 from labeld.contracts import (PrintOptions, Reason, SelfTestCheck, Severity, Timeouts,
                               TransportError)
 from labeld.printers import Printer
+from labeld.logs import TextFormatter
 from labeld.reasons import describe
 
 if TYPE_CHECKING:
@@ -238,7 +239,8 @@ class LogRing(logging.Handler):
     def __init__(self, size: int = 2000):
         super().__init__(logging.INFO)
         self.lines: deque[str] = deque(maxlen=size)
-        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        # The terminal's format, with the extra fields (printer, job, code) a technician needs.
+        self.setFormatter(TextFormatter())
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
