@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from labeld import __version__
 from labeld.contracts import (PrintOptions, Reason, SelfTestCheck, Severity, Timeouts,
                               TransportError)
-from labeld.printers import Printer
 from labeld.logs import TextFormatter
+from labeld.printers import Printer
 from labeld.reasons import describe
 
 if TYPE_CHECKING:
