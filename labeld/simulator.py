@@ -8,14 +8,30 @@ print-job data. The engine supplies what every networked printer shares:
   recorded when the connection ends; a connection that carried only status queries records
   none. If a fault that stops printing is active, the job stays buffered and prints, in order,
   once the faults clear.
-* transport faults that any printer can suffer: `offline` (nothing listens), `drop-after` N
-  (cut the connection after N bytes), `slow` (read at N bytes/s so the sender feels
-  backpressure), `silent` (never reply), `garbage` (reply with nonsense).
+* transport faults that any printer can suffer: `offline` (nothing listens), `refuse-for` N
+  (nothing listens for N seconds, then it is back by itself), `drop-after` N (close the
+  connection after N bytes), `reset-mid-job` N (reset it after N bytes), `reset-on-status`
+  (reset a connection instead of answering its status query), `half-open` (accept, then never
+  read nor close), `slow` (read at N bytes/s so the sender feels backpressure), `silent` (never
+  reply), `garbage` (reply with nonsense). See GENERIC_FAULTS for the details of each.
+* a count of the connections it accepted and of those that only asked for status, with their
+  times, so a test can tell a poller that asks every few seconds from one that busy-loops.
 * a small HTTP control interface (`GET /state`, `PUT /faults/{name}`, `GET /jobs`, ...) and
   the same operations as Python methods, plus `SimulatorThread` for synchronous callers.
 
+A reset is a real TCP RST (SO_LINGER on with a zero timeout, then close): the sender's next
+read or write fails with ECONNRESET, not with a clean end of stream. A cut connection's job is
+recorded with complete=False and never prints.
+
+`half-open` is the link whose far end vanished: the connection stays established, nobody reads
+it, no FIN or RST ever comes. Its receive buffer is shrunk to a few KiB so that a large job
+stalls the sender (write timeout) while a small one fits in the kernel buffers and the
+sender's write succeeds although nothing took the job. Connections open when the fault is set
+stop being read too. Nothing sent on them is recorded. When the fault is cleared they are
+reset, like a printer that rebooted and knows nothing of them, and still record nothing.
+
 Sockets are driven with `loop.sock_recv` rather than asyncio streams: a stream transport
-reads eagerly into its own buffer, which would hide the `slow` fault's backpressure.
+reads eagerly into its own buffer, which would hide the `slow` and `half-open` backpressure.
 """
 
 from __future__ import annotations
@@ -33,6 +49,7 @@ import struct
 import threading
 import time
 import zlib
+from collections import deque
 from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, TypeVar
@@ -47,6 +64,12 @@ FaultValue = bool | int
 T = TypeVar("T")
 
 GARBAGE_REPLY = b"\xff\x00garbage"
+# Small enough that a stalled reader pushes back on a sender within a few KiB (Linux doubles
+# it and keeps a floor), so `slow` and `half-open` are felt as backpressure, not absorbed.
+SMALL_RECEIVE_BUFFER = 4096
+# Connection times kept for rate questions: enough for minutes of polling at a sane rate, and
+# a busy-polling client overflows it, which is an answer in itself.
+RECENT_CONNECTIONS = 1000
 
 
 # --------------------------------------------------------------------------------------------
@@ -83,7 +106,15 @@ class FaultSpec:
 
 GENERIC_FAULTS: tuple[FaultSpec, ...] = (
     FaultSpec("offline", "stop listening: connections are refused until cleared"),
+    FaultSpec("refuse-for", "stop listening for N seconds, then listen again by itself "
+              "(a printer switched off for a while)", "count", 1),
     FaultSpec("drop-after", "close each connection after it has delivered N bytes", "count", 0),
+    FaultSpec("reset-mid-job", "reset (TCP RST) each connection after it has delivered N bytes; "
+              "the partial job is recorded incomplete and never prints", "count", 0),
+    FaultSpec("reset-on-status", "reset (TCP RST) a connection when it asks for status, instead "
+              "of answering; job data it carried is recorded incomplete"),
+    FaultSpec("half-open", "accept connections but never read or close them; nothing sent on "
+              "them is recorded; clearing the fault resets them"),
     FaultSpec("slow", "read each connection at N bytes per second", "count", 1),
     FaultSpec("silent", "never answer status queries"),
     FaultSpec("garbage", "answer status queries with bytes no printer would send"),
@@ -111,7 +142,7 @@ class SimJob:
 
     index: int
     data: bytes
-    complete: bool  # False: the simulator cut the connection short (drop-after, shutdown)
+    complete: bool  # False: the simulator cut the connection short (drop-after, a reset, stop)
     printed: bool
     canceled: bool
     received_at: float  # time.time() when the connection ended
@@ -294,7 +325,41 @@ class _Connection:
     id: int
     sock: socket.socket
     session: Session
+    accepted_at: float  # time.time()
     write_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # The pending read, so that `half-open` can stop it without ending the connection.
+    reading: asyncio.Task[bytes] | None = None
+    held: bool = False  # half-open: never read again, never recorded
+
+
+@dataclass
+class ConnectionLog:
+    """The connections a simulator accepted, and which of them only asked for status.
+
+    A status connection carried at least one query the device answered (or would have: `silent`
+    and `reset-on-status` still count) and no job data. It is counted when it ends, with the
+    time it was accepted. Times are time.time() values; only the last RECENT_CONNECTIONS of
+    each kind are kept, so `*_since` answers saturate there.
+    """
+
+    total: int = 0
+    status: int = 0
+    accepted_times: deque[float] = field(default_factory=lambda: deque(maxlen=RECENT_CONNECTIONS))
+    status_times: deque[float] = field(default_factory=lambda: deque(maxlen=RECENT_CONNECTIONS))
+
+    def accepted(self, at: float) -> None:
+        self.total += 1
+        self.accepted_times.append(at)
+
+    def status_only(self, accepted_at: float) -> None:
+        self.status += 1
+        self.status_times.append(accepted_at)
+
+    def since(self, t: float) -> int:
+        return sum(1 for at in self.accepted_times if at >= t)
+
+    def status_since(self, t: float) -> int:
+        return sum(1 for at in self.status_times if at >= t)
 
 
 class Simulator:
@@ -320,6 +385,8 @@ class Simulator:
         self._accept_task: asyncio.Task[None] | None = None
         self._control: asyncio.Server | None = None
         self._connections: dict[int, _Connection] = {}
+        self.connection_log = ConnectionLog()
+        self._refusal: asyncio.Task[None] | None = None  # ends `refuse-for`
         self._tasks: set[asyncio.Task[Any]] = set()
         self._next_connection = 1
         self._tick = asyncio.Event()
@@ -411,9 +478,17 @@ class Simulator:
             await self.clear_fault(name)
             return
         self._faults[name] = coerced
-        if name == "offline":
+        if name in ("offline", "refuse-for"):
             # Connections already open are left alone: `offline` is "nobody answers the door".
             self._stop_listening()
+        if name == "refuse-for":
+            # Setting it again restarts the clock, as switching a printer off again would.
+            self._cancel_refusal()
+            self._refusal = self._spawn(self._end_refusal(int(coerced)))
+        if name == "half-open":
+            for conn in self._connections.values():
+                if conn.reading is not None:
+                    conn.reading.cancel()  # the bytes stay in the kernel, unread
         self._on_device_change()
 
     async def clear_fault(self, name: str) -> None:
@@ -423,9 +498,27 @@ class Simulator:
             self.device.clear_fault(name)
             return
         self._faults.pop(name, None)
-        if name == "offline" and self._listener is None:
+        if name == "refuse-for":
+            self._cancel_refusal()
+        if (self._listener is None and not self._closing
+                and not any(f in self._faults for f in ("offline", "refuse-for"))):
             await self._listen()
         self._on_device_change()
+
+    def _cancel_refusal(self) -> None:
+        refusal, self._refusal = self._refusal, None
+        if refusal is not None and refusal is not asyncio.current_task():
+            refusal.cancel()
+
+    async def _end_refusal(self, seconds: int) -> None:
+        await asyncio.sleep(seconds)
+        self._refusal = None
+        try:
+            await self.clear_fault("refuse-for")
+        except OSError as exc:
+            # The port was taken while nobody listened: say so rather than die silently.
+            log.warning("simulator %s: cannot listen again on port %d: %s", self.name,
+                        self.port, exc)
 
     async def clear_faults(self) -> None:
         for name in list(self._faults):
@@ -465,11 +558,35 @@ class Simulator:
         return {"name": self.name, "language": self.language, "port": self.port,
                 "control_port": self.control_port, "faults": self.faults,
                 "available_faults": list(self.available_faults), "jobs": len(self.jobs),
-                "buffered": len(self.device.buffered), "counters": self.device.counters()}
+                "buffered": len(self.device.buffered), "counters": self.device.counters(),
+                **self.connection_counts()}
 
-    def _on_device_change(self) -> None:
+    # -- connections
+
+    def connection_counts(self) -> dict[str, int]:
+        """`connections`: accepted since start; `status_connections`: those that only asked
+        for status (see ConnectionLog); `open_connections`: open now, of which
+        `held_connections` are held by `half-open`."""
+        return {"connections": self.connection_log.total,
+                "status_connections": self.connection_log.status,
+                "open_connections": len(self._connections),
+                "held_connections": sum(1 for c in self._connections.values() if c.held)}
+
+    def connections_since(self, t: float) -> int:
+        """Connections accepted at or after time.time() value `t` (at most RECENT_CONNECTIONS)."""
+        return self.connection_log.since(t)
+
+    def status_connections_since(self, t: float) -> int:
+        """Status-only connections accepted at or after `t` (at most RECENT_CONNECTIONS)."""
+        return self.connection_log.status_since(t)
+
+    def _wake(self) -> None:
+        """Let wait_until re-check its condition (connection counts changed, for one)."""
         tick, self._tick = self._tick, asyncio.Event()
         tick.set()
+
+    def _on_device_change(self) -> None:
+        self._wake()
         if self._closing:
             return
         for conn in list(self._connections.values()):
@@ -488,45 +605,84 @@ class Simulator:
                 log.warning("simulator %s: accept failed: %s", self.name, exc)
                 await asyncio.sleep(0.05)
                 continue
-            conn = _Connection(self._next_connection, sock, self.device.new_session())
+            now = time.time()
+            conn = _Connection(self._next_connection, sock, self.device.new_session(), now)
             self._next_connection += 1
+            self.connection_log.accepted(now)
             self._spawn(self._serve(conn))
+            self._wake()
 
-    def _read_size(self, received: int) -> tuple[int, int | None]:
-        """How many bytes to ask for next, and the slow rate if reading is throttled."""
+    def _read_size(self, received: int) -> tuple[int, int | None, bool]:
+        """How many bytes to ask for next (0: cut the connection now), the slow rate if reading
+        is throttled, and whether that cut, when it comes, is a reset rather than a close."""
         size = 65536
         rate = self._faults.get("slow")
         if rate is not None:
             # Small reads keep the rate smooth: ~20 reads a second, at most 1 KiB each.
             size = max(1, min(1024, int(rate) // 20))
-        limit = self._faults.get("drop-after")
-        if limit is not None:
-            size = min(size, max(int(limit) - received, 0))
-        return size, None if rate is None else int(rate)
+        reset = False
+        for name in ("drop-after", "reset-mid-job"):
+            limit = self._faults.get(name)
+            if limit is not None and int(limit) - received <= size:
+                # With both set, the nearer cut wins; at a tie the reset, the harsher of the two.
+                size = max(int(limit) - received, 0)
+                reset = name == "reset-mid-job"
+        return size, None if rate is None else int(rate), reset
+
+    async def _recv(self, conn: _Connection, size: int) -> bytes | None:
+        """One read; None if `half-open` stopped it. Raises OSError if the peer reset."""
+        reading = asyncio.ensure_future(asyncio.get_running_loop().sock_recv(conn.sock, size))
+        conn.reading = reading
+        try:
+            # wait() rather than await: cancelling `reading` alone must not end this task.
+            await asyncio.wait({reading})
+        finally:
+            conn.reading = None
+            reading.cancel()  # a no-op once done; needed when this task itself is cancelled
+        return None if reading.cancelled() else reading.result()
+
+    async def _hold(self, conn: _Connection) -> None:
+        """`half-open`: keep the connection established and unread until the fault clears."""
+        conn.held = True
+        with contextlib.suppress(OSError):
+            conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SMALL_RECEIVE_BUFFER)
+        self._wake()  # held_connections changed
+        while "half-open" in self._faults:
+            tick = self._tick
+            await tick.wait()
 
     async def _serve(self, conn: _Connection) -> None:
         loop = asyncio.get_running_loop()
         self._connections[conn.id] = conn
-        if "slow" in self._faults:
+        if "slow" in self._faults or "half-open" in self._faults:
             # A small receive window passes the throttled rate back to the sender sooner. The
             # sender's own send buffer (megabytes on Linux loopback) still fills first.
             with contextlib.suppress(OSError):
-                conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+                conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SMALL_RECEIVE_BUFFER)
         data = bytearray()
         received = 0
         complete = True
+        reset = False  # end with an RST rather than a FIN
+        queried = False  # the session answered (or would have answered) a query
         try:
             while True:
-                size, rate = self._read_size(received)
+                if "half-open" in self._faults:
+                    await self._hold(conn)
+                    reset = True  # the "rebooted" printer knows nothing of this connection
+                    break
+                size, rate, cut_with_reset = self._read_size(received)
                 if size == 0:
-                    complete = False  # drop-after reached: hang up on the sender
+                    complete = False  # drop-after / reset-mid-job reached: cut the sender off
+                    reset = cut_with_reset
                     break
                 try:
-                    chunk = await loop.sock_recv(conn.sock, size)
+                    chunk = await self._recv(conn, size)
                 except OSError:
                     # Reset by the peer. Not "incomplete": a sender that closes without
                     # reading a reply to an embedded query causes a reset after a whole job.
                     break
+                if chunk is None:
+                    continue  # stopped by `half-open`: the loop's first test holds it
                 if not chunk:
                     break
                 received += len(chunk)
@@ -540,6 +696,10 @@ class Simulator:
                     break
                 data += job_data
                 if reply:
+                    queried = True
+                    if "reset-on-status" in self._faults:
+                        complete, reset = False, True
+                        break
                     await self._reply(conn, reply)
                 if rate:
                     await asyncio.sleep(len(chunk) / rate)
@@ -552,11 +712,20 @@ class Simulator:
             # As for the listener: a cancelled recv must not unregister a reused descriptor.
             loop.remove_reader(conn.sock.fileno())
             loop.remove_writer(conn.sock.fileno())
+            if reset:
+                # Linger on with a zero timeout: close() discards what is unsent and sends RST.
+                with contextlib.suppress(OSError):
+                    conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                         struct.pack("ii", 1, 0))
             with contextlib.suppress(OSError):
                 conn.sock.close()
             job = bytes(data)
-            if conn.session.is_job(job):
-                self.device.record(job, complete, conn.id)
+            if not conn.held:  # a half-open connection records nothing: nobody read it
+                if conn.session.is_job(job):
+                    self.device.record(job, complete, conn.id)
+                elif queried:
+                    self.connection_log.status_only(conn.accepted_at)
+            self._wake()  # open_connections changed
 
     async def _reply(self, conn: _Connection, reply: bytes) -> None:
         if "silent" in self._faults:
@@ -815,6 +984,20 @@ class SimulatorThread:
 
     def state(self) -> dict[str, Any]:
         return self._call(self.simulator.state)
+
+    def connection_counts(self) -> dict[str, int]:
+        """connections, status_connections, open_connections, held_connections (see
+        Simulator.connection_counts)."""
+        return self._call(self.simulator.connection_counts)
+
+    def connections_since(self, t: float) -> int:
+        """Connections accepted at or after time.time() value `t`."""
+        return self._call(lambda: self.simulator.connections_since(t))
+
+    def status_connections_since(self, t: float) -> int:
+        """Connections accepted at or after time.time() value `t` that only asked for status:
+        divide by the seconds since `t` for a polling rate."""
+        return self._call(lambda: self.simulator.status_connections_since(t))
 
     def jobs(self) -> list[SimJob]:
         """A snapshot: later changes to the simulator do not show in the returned objects."""

@@ -1,4 +1,5 @@
-"""The simulator engine, language-free: jobs, buffering, transport faults, control HTTP.
+"""The simulator engine, language-free: jobs, buffering, transport faults, connection counts,
+control HTTP.
 
 A toy device stands in for a printer language: `?` is a status query answered with `OK\\n`
 (or `JAM\\n` while jammed), `!` subscribes the connection to unsolicited `CHANGED\\n`
@@ -24,7 +25,7 @@ from labeld.contracts import SimulatorSpec
 from labeld.errors import Invalid, NotFound
 from labeld.simulator import (GARBAGE_REPLY, GENERIC_FAULT_NAMES, Device, FaultSpec, Session,
                               Simulator, SimulatorThread, spec_faults)
-from tests.conftest import connect, read_exactly, send_job
+from tests.conftest import connect, read_exactly, send_job, wait_for
 
 
 class ToySession(Session):
@@ -77,6 +78,14 @@ def assert_silent(sock: socket.socket, within: float = 0.3) -> None:
     sock.settimeout(within)
     with pytest.raises(TimeoutError):
         sock.recv(100)
+
+
+def refused(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except ConnectionRefusedError:
+        return True
+    return False
 
 
 # --- jobs
@@ -217,6 +226,151 @@ def test_slow_reads_at_roughly_the_given_rate(sim):
     assert 0.3 < elapsed < 3.0  # 2000 bytes at 4000 B/s: 0.5 s
 
 
+def test_reset_mid_job_resets_after_n_bytes_and_records_an_incomplete_job(sim):
+    sim.set_fault("reset-mid-job", 10)
+    with connect(sim.port) as sock:
+        sock.sendall(b"0123456789")  # exactly N: nothing unread is left to cause a reset
+        sock.settimeout(2)
+        with pytest.raises(ConnectionResetError):
+            sock.recv(100)
+    job = sim.wait_jobs(1)[0]
+    assert (job.data, job.complete, job.printed) == (b"0123456789", False, False)
+    assert sim.state()["counters"]["jobs_printed"] == 0
+
+
+def test_drop_after_at_the_same_point_is_a_clean_close_not_a_reset(sim):
+    """The counterpart of the test above: it is the fault, not the unread bytes, that resets."""
+    sim.set_fault("drop-after", 10)
+    with connect(sim.port) as sock:
+        sock.sendall(b"0123456789")
+        sock.settimeout(2)
+        assert sock.recv(100) == b""
+
+
+def test_reset_mid_job_lets_shorter_jobs_through_whole(sim):
+    sim.set_fault("reset-mid-job", 100)
+    with connect(sim.port) as sock:
+        sock.sendall(b"short")
+        sock.shutdown(socket.SHUT_WR)
+        sock.settimeout(2)
+        assert sock.recv(100) == b""  # the printer's clean close after the sender's
+    job = sim.wait_jobs(1)[0]
+    assert (job.data, job.complete, job.printed) == (b"short", True, True)
+
+
+def test_reset_on_status_resets_instead_of_answering(sim):
+    sim.set_fault("reset-on-status")
+    with connect(sim.port) as sock:
+        sock.sendall(b"?")
+        sock.settimeout(2)
+        with pytest.raises(ConnectionResetError):
+            sock.recv(100)  # no "OK\n" first: the answer never left
+    sim.wait_until(lambda s: s.connection_counts()["status_connections"] == 1)
+    assert sim.jobs() == []
+
+
+def test_reset_on_status_cuts_a_job_that_asks_for_status_and_spares_one_that_does_not(sim):
+    sim.set_fault("reset-on-status")
+    with connect(sim.port) as sock:
+        sock.sendall(b"job?")
+        sock.settimeout(2)
+        with pytest.raises(ConnectionResetError):
+            sock.recv(100)
+    send_job(sim.port, b"plain job")
+    jobs = sim.wait_jobs(2)
+    assert [(j.data, j.complete, j.printed) for j in jobs] == [(b"job", False, False),
+                                                             (b"plain job", True, True)]
+
+
+def test_half_open_takes_a_small_job_into_the_kernel_and_never_reads_or_closes(sim):
+    sim.set_fault("half-open")
+    with connect(sim.port) as sock:
+        sock.sendall(b"x" * 1000)  # succeeds: the kernel buffers it, nobody reads it
+        sock.shutdown(socket.SHUT_WR)  # the end of the job, as labeld's finish() sends it
+        assert_silent(sock, 0.5)  # no reply, no EOF, no reset
+        assert sim.connection_counts()["held_connections"] == 1
+        assert sim.jobs() == []
+
+
+def test_half_open_stalls_a_large_job(sim):
+    sim.set_fault("half-open")
+    with connect(sim.port) as sock:
+        sock.settimeout(1)
+        # More than the receive buffer plus the sender's own send buffer (Linux loopback lets
+        # that grow to tcp_wmem's maximum, 4 MiB by default): the write must time out.
+        with pytest.raises(TimeoutError):
+            sock.sendall(b"x" * (16 << 20))
+        assert sim.connection_counts()["held_connections"] == 1
+    assert sim.jobs() == []
+
+
+def test_clearing_half_open_resets_held_connections_records_nothing_and_serves_again(sim):
+    sim.set_fault("half-open")
+    with connect(sim.port) as sock:
+        sock.sendall(b"never read?")
+        sim.wait_until(lambda s: s.connection_counts()["held_connections"] == 1)
+        sim.clear_fault("half-open")
+        sock.settimeout(2)
+        with pytest.raises(ConnectionResetError):
+            sock.recv(100)
+    send_job(sim.port, b"after")
+    assert [j.data for j in sim.wait_jobs(1)] == [b"after"]
+    counts = sim.connection_counts()
+    assert (counts["connections"], counts["status_connections"], counts["held_connections"]) \
+        == (2, 0, 0)
+
+
+def test_half_open_stops_reading_a_connection_that_was_already_open(sim):
+    with connect(sim.port) as sock:
+        sock.sendall(b"begun ")
+        sim.wait_until(lambda s: s.connection_counts()["open_connections"] == 1)
+        sim.set_fault("half-open")
+        sim.wait_until(lambda s: s.connection_counts()["held_connections"] == 1)
+        sock.sendall(b"and ended?")
+        assert_silent(sock)  # "?" was not read, so not answered
+    time.sleep(0.2)
+    # The sender has closed, but an unread connection does not notice: still held, no job.
+    assert sim.connection_counts()["held_connections"] == 1
+    assert sim.jobs() == []
+    sim.clear_fault("half-open")
+    sim.wait_until(lambda s: s.connection_counts()["open_connections"] == 0)
+    assert sim.jobs() == []
+
+
+def test_refuse_for_refuses_then_listens_again_by_itself_on_the_same_port(sim):
+    port = sim.port
+    sim.set_fault("refuse-for", 1)
+    started = time.monotonic()
+    assert refused(port)
+    assert sim.faults() == {"refuse-for": 1}
+    time.sleep(0.5)
+    assert refused(port)  # not before the N seconds are up
+    wait_for(lambda: not refused(port), timeout=3)
+    assert 0.9 < time.monotonic() - started < 3
+    assert sim.faults() == {} and sim.port == port
+    send_job(port, b"back")
+    assert sim.wait_jobs(1)[0].data == b"back"
+
+
+def test_refuse_for_leaves_a_printer_that_is_also_offline_offline(sim):
+    sim.set_fault("offline")
+    sim.set_fault("refuse-for", 1)
+    time.sleep(1.5)
+    assert sim.faults() == {"offline": True}
+    assert refused(sim.port)
+    sim.clear_fault("offline")
+    send_job(sim.port, b"back")
+    sim.wait_jobs(1)
+
+
+def test_refuse_for_cleared_early_listens_at_once(sim):
+    sim.set_fault("refuse-for", 60)
+    assert refused(sim.port)
+    sim.clear_fault("refuse-for")
+    send_job(sim.port, b"back")
+    sim.wait_jobs(1)
+
+
 def test_silent_never_answers_status_queries(sim):
     sim.set_fault("silent")
     with connect(sim.port) as sock:
@@ -246,6 +400,50 @@ def test_setting_a_flag_to_false_clears_it(sim):
     assert sim.faults() == {}
 
 
+# --- connection counts
+
+
+def test_connections_and_status_only_connections_are_counted_with_their_times(sim):
+    before = time.time()
+    for _ in range(3):
+        with connect(sim.port) as sock:
+            sock.sendall(b"?")
+            assert read_exactly(sock, 3) == b"OK\n"
+    send_job(sim.port, b"job")
+    send_job(sim.port, b"job with a query?")  # carries job data: not a status connection
+    send_job(sim.port, b"")  # neither
+    sim.wait_jobs(2)
+    sim.wait_until(lambda s: s.connection_counts()["open_connections"] == 0)
+    assert sim.connection_counts() == {"connections": 6, "status_connections": 3,
+                                       "open_connections": 0, "held_connections": 0}
+    assert sim.status_connections_since(before) == 3
+    assert sim.connections_since(before) == 6
+    later = time.time() + 1
+    assert sim.status_connections_since(later) == 0 and sim.connections_since(later) == 0
+
+
+def test_a_silenced_query_still_makes_a_status_connection(sim):
+    """What matters for "no busy polling" is that the client asked, not that it was answered."""
+    sim.set_fault("silent")
+    with connect(sim.port) as sock:
+        sock.sendall(b"?")
+        assert_silent(sock, 0.1)
+    sim.wait_until(lambda s: s.connection_counts()["status_connections"] == 1)
+
+
+def test_a_polling_rate_can_be_measured(sim):
+    """How a test catches a busy poller: status connections per second over a window."""
+    start = time.time()
+    for _ in range(10):
+        with connect(sim.port) as sock:
+            sock.sendall(b"?")
+            read_exactly(sock, 3)
+        time.sleep(0.02)
+    sim.wait_until(lambda s: s.connection_counts()["status_connections"] == 10)
+    rate = sim.status_connections_since(start) / (time.time() - start)
+    assert rate > 5  # this loop polls far too fast for a printer; a test would assert < 1
+
+
 # --- control HTTP
 
 
@@ -254,7 +452,36 @@ def test_state_describes_the_simulator(sim, control):
     assert state == {"name": "toy", "language": "toy", "port": sim.port,
                      "control_port": sim.control_port, "faults": {},
                      "available_faults": [*GENERIC_FAULT_NAMES, "jammed", "dusty"],
-                     "jobs": 0, "buffered": 0, "counters": {"jobs_printed": 0}}
+                     "jobs": 0, "buffered": 0, "counters": {"jobs_printed": 0},
+                     "connections": 0, "status_connections": 0, "open_connections": 0,
+                     "held_connections": 0}
+
+
+def test_state_counts_connections_over_http(sim, control):
+    with connect(sim.port) as sock:
+        sock.sendall(b"?")
+        read_exactly(sock, 3)
+    send_job(sim.port, b"job")
+    sim.wait_jobs(1)
+    sim.wait_until(lambda s: s.connection_counts()["open_connections"] == 0)
+    state = control.get("/state").json()
+    assert (state["connections"], state["status_connections"]) == (2, 1)
+
+
+def test_new_faults_over_http(sim, control):
+    assert control.put("/faults/refuse-for", json={"value": 60}).json()["faults"] == {
+        "refuse-for": 60}
+    assert refused(sim.port)
+    control.delete("/faults/refuse-for")
+    assert control.put("/faults/reset-mid-job", json={"value": 0}).status_code == 200
+    assert control.put("/faults/reset-on-status").status_code == 200
+    assert control.put("/faults/half-open").json()["faults"] == {
+        "reset-mid-job": 0, "reset-on-status": True, "half-open": True}
+    resp = control.put("/faults/refuse-for", json={"value": 0})
+    assert (resp.status_code, resp.json()["error"]["code"]) == (422, "bad-fault-value")
+    assert control.delete("/faults").json()["faults"] == {}
+    send_job(sim.port, b"ok")
+    sim.wait_jobs(1)
 
 
 def test_put_and_delete_faults_over_http(control):
