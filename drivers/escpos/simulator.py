@@ -30,6 +30,11 @@ them only after it recovers); `GS r` is not answered during paper end, per the r
 is enabled per connection. `DLE ENQ 1|2` clears `cutter-error` (the simulated jam counts as
 removed once the host asks to recover); `DLE ENQ 2` also cancels buffered jobs. A printed job
 adds one receipt per cut (`GS V`, `ESC i`, `ESC m`) to the odometer.
+
+That odometer is only reported by GET /state: ESC/POS has no command that reads a count of
+printed receipts back (the reference lists status bytes and IDs only; maintenance counters are
+model-specific and undocumented there), so the simulator answers none and labeld's ESC/POS
+driver names no counter (`Language.counter_query` stays None).
 """
 
 from __future__ import annotations

@@ -181,6 +181,13 @@ class TsplLanguage(Language):
     def decode_status(self, reply: bytes) -> StatusReport:
         return decode_status_byte(reply)
 
+    def counter_query(self) -> bytes | None:
+        """None: TSPL names no lifetime count of printed labels. The reference's only
+        counter-like query, `~!@` (mileage), reports printed distance, which moves by each
+        label's length, not by labels, and its reply format is unverified. It cannot confirm a
+        job's labels one by one, so TSPL jobs are confirmed by other evidence."""
+        return None
+
     def encode_raster(self, pages: list[Raster], model: Model, options: PrintOptions) -> bytes:
         # PRINT 1,n prints n copies of the page from one download, so copies cost no bytes.
         return b"".join(encode_page(page, options.copies) for page in pages)

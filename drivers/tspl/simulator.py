@@ -7,6 +7,17 @@ rendered as a TSC would print them: `SIZE` (mm or inches) and the printer's dpi 
 mode 0 (overwrite), 1 (OR) or 2 (XOR), and each `PRINT` prints the image as it stands. The
 binary payload of BITMAP is taken whole by its announced length, so bytes in it that happen to
 read `ESC ! ?` are image, not a query.
+
+`~!@` (mileage, listed by the reference among the immediate queries, reply format
+[unverified]) is answered, like `<ESC>!?`, wherever it stands between commands and removed
+from the job: the printed length in metres with one decimal, ASCII, then CR (`12.5` 0D). That
+format is this simulator's choice; labeld does not parse it. The length is the `SIZE` height
+of every label printed (`PRINT m,n` prints m x n), gaps not counted; `labels_printed` counts
+the same labels.
+
+There is no label counter to ask: mileage moves by length, not by labels, so it cannot confirm
+a job's labels one by one, and labeld's TSPL driver names no counter (see its
+`counter_query`).
 """
 
 from __future__ import annotations
@@ -28,8 +39,10 @@ assert set(_FAULT_BITS.values()) | {0x20} == {mask for mask, _ in STATUS_BITS}
 _BITMAP_HEAD = re.compile(rb"BITMAP\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,",
                           re.IGNORECASE)
 _SIZE = re.compile(rb"SIZE\s*([\d.]+)\s*(mm)?\s*,\s*([\d.]+)\s*(mm)?", re.IGNORECASE)
-_PRINT = re.compile(rb"PRINT\b", re.IGNORECASE)
+_PRINT = re.compile(rb"PRINT\b\s*(\d+)?\s*(?:,\s*(\d+))?", re.IGNORECASE)
 MAX_DOTS = 16_000  # SIZE and BITMAP are clamped here: a guard, not a printer limit
+MILEAGE_QUERY = b"~!@"
+_QUERIES = (STATUS_QUERY, MILEAGE_QUERY)
 
 
 def _maybe_bitmap(rest: bytes) -> bool:
@@ -41,16 +54,21 @@ def _maybe_bitmap(rest: bytes) -> bool:
 
 
 def _query_prefix_at_end(buf: bytes, start: int) -> int:
-    """How many bytes at the end of buf[start:] could begin an `<ESC>!?` cut by the read."""
-    for n in range(len(STATUS_QUERY) - 1, 0, -1):
-        if len(buf) - start >= n and buf.endswith(STATUS_QUERY[:n]):
+    """How many bytes at the end of buf[start:] could begin a query cut by the read."""
+    for n in range(max(map(len, _QUERIES)) - 1, 0, -1):
+        if len(buf) - start >= n and any(buf.endswith(q[:n]) for q in _QUERIES):
             return n
     return 0
 
 
+def _find_query(buf: bytes, start: int, end: int) -> int:
+    found = [n for n in (buf.find(q, start, end) for q in _QUERIES) if n >= 0]
+    return min(found) if found else -1
+
+
 class TsplSession(Session):
-    """One connection: `<ESC>!?` answered wherever it stands between commands; BITMAP payloads
-    consumed by length so that image bytes are never read as commands."""
+    """One connection: `<ESC>!?` and `~!@` answered wherever they stand between commands;
+    BITMAP payloads consumed by length so that image bytes are never read as commands."""
 
     def __init__(self, device: TsplDevice):
         self.device = device
@@ -67,6 +85,10 @@ class TsplSession(Session):
                 reply.append(self.device.status_byte())
                 i += len(STATUS_QUERY)
                 continue
+            if buf.startswith(MILEAGE_QUERY, i):
+                reply += self.device.mileage()
+                i += len(MILEAGE_QUERY)
+                continue
             head = _BITMAP_HEAD.match(buf, i)
             if head is not None:
                 end = head.end() + int(head.group(3)) * int(head.group(4))
@@ -77,11 +99,12 @@ class TsplSession(Session):
                 i = end
                 continue
             rest = buf[i:]
-            if _maybe_bitmap(rest) or STATUS_QUERY.startswith(rest):
+            if _maybe_bitmap(rest) or any(q.startswith(rest) for q in _QUERIES):
                 self._held = rest  # a header or a query cut by the end of this read
                 break
             # up to the end of this line, or to a query, whichever comes first
-            stops = [n for n in (buf.find(b"\n", i) + 1, buf.find(STATUS_QUERY, i)) if n > i]
+            line_end = buf.find(b"\n", i) + 1
+            stops = [n for n in (line_end, _find_query(buf, i, line_end or len(buf))) if n > i]
             stop = min(stops) if stops else len(buf)
             if stop == len(buf):
                 tail = _query_prefix_at_end(buf, i)
@@ -118,6 +141,7 @@ class TsplDevice(Device):
         super().__init__()
         self.dpi = dpi
         self.labels_printed = 0
+        self.printed_dots = 0  # the mileage, in dot rows
 
     def new_session(self) -> TsplSession:
         return TsplSession(self)
@@ -133,7 +157,13 @@ class TsplDevice(Device):
         return {**super().counters(), "labels_printed": self.labels_printed}
 
     def on_printed(self, job: SimJob) -> None:
-        self.labels_printed += sum(1 for _ in _labels(job.data, self.dpi))  # no PNGs needed
+        for _, height, _, quantity in _labels(job.data, self.dpi):  # no PNGs needed
+            self.labels_printed += quantity
+            self.printed_dots += quantity * height
+
+    def mileage(self) -> bytes:
+        """`~!@`: metres printed, one decimal, then CR (this simulator's format, see above)."""
+        return b"%.1f\r" % (self.printed_dots / self.dpi * 0.0254)
 
     def render(self, job: SimJob) -> list[bytes]:
         return render_labels(job.data, self.dpi)
@@ -141,11 +171,12 @@ class TsplDevice(Device):
 
 def render_labels(data: bytes, dpi: int) -> list[bytes]:
     """PNG images of the labels a TSPL stream prints: one per PRINT command."""
-    return [mono_png(width, height, rows) for width, height, rows in _labels(data, dpi)]
+    return [mono_png(width, height, rows) for width, height, rows, _ in _labels(data, dpi)]
 
 
-def _labels(data: bytes, dpi: int) -> Iterator[tuple[int, int, bytes]]:
-    """(width, height, packed rows) of each label the stream prints, at PRINT."""
+def _labels(data: bytes, dpi: int) -> Iterator[tuple[int, int, bytes, int]]:
+    """(width, height, packed rows, labels printed) of each PRINT: `PRINT m,n` prints the
+    image m x n times (m sets of n copies; both 1 when absent)."""
     image = np.zeros((0, 0), dtype=bool)  # True = black
     i = 0
     while i < len(data):
@@ -166,9 +197,10 @@ def _labels(data: bytes, dpi: int) -> Iterator[tuple[int, int, bytes]]:
                               _dots(size.group(1), size.group(2), dpi)), dtype=bool)
         elif line.upper() == b"CLS":
             image[:] = False
-        elif _PRINT.match(line) and image.size:
+        elif (printing := _PRINT.match(line)) is not None and image.size:
             height, width = image.shape
-            yield width, height, np.packbits(image, axis=1).tobytes()
+            sets, copies = (int(n) if n else 1 for n in printing.groups())
+            yield width, height, np.packbits(image, axis=1).tobytes(), sets * copies
 
 
 def _dots(value: bytes, mm: bytes | None, dpi: int) -> int:
@@ -195,7 +227,7 @@ SPEC = SimulatorSpec(
     name="tspl",
     language="tspl",
     description="TSC TTP-245C-class label printer (203 dpi) speaking TSPL: <ESC>!? status, "
-                "SIZE/CLS/BITMAP/PRINT rendered",
+                "~!@ mileage, SIZE/CLS/BITMAP/PRINT rendered",
     faults=spec_faults(TsplDevice),
     factory=TsplDevice,
 )

@@ -7,6 +7,12 @@ catalogue test read the same facts as the decoder.
 
 Every decoder takes whatever bytes arrived (possibly nothing, possibly garbage) and never
 raises: a reply it cannot make sense of becomes a `garbled-status-reply` reason.
+
+Label counter: the SGD variable `odometer.total_label_count` (reference 1.1, 1.8), asked with
+`! U1 getvar "odometer.total_label_count"` CR LF. A Zebra answers a getvar with the value in
+double quotes and nothing after it (`"1234"`, no CR LF; `"?"` for a variable it does not
+know), so the reply is whole at the second quote. `labels_in_raw` says how far one copy of a
+raw job moves that counter, or None where the bytes alone cannot tell.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ ERROR, WARNING, REPORT = Severity.ERROR, Severity.WARNING, Severity.REPORT
 HS_QUERY = b"~HS"
 HQES_QUERY = b"~HQES"
 HI_QUERY = b"~HI"
+COUNTER_VARIABLE = "odometer.total_label_count"
+COUNTER_QUERY = b'! U1 getvar "odometer.total_label_count"\r\n'
 
 STX = 0x02
 ETX = 0x03
@@ -442,6 +450,104 @@ def decode_hi(reply: bytes) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------------------------
+# label counter (SGD odometer.total_label_count) and the labels a raw job prints
+
+# The whole reply: one quoted run of digits. Anything else ("?", an error text, noise, two
+# answers run together) is not evidence, so it decodes to None rather than to a guess.
+_COUNTER_REPLY = re.compile(rb'\s*"(\d{1,12})"\s*')
+_MAX_PQ = 99_999_999  # ^PQ's documented range is 1..99,999,999 (reference 1.5)
+# Commands whose effect on the label count the bytes do not tell: a recalled (^XF) or stored
+# (^DF) format, changed prefix or delimiter characters (the rest would parse differently),
+# downloads whose binary payload could read as commands, and commands that feed or print
+# labels of their own (~WC configuration label, ~JC/~JL/~JG calibration, ^PH/~PH slew).
+_UNSURE = frozenset({b"^XF", b"^DF", b"^CC", b"~CC", b"^CT", b"~CT", b"^CD", b"~CD",
+                     b"~DY", b"~DB", b"~DU", b"~DT", b"~DS", b"~DE", b"~WC", b"~JC", b"~JL",
+                     b"~JG", b"^PH", b"~PH"})
+# Cancel commands: they delete formats still in the buffer, maybe this job's own earlier ones.
+_CANCELS = frozenset({b"~JA", b"~JX", b"~JR"})
+# Field and graphic commands: a format with none of them is a settings format (`^XA^MD10^XZ`,
+# `^XA^HH^XZ`). Whether such a format feeds a blank label is not documented in the reference,
+# so a job holding one has no certain count.
+_PRINTS = frozenset({b"^FD", b"^FV", b"^SN", b"^GB", b"^GC", b"^GD", b"^GE", b"^GF", b"^GS",
+                     b"^XG", b"^IM", b"^IL"})
+_PREFIX = re.compile(rb"[\^~]")
+
+
+def counter_complete(reply: bytes) -> bool:
+    return reply.count(b'"') >= 2
+
+
+def decode_counter(reply: bytes) -> int | None:
+    match = _COUNTER_REPLY.fullmatch(reply)
+    return int(match.group(1)) if match else None
+
+
+def _zpl_commands(data: bytes) -> list[tuple[bytes, bytes]] | None:
+    """(`^XX`/`~XX` upper-cased, parameters) in order; None when a ^GFB/^GFC binary payload
+    is malformed (its announced length is what keeps its bytes from reading as commands)."""
+    out: list[tuple[bytes, bytes]] = []
+    i = 0
+    while (match := _PREFIX.search(data, i)) is not None:
+        start = match.start()
+        name = data[start:start + 3].upper()
+        body = start + 3
+        if name == b"^GF" and data[body:body + 1].upper() in (b"B", b"C"):
+            head = data[body:body + 64].split(b",", 4)
+            if len(head) < 5 or not head[1].strip().isdigit():
+                return None
+            payload = body + sum(len(part) + 1 for part in head[:4])
+            end = payload + int(head[1])
+            if end > len(data):
+                return None
+            out.append((name, data[body:end]))
+            i = end
+            continue
+        following = _PREFIX.search(data, body)
+        end = following.start() if following else len(data)
+        out.append((name, data[body:end]))
+        i = end
+    return out
+
+
+def labels_in_zpl(data: bytes) -> int | None:
+    """Labels one copy of `data` prints: each ^XA..^XZ format prints its ^PQ quantity (the first
+    parameter, 1 when absent or empty). Control commands outside formats (~HS, ~PS, ~DG...)
+    print nothing. None whenever the count is uncertain: see _UNSURE, _CANCELS and _PRINTS, a
+    format left open, a ^XA inside a format, two ^PQ in one format, a ^PQ out of range."""
+    commands = _zpl_commands(data)
+    if commands is None:
+        return None
+    total = 0
+    quantity: int | None = None  # the open format's ^PQ; None outside a format or before ^PQ
+    in_format = prints = seen_format = False
+    for name, params in commands:
+        if name in _UNSURE or (name in _CANCELS and seen_format):
+            return None
+        if name == b"^XA":
+            if in_format:
+                return None
+            in_format = seen_format = True
+            quantity, prints = None, False
+        elif not in_format:
+            continue  # a stray ^XZ, a download, a status query: no label
+        elif name == b"^XZ":
+            if not prints:
+                return None
+            total += 1 if quantity is None else quantity
+            in_format = False
+        elif name == b"^PQ":
+            text = params.split(b",", 1)[0].strip()
+            if quantity is not None or (text and not text.isdigit()):
+                return None
+            quantity = int(text) if text else 1
+            if not 1 <= quantity <= _MAX_PQ:
+                return None
+        elif name in _PRINTS:
+            prints = True
+    return None if in_format else total
+
+
+# --------------------------------------------------------------------------------------------
 
 
 class ZplLanguage(Language):
@@ -477,6 +583,18 @@ class ZplLanguage(Language):
 
     def decode_identity(self, reply: bytes) -> dict[str, Any]:
         return decode_hi(reply) if reply else {}
+
+    def counter_query(self) -> bytes:
+        return COUNTER_QUERY
+
+    def counter_complete(self, reply: bytes) -> bool:
+        return counter_complete(reply)
+
+    def decode_counter(self, reply: bytes) -> int | None:
+        return decode_counter(reply)
+
+    def labels_in_raw(self, data: bytes) -> int | None:
+        return labels_in_zpl(data)
 
     def config_query(self) -> bytes:
         return b"^XA^HH^XZ"

@@ -13,6 +13,20 @@ from the language driver's tables, so that each side checks the other):
 * `~HI`: `STX model,firmware,dpmm,memory[,options] ETX CR LF`.
 * `~JA` cancels buffered jobs, `~PP`/`~PS` pause/resume (the same state as the `paused`
   fault), `~JR` clears the buffer and the pause.
+* SGD `! U1 getvar "NAME"` CR LF (reference 1.1), outside a format: the value in double quotes
+  and nothing after it, as a Zebra answers (no CR LF). `odometer.total_label_count` is the
+  number of labels printed since the simulator started: it advances when a job leaves the
+  buffer and prints (by each format's `^PQ` quantity), never while a stopping fault holds the
+  job, never for a canceled or incomplete one. Any other variable answers `"?"`, as a Zebra
+  does for one it does not know. The line needs its line end: until it arrives the bytes are
+  held; `setvar` and `do` lines are not answered and stay job data.
+* `~HQOD`: the print-length odometer in the `~HQ` framing (reference 1.3): `STX CR LF CR LF`,
+  the title line `PRINT METERS`, then `TOTAL NONRESETTABLE`, `USER RESETTABLE CNTR1` and
+  `CNTR2`, each in whole inches (`"`, rounded down), lines CR LF terminated and padded, `ETX`.
+  The length is the labels printed times each format's `^LL` (the last one set, as it carries
+  over; 1245 dots, the length `~HS` reports, before any); gaps are not counted. The layout of
+  the data lines is this simulator's (the reference documents only the framing); labeld does
+  not parse it.
 
 `~` commands are acted on wherever they appear, even inside `^XA..^XZ`, like the printer does;
 they are case-insensitive. The bytes of the commands above are removed from the job data;
@@ -29,7 +43,8 @@ from the reference, independently of labeld's encoder, so that each checks the o
 
 Simplifications: `~JA` cancels jobs already recorded, not formats of connections still open;
 the prefix characters are fixed (`^CC`/`~CT` are not followed); a format counts `^PQ`'s first
-parameter as its number of labels.
+parameter as its number of labels, whatever it holds (labeld's `labels_in_raw` declines to
+count formats without fields, which is what keeps the two in step where it does count).
 """
 
 from __future__ import annotations
@@ -62,6 +77,13 @@ _HQES_ERRORS: tuple[tuple[str, int], ...] = (
 _FORMAT = re.compile(rb"\^XA(.*?)\^XZ", re.IGNORECASE | re.DOTALL)
 _FORMAT_EDGE = re.compile(rb"\^X([AZ])", re.IGNORECASE)
 _QUANTITY = re.compile(rb"\^PQ\s*(\d+)", re.IGNORECASE)
+_LABEL_LENGTH = re.compile(rb"\^LL\s*(\d+)", re.IGNORECASE)
+DEFAULT_LABEL_LENGTH = 1245  # dots, as ~HS reports it
+
+# SGD getvar (reference 1.1). `~` is excluded so that a control command is never swallowed.
+_GETVAR = re.compile(rb'![ \t]*U1[ \t]+getvar[ \t]+"([^"\r\n~]*)"[^\r\n~]*\r?\n', re.IGNORECASE)
+_SGD_LINE_MAX = 1024  # a `!` with no line end this far on is not an SGD command
+COUNTER_VARIABLE = "odometer.total_label_count"
 
 
 def count_labels(data: bytes) -> tuple[int, int]:
@@ -69,9 +91,13 @@ def count_labels(data: bytes) -> tuple[int, int]:
     formats = labels = 0
     for body in _FORMAT.findall(data):
         formats += 1
-        quantity = _QUANTITY.search(body)
-        labels += max(1, int(quantity.group(1))) if quantity else 1
+        labels += _quantity(body)
     return formats, labels
+
+
+def _quantity(body: bytes) -> int:
+    quantity = _QUANTITY.search(body)
+    return max(1, int(quantity.group(1))) if quantity else 1
 
 
 def _frame(text: str) -> bytes:
@@ -100,22 +126,38 @@ class ZplSession(Session):
         reply = bytearray()
         data = bytearray()
         i = 0
+        j = -2  # the next `~` at or after i; -1: none in buf. Kept across `!`s, which can be
+        # many (^GFA compression uses `!`), so that the buffer is not searched again for each.
         while True:
-            j = buf.find(b"~", i)
+            if j != -1 and j < i:
+                j = buf.find(b"~", i)
+            bang = buf.find(b"!", i, len(buf) if j < 0 else j)
+            if bang >= 0:
+                self._take(buf[i:bang], data, reply)
+                if not self.in_format:  # inside a format `!` is field data
+                    getvar = _GETVAR.match(buf, bang)
+                    if getvar is not None:
+                        reply += self.device.getvar(getvar.group(1))
+                        i = getvar.end()
+                        continue
+                    if len(buf) - bang < _SGD_LINE_MAX and not any(
+                            stop in buf[bang:] for stop in (b"\n", b"~")):
+                        self._held = buf[bang:]  # maybe an SGD line whose end is on its way
+                        break
+                self._take(b"!", data, reply)
+                i = bang + 1
+                continue
             # Track formats before acting on the command: ~HS reports what preceded it.
-            segment = buf[i:] if j < 0 else buf[i:j]
-            self._track(segment)
-            data += segment
-            if b"^HH" in segment.upper():  # (a ^HH split across two reads is not answered)
-                reply += self.device.configuration_label()
+            self._take(buf[i:] if j < 0 else buf[i:j], data, reply)
             if j < 0:
                 break
             name = buf[j + 1:j + 3].upper()
             if len(name) < 2 or (name == b"HQ" and len(buf) < j + 5):
                 self._held = buf[j:]
                 break
-            if name == b"HQ" and buf[j + 3:j + 5].upper() == b"ES":
-                reply += self.device.command(b"HQES")
+            query = buf[j + 1:j + 5].upper()
+            if query in (b"HQES", b"HQOD"):
+                reply += self.device.command(query)
                 i = j + 5
             elif name in self._SIMPLE:
                 reply += self.device.command(name)
@@ -125,6 +167,13 @@ class ZplSession(Session):
                 data += b"~"
                 i = j + 1
         return bytes(reply), bytes(data)
+
+    def _take(self, segment: bytes, data: bytearray, reply: bytearray) -> None:
+        """Job data between commands: kept, tracked for ^XA/^XZ, and ^HH answered."""
+        self._track(segment)
+        data += segment
+        if b"^HH" in segment.upper():  # (a ^HH split across two reads is not answered)
+            reply += self.device.configuration_label()
 
     def _track(self, data: bytes) -> None:
         # A marker is 3 bytes, so a 2-byte tail lets a split one be seen exactly once.
@@ -425,6 +474,8 @@ class ZplDevice(Device):
         self.sessions: set[ZplSession] = set()
         self.labels_printed = 0
         self.formats_printed = 0
+        self.label_length = DEFAULT_LABEL_LENGTH  # dots; ^LL carries over between formats
+        self.printed_dots = 0  # the print-length odometer, in dot rows
         if silent_when_faulted:
             self.faults["silent-when-faulted"] = True
 
@@ -438,9 +489,14 @@ class ZplDevice(Device):
                 "formats_printed": self.formats_printed}
 
     def on_printed(self, job: SimJob) -> None:
-        formats, labels = count_labels(job.data)
-        self.formats_printed += formats
-        self.labels_printed += labels
+        for body in _FORMAT.findall(job.data):
+            lengths = [int(n) for n in _LABEL_LENGTH.findall(body) if int(n) > 0]
+            if lengths:
+                self.label_length = min(lengths[-1], MAX_DOTS)  # the last ^LL is the one used
+            labels = _quantity(body)
+            self.formats_printed += 1
+            self.labels_printed += labels
+            self.printed_dots += labels * self.label_length
 
     def render(self, job: SimJob) -> list[bytes]:
         return [mono_png(p.width, p.height, p.rows)
@@ -456,6 +512,8 @@ class ZplDevice(Device):
             return self.host_status()
         if name == b"HQES":
             return self.error_status()
+        if name == b"HQOD":
+            return self.odometer()
         if name == b"HI":
             return self.host_identification()
         if name == b"JA":
@@ -520,6 +578,27 @@ class ZplDevice(Device):
         )
         return b"\x02" + "\r\n".join(lines).encode("ascii") + b"\r\n\x03"
 
+    def getvar(self, name: bytes) -> bytes:
+        """The answer to `! U1 getvar "name"`: the value in double quotes, nothing after it."""
+        if name.strip().lower() == COUNTER_VARIABLE.encode("ascii"):
+            return b'"%d"' % self.labels_printed
+        return b'"?"'
+
+    def odometer(self) -> bytes:
+        """`~HQOD`: printed length in whole inches; the user counters are never reset here."""
+        dpi = max(1, self.identity.dpmm * 254 // 10)  # 8 dots/mm: 203 dpi
+        inches = self.printed_dots // dpi
+        value = f'{inches} "'
+        lines = (
+            "",
+            "",
+            "  PRINT METERS                              ",
+            f"   TOTAL NONRESETTABLE:     {value:>12}    ",
+            f"   USER RESETTABLE CNTR1:   {value:>12}    ",
+            f"   USER RESETTABLE CNTR2:   {value:>12}    ",
+        )
+        return b"\x02" + "\r\n".join(lines).encode("ascii") + b"\r\n\x03"
+
     def host_identification(self) -> bytes:
         ident = self.identity
         fields = [ident.model, ident.firmware, str(ident.dpmm), ident.memory]
@@ -534,7 +613,8 @@ class ZplDevice(Device):
 SPEC = SimulatorSpec(
     name="zpl",
     language="zpl",
-    description="Zebra ZD421 (203 dpi) speaking ZPL II: ~HS, ~HQES, ~HI, ~JA, ~PP/~PS, ~JR",
+    description="Zebra ZD421 (203 dpi) speaking ZPL II: ~HS, ~HQES, ~HQOD, ~HI, ~JA, ~PP/~PS, "
+                "~JR, SGD getvar odometer.total_label_count",
     faults=spec_faults(ZplDevice),
     factory=ZplDevice,
 )

@@ -346,3 +346,107 @@ def test_hi_empty() -> None:
 @given(st.binary(max_size=200))
 def test_hi_never_raises(reply: bytes) -> None:
     assert isinstance(decode_hi(reply), dict)
+
+
+# --- the label counter (SGD odometer.total_label_count) ---------------------------------------
+
+
+def test_counter_query_is_an_sgd_getvar_line(zpl: ZplLanguage) -> None:
+    assert zpl.counter_query() == b'! U1 getvar "odometer.total_label_count"\r\n'
+
+
+def test_counter_reply_is_whole_at_its_closing_quote(zpl: ZplLanguage) -> None:
+    reply = b'"1234"'  # a Zebra sends nothing after it: waiting for CR LF would wait forever
+    assert zpl.counter_complete(reply)
+    for cut in range(len(reply)):
+        assert not zpl.counter_complete(reply[:cut]), cut
+
+
+@pytest.mark.parametrize(("reply", "value"), [
+    (b'"0"', 0),
+    (b'"1234"', 1234),
+    (b'"1234"\r\n', 1234),  # a line end, should a firmware add one, changes nothing
+    (b' "99999999" ', 99999999),
+])
+def test_counter_decodes_the_quoted_number(zpl: ZplLanguage, reply: bytes, value: int) -> None:
+    assert zpl.decode_counter(reply) == value
+
+
+@pytest.mark.parametrize("reply", [
+    b"",  # no answer
+    b'"?"',  # what a Zebra says for a variable it does not know
+    b'""',
+    b'"12',  # cut short
+    b'"-3"',
+    b'"12.5"',
+    b'"1234""1235"',  # two answers run together: which one is ours?
+    b'\xff\x00garbage',  # the simulator's `garbage` fault
+    b"\x02030,0,0,1245,000,0,0,0,000,0,0,0\x03\r\n",  # a ~HS frame
+    b'noise"1234"',
+])
+def test_counter_decodes_anything_else_to_none(zpl: ZplLanguage, reply: bytes) -> None:
+    assert zpl.decode_counter(reply) is None
+
+
+@given(st.binary(max_size=60))
+def test_counter_decoder_never_raises(reply: bytes) -> None:
+    value = ZplLanguage().decode_counter(reply)
+    assert value is None or value >= 0
+
+
+LABEL = b"^XA^FO10,10^A0N,30,30^FDlabel^FS"
+
+
+@pytest.mark.parametrize(("data", "labels"), [
+    (b"", 0),
+    (LABEL + b"^XZ", 1),
+    (LABEL + b"^PQ3^XZ", 3),
+    (LABEL + b"^PQ3,0,1,Y^XZ", 3),  # pauses and replicates do not change the total
+    (LABEL + b"^PQ^XZ", 1),  # an empty quantity is the default
+    (b"^xa^fo0,0^fdlower case^fs^pq2^xz", 2),
+    (LABEL + b"^PQ2^XZ" + LABEL + b"^XZ\r\n" + LABEL + b"^PQ5^XZ", 8),
+    (b"^XA^FO0,0^GFA,2,2,1,FFFF^FS^PQ4^XZ", 4),  # a graphic prints as a field does
+    (b"^XA^FO0,0^GB100,100,3^FS^XZ", 1),
+    (b"~HS~HI~HQES\r\n", 0),  # status queries print nothing
+    (b"~JA" + LABEL + b"^XZ", 1),  # a cancel before the job's formats cancels others' only
+    (b"~DGR:LOGO.GRF,2,1,FFFF\r\n" + LABEL + b"^XG R:LOGO.GRF^XZ", 1),
+    (b"^XA^FO0,0^GFB,3,3,3,^XA^FS^XZ", 1),  # binary graphic bytes that read ^XA are image
+    (b"^XZ" + LABEL + b"^XZ", 1),  # a stray ^XZ closes nothing
+])
+def test_labels_in_raw_counts_formats_times_their_quantity(zpl: ZplLanguage, data: bytes,
+                                                          labels: int) -> None:
+    assert zpl.labels_in_raw(data) == labels
+
+
+@pytest.mark.parametrize("data", [
+    b"^XA^XFR:STORED.ZPL^FS^FN1^FDx^FS^XZ",  # a recalled format: its ^PQ is elsewhere
+    b"^XA^DFR:STORED.ZPL^FS^FO0,0^FN1^FS^XZ",  # a stored format prints nothing now
+    LABEL + b"^XZ~JA",  # the cancel may catch the job's own format in the buffer
+    LABEL + b"^XZ~JR",
+    LABEL,  # no ^XZ: the printer waits for the rest
+    b"^XA^FDa^XA^FDb^XZ",  # a format inside a format
+    b"^XA^MD10^XZ",  # settings only: whether it feeds a blank label is not documented
+    b"^XA^HH^XZ",
+    b"^XA^XZ",
+    LABEL + b"^PQ0^XZ",  # out of ^PQ's range
+    LABEL + b"^PQ100000000^XZ",
+    LABEL + b"^PQx^XZ",
+    LABEL + b"^PQ2^PQ3^XZ",  # which one wins is not documented
+    b"^CC+" + LABEL + b"+XZ",  # another prefix: the rest cannot be read as ZPL here
+    b"~WC",  # prints a configuration label
+    b"^XA^FO0,0^GFB,20,20,1,^XZ",  # a binary graphic shorter than announced
+])
+def test_labels_in_raw_is_none_when_the_bytes_cannot_tell(zpl: ZplLanguage, data: bytes) -> None:
+    assert zpl.labels_in_raw(data) is None
+
+
+@given(st.lists(st.integers(1, 1000), max_size=8), st.sampled_from([b"", b"\r\n", b"~HS"]))
+def test_labels_in_raw_adds_up_over_formats(quantities: list[int], between: bytes) -> None:
+    data = between.join(LABEL + b"^PQ%d^XZ" % q for q in quantities)
+    assert ZplLanguage().labels_in_raw(data) == sum(quantities)
+
+
+@given(st.binary(max_size=200))
+def test_labels_in_raw_never_raises(data: bytes) -> None:
+    value = ZplLanguage().labels_in_raw(data)
+    assert value is None or value >= 0

@@ -1,5 +1,6 @@
-"""The simulated Zebra answers ~HS, ~HQES and ~HI byte for byte (reference 1.2-1.4) and acts
-on ~JA, ~PP, ~PS and ~JR wherever they appear in the stream."""
+"""The simulated Zebra answers ~HS, ~HQES and ~HI byte for byte (reference 1.2-1.4), acts on
+~JA, ~PP, ~PS and ~JR wherever they appear in the stream, and keeps a label counter that SGD
+`getvar "odometer.total_label_count"` reads (reference 1.1, 1.8)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ from collections.abc import Iterator
 
 import pytest
 
+from labeld.drivers.zpl.language import ZplLanguage
 from labeld.drivers.zpl.simulator import SPEC, count_labels
 from labeld.simulator import GENERIC_FAULT_NAMES, SimulatorThread
 from tests.conftest import ask, connect, read_exactly, send_job
+
+COUNTER_QUERY = b'! U1 getvar "odometer.total_label_count"\r\n'
 
 CANONICAL_HEALTHY_HS = (b"\x02030,0,0,1245,000,0,0,0,000,0,0,0\x03\r\n"
                         b"\x02000,0,0,0,0,2,4,0,00000000,1,000\x03\r\n"
@@ -209,6 +213,153 @@ def test_jr_clears_the_buffer_and_the_pause(zebra):
 ])
 def test_labels_are_counted_per_format_and_pq(data, expected):
     assert count_labels(data) == expected
+
+
+# --- the label counter and the odometer
+
+
+def getvar_reply(port: int, query: bytes) -> bytes:
+    """Everything the printer sends back within a short wait: the exact reply, nothing more."""
+    with connect(port) as sock:
+        sock.sendall(query)
+        sock.settimeout(0.3)
+        reply = b""
+        try:
+            while chunk := sock.recv(100):
+                reply += chunk
+        except TimeoutError:
+            pass
+        return reply
+
+
+def label_count(zebra: SimulatorThread) -> int | None:
+    """The counter as labeld reads it: until the reply is whole, then decoded."""
+    zpl = ZplLanguage()
+    with connect(zebra.port) as sock:
+        sock.sendall(zpl.counter_query())
+        reply = b""
+        while not zpl.counter_complete(reply) and (chunk := sock.recv(100)):
+            reply += chunk
+    return zpl.decode_counter(reply)
+
+
+def test_the_counter_getvar_is_answered_in_quotes_with_nothing_after(zebra):
+    assert getvar_reply(zebra.port, COUNTER_QUERY) == b'"0"'
+
+
+def test_an_unknown_variable_is_answered_with_a_question_mark(zebra):
+    assert getvar_reply(zebra.port, b'! U1 getvar "device.friendly_name"\r\n') == b'"?"'
+
+
+def test_the_counter_advances_by_each_printed_label_including_pq(zebra):
+    send_job(zebra.port, b"^XA^FDone^FS^XZ")
+    zebra.wait_jobs(1)
+    assert label_count(zebra) == 1
+    send_job(zebra.port, b"^XA^FDthree^FS^PQ3^XZ^XA^FDtwo^FS^PQ2^XZ")
+    zebra.wait_jobs(2)
+    assert label_count(zebra) == 6
+
+
+def test_the_counter_does_not_move_while_paper_out_holds_the_job(zebra):
+    zebra.set_fault("paper-out")
+    send_job(zebra.port, b"^XA^FDheld^FS^PQ3^XZ")
+    assert zebra.wait_jobs(1)[0].printed is False
+    assert label_count(zebra) == 0
+    zebra.clear_fault("paper-out")
+    assert label_count(zebra) == 3
+
+
+def test_canceled_and_incomplete_jobs_never_move_the_counter(zebra):
+    zebra.set_fault("head-open")
+    send_job(zebra.port, b"^XA^FDcanceled^FS^XZ")
+    zebra.wait_jobs(1)
+    send_job(zebra.port, b"~JA")
+    zebra.wait_until(lambda sim: sim.jobs[0].canceled)
+    zebra.clear_fault("head-open")
+    zebra.set_fault("reset-mid-job", 12)
+    send_job(zebra.port, b"^XA^FDcut short^FS^XZ")
+    zebra.wait_jobs(2)
+    zebra.clear_faults()
+    assert label_count(zebra) == 0
+
+
+def test_the_counter_moves_exactly_as_far_as_the_language_predicts(zebra):
+    """The scheduler's evidence: counter after - counter before == labels_in_raw(job)."""
+    zpl = ZplLanguage()
+    jobs = [b"^XA^FO10,10^FDa^FS^PQ3^XZ",
+            b"~HS^XA^FO0,0^GB10,10,1^FS^XZ^XA^FDb^FS^PQ2,0,1,Y^XZ\r\n",
+            b"^XA^FO0,0^GFA,2,2,1,FFFF^FS^PQ4^XZ"]
+    for number, job in enumerate(jobs, 1):
+        before = label_count(zebra)
+        send_job(zebra.port, job)
+        zebra.wait_jobs(number)
+        expected = zpl.labels_in_raw(job)
+        assert expected is not None
+        assert label_count(zebra) - before == expected
+
+
+def test_a_getvar_connection_is_a_status_connection_not_a_job(zebra):
+    assert label_count(zebra) == 0
+    zebra.wait_until(lambda sim: sim.connection_counts()["status_connections"] == 1)
+    assert zebra.jobs() == []
+
+
+def test_a_getvar_split_across_writes_is_answered_once_its_line_ends(zebra):
+    with connect(zebra.port) as sock:
+        for part in (b"! U1 get", b'var "odometer.total_label', b'_count"\r', b"\n"):
+            sock.sendall(part)
+            time.sleep(0.03)
+        assert read_exactly(sock, 3) == b'"0"'
+
+
+def test_getvar_text_inside_a_format_is_field_data(zebra):
+    job = b'^XA^FD! U1 getvar "odometer.total_label_count"\r\n^FS^XZ'
+    with connect(zebra.port) as sock:
+        sock.sendall(job)
+        sock.settimeout(0.3)
+        with pytest.raises(TimeoutError):
+            sock.recv(10)
+    assert zebra.wait_jobs(1)[0].data == job
+
+
+def test_a_getvar_after_a_job_is_answered_and_removed_from_its_data(zebra):
+    with connect(zebra.port) as sock:
+        sock.sendall(b"^XA^FDx^FS^XZ\r\n" + COUNTER_QUERY)
+        assert read_exactly(sock, 3) == b'"0"'  # the job prints when its connection ends
+    assert zebra.wait_jobs(1)[0].data == b"^XA^FDx^FS^XZ\r\n"
+    assert label_count(zebra) == 1
+
+
+def test_setvar_is_not_answered_and_stays_job_data(zebra):
+    line = b'! U1 setvar "device.friendly_name" "shelf"\r\n'
+    with connect(zebra.port) as sock:
+        sock.sendall(line)
+        sock.settimeout(0.3)
+        with pytest.raises(TimeoutError):
+            sock.recv(10)
+    assert zebra.wait_jobs(1)[0].data == line
+
+
+def test_hqod_reports_the_printed_length_in_the_hq_framing(zebra):
+    send_job(zebra.port, b"^XA^LL406^FDtwo inches^FS^PQ3^XZ")  # 3 x 406 dots at 203 dpi
+    zebra.wait_jobs(1)
+    reply = getvar_reply(zebra.port, b"~HQOD")
+    assert reply.startswith(b"\x02\r\n\r\n") and reply.endswith(b"\r\n\x03")
+    lines = reply[1:-1].decode("ascii").split("\r\n")
+    assert lines[2].strip() == "PRINT METERS"
+    assert [" ".join(line.split()) for line in lines[3:6]] == [
+        'TOTAL NONRESETTABLE: 6 "', 'USER RESETTABLE CNTR1: 6 "', 'USER RESETTABLE CNTR2: 6 "']
+    assert zebra.jobs()[0].data == b"^XA^LL406^FDtwo inches^FS^PQ3^XZ"  # ~HQOD is no job
+
+
+def test_hqod_uses_the_last_label_length_set_and_not_held_labels(zebra):
+    send_job(zebra.port, b"^XA^LL812^FDfour inches^FS^XZ")
+    send_job(zebra.port, b"^XA^FDagain four^FS^XZ")  # ^LL carries over
+    zebra.wait_jobs(2)
+    zebra.set_fault("paused")
+    send_job(zebra.port, b"^XA^FDheld^FS^PQ10^XZ")
+    zebra.wait_jobs(3)
+    assert b' 8 "' in getvar_reply(zebra.port, b"~HQOD")
 
 
 def test_spec_lists_generic_and_device_faults():
