@@ -93,14 +93,14 @@ def raw_bytes(raw: dict[str, Any]) -> bytes:
     return raw["data"].encode("utf-8")
 
 
-def job_labels(printer: Printer, job: Job) -> int:
+def job_labels(printer: Printer, job: Job) -> int | None:
     """How far the job moves the printer's label counter: every page of a raster job is a
-    label; a raw job counts as the language reads it (0 for one that prints no label), and as
-    one label where the language cannot tell."""
+    label; a raw job counts as the language reads it (0 for one that prints no label), None
+    where the language cannot tell."""
     if job.kind != "raw":
         return len(job.pages) * job.copies
     per_copy = printer.language.labels_in_raw(raw_bytes(job.payload))
-    return (1 if per_copy is None else per_copy) * job.copies
+    return None if per_copy is None else per_copy * job.copies
 
 
 def job_bytes(printer: Printer, job: Job) -> bytes:

@@ -59,7 +59,7 @@ class Sent:
     """A job whose bytes went to the printer, waiting for evidence that it printed."""
 
     at: float  # when the printer took (or was handed) the last byte
-    labels: int  # how far it moves the label counter
+    labels: int | None  # how far it moves the label counter; None: the language cannot tell
     closed: bool  # the printer closed the connection: it read every byte
 
 
@@ -269,21 +269,23 @@ class PrinterWorker:
             return
         window = self.delivery.confirm_window_s
         if status.settled and status.checked_at:
+            checked_at = status.checked_at
+
+            def taken() -> dict[str, Sent]:  # read again after each settle: it shrinks _sent
+                return {j: s for j, s in self._sent.items() if s.closed and s.at <= checked_at}
+
             counted = await self._counted()
-            taken = [j for j, s in self._sent.items() if s.at <= status.checked_at]
             if counted is not None:
                 await self._settle(counted, "confirmed", Evidence.COUNTER)
                 # A job that prints no label (settings, a blank receipt) cannot move a counter.
-                await self._settle([j for j in taken if self._sent[j].closed
-                                    and not self._sent[j].labels], "confirmed", Evidence.STATUS)
+                await self._settle([j for j, s in taken().items() if s.labels == 0],
+                                   "confirmed", Evidence.STATUS)
                 # Closed and settled but the counter has not moved for it: a printer counts a
                 # label once it is out, so wait; past the window, say it is not proven.
-                late = [j for j in taken if j not in counted
-                        and time.time() - self._sent[j].at > window and self._sent[j].closed]
-                await self._settle(late, "unconfirmed", Evidence.NONE)
+                await self._settle([j for j, s in taken().items() if time.time() - s.at > window],
+                                   "unconfirmed", Evidence.NONE)
             else:
-                await self._settle([j for j in taken if self._sent[j].closed], "confirmed",
-                                   Evidence.STATUS)
+                await self._settle(list(taken()), "confirmed", Evidence.STATUS)
         elif not status.settled and not status.stopped:
             # Silent or garbled: the printer cannot confirm; after the window, say so.
             stale = [j for j, s in self._sent.items()
@@ -294,7 +296,7 @@ class PrinterWorker:
         """The sent jobs the label counter accounts for, oldest first, or None when there is no
         counter to read. The printer prints in the order it got the jobs, so the counter's
         advance covers a prefix of them."""
-        if self._counter_base is None:
+        if not self._can_count():
             return None
         now = await self.printer.read_counter()
         if now is None:
@@ -309,6 +311,12 @@ class PrinterWorker:
             covered.append(job_id)
         self._counter_base += sum(self._sent[j].labels for j in covered)
         return covered
+
+    def _can_count(self) -> bool:
+        """Whether the counter can speak for the jobs sent: it was read before the first of them
+        and every one of them says how many labels it prints."""
+        return (self._counter_base is not None
+                and all(s.labels is not None for s in self._sent.values()))
 
     async def _settle(self, job_ids: list[str], delivery: str, evidence: Evidence) -> None:
         if not job_ids:
@@ -345,7 +353,8 @@ class PrinterWorker:
                     return  # the counter confirmed it
                 if status.settled:
                     error = _fault_error(NOT_TAKING_DATA)
-                    if self._counter_base is not None and await self.printer.read_counter() is not None:
+                    # Still in _sent after _observe read the counter: it did not move for it.
+                    if self._can_count() and await self.printer.read_counter() is not None:
                         error["message"] += "; its label counter shows the job did not print"
                         error["hint"] = "labeld sends it again by itself."
                         hold = False

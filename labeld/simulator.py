@@ -67,6 +67,7 @@ GARBAGE_REPLY = b"\xff\x00garbage"
 # Small enough that a stalled reader pushes back on a sender within a few KiB (Linux doubles
 # it and keeps a floor), so `slow` and `half-open` are felt as backpressure, not absorbed.
 SMALL_RECEIVE_BUFFER = 4096
+WINDOW_FAULTS = ("slow", "half-open")  # the faults that listen with SMALL_RECEIVE_BUFFER
 # Connection times kept for rate questions: enough for minutes of polling at a sane rate, and
 # a busy-polling client overflows it, which is an answer in itself.
 RECENT_CONNECTIONS = 1000
@@ -428,6 +429,11 @@ class Simulator:
         try:
             # Coming back from `offline` must get the same port even with TIME_WAIT leftovers.
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if any(f in self._faults for f in WINDOW_FAULTS):
+                # Set before the handshake, where the window is agreed: set on an accepted
+                # socket it comes too late, and the sender's first ~100 KiB are acknowledged at
+                # once, so a slow printer looks as if it had taken the job already.
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SMALL_RECEIVE_BUFFER)
             sock.bind(address)
             sock.listen(16)
             sock.setblocking(False)
@@ -437,6 +443,13 @@ class Simulator:
         self._listener = sock
         self.port = sock.getsockname()[1]
         self._accept_task = self._spawn(self._accept_loop(sock))
+
+    async def _relisten(self) -> None:
+        """Listen anew, so that connections from now on get the receive window the faults ask
+        for (the operating system's own, tuned as it likes, once they are cleared)."""
+        if self._listener is not None and not self._closing:
+            self._stop_listening()
+            await self._listen()
 
     def _stop_listening(self) -> None:
         if self._accept_task is not None:
@@ -489,6 +502,8 @@ class Simulator:
             for conn in self._connections.values():
                 if conn.reading is not None:
                     conn.reading.cancel()  # the bytes stay in the kernel, unread
+        if name in WINDOW_FAULTS:
+            await self._relisten()
         self._on_device_change()
 
     async def clear_fault(self, name: str) -> None:
@@ -500,6 +515,8 @@ class Simulator:
         self._faults.pop(name, None)
         if name == "refuse-for":
             self._cancel_refusal()
+        if name in WINDOW_FAULTS:
+            await self._relisten()
         if (self._listener is None and not self._closing
                 and not any(f in self._faults for f in ("offline", "refuse-for"))):
             await self._listen()
