@@ -58,7 +58,7 @@ async def send_json_error(send: Send, status: int, code: str, message: str, hint
     await send({"type": "http.response.body", "body": body})
 
 
-async def _refuse(scope: Scope, send: Send, status: int, code: str, message: str,
+async def refuse(scope: Scope, send: Send, status: int, code: str, message: str,
                   hint: str = "", headers: Iterable[tuple[str, str]] = ()) -> None:
     if scope["type"] == "websocket":
         # Closing before accepting makes the server answer the handshake with 403.
@@ -138,7 +138,7 @@ class HostAllowlist:
             await self.app(scope, receive, send)
             return
         shown = hosts[0] if hosts else "(none)"
-        await _refuse(scope, send, 421, "host-not-allowed",
+        await refuse(scope, send, 421, "host-not-allowed",
                       f"labeld does not answer to the host name {shown[:100]!r}.",
                       "Use http://127.0.0.1:PORT or http://localhost:PORT; to reach labeld by "
                       "another name, add it to [security] allowed_hosts.")
@@ -234,7 +234,7 @@ class OriginPolicy:
         listed = len(origins) == 1 and self.config.listed(origin)
         same = len(origins) == 1 and self._same_origin(scope, origin)
         if not (listed or same):
-            await _refuse(scope, send, 403, "origin-not-allowed",
+            await refuse(scope, send, 403, "origin-not-allowed",
                           f"Requests from the web origin {origin[:200]!r} are not allowed.",
                           "Add the POS web app's origin (scheme://host:port) to "
                           "[security] allowed_origins.")

@@ -115,6 +115,70 @@ def test_health_is_open(env):
     assert httpx.get(str(admin.base_url) + "/healthz").json() == {"status": "ok"}
 
 
+# -- 401 before anything else: who is asking comes before what is asked ----------------------
+
+def _post_jobs(env, content: bytes, content_type: str = "application/json",
+               token: str | None = None) -> httpx.Response:
+    admin, *_ = env
+    headers = {"Content-Type": content_type}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    return httpx.post(str(admin.base_url) + "/v1/jobs", content=content, headers=headers,
+                      timeout=30)
+
+
+def test_no_token_and_a_malformed_body_is_401_not_422(env):
+    resp = _post_jobs(env, b'{"printer": "shelf", "raw": {"data": ')
+    assert resp.status_code == 401 and resp.json()["error"]["code"] == "token-required"
+    assert resp.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_no_token_and_a_huge_body_is_401_not_413(env):
+    big = b'{"printer": "shelf", "raw": {"data": "' + b"x" * (18 * 1024 * 1024) + b'"}}'
+    resp = _post_jobs(env, big)
+    assert resp.status_code == 401 and resp.json()["error"]["code"] == "token-required"
+
+
+def test_no_token_and_a_body_that_is_not_json_is_401_not_415(env):
+    resp = _post_jobs(env, b"printer=shelf&raw=%5EXA", "application/x-www-form-urlencoded")
+    assert resp.status_code == 401
+
+
+def test_a_wrong_token_and_a_malformed_body_is_401(env):
+    resp = _post_jobs(env, b"{not json", token="lbd_not-a-real-token")
+    assert resp.status_code == 401 and resp.json()["error"]["code"] == "token-invalid"
+
+
+def test_too_low_a_role_and_a_malformed_body_is_403_not_422(env):
+    admin, tokens, *_ = env
+    resp = httpx.post(str(admin.base_url) + "/v1/tokens", content=b'{"name": ',
+                      headers={"Content-Type": "application/json",
+                               "Authorization": f"Bearer {tokens['pos']}"})
+    assert resp.status_code == 403 and resp.json()["error"]["code"] == "insufficient-role"
+
+
+def test_a_path_that_does_not_exist_needs_a_token_too(env):
+    admin, tokens, *_ = env
+    url = str(admin.base_url) + "/v1/nothing-here"
+    assert httpx.get(url).status_code == 401
+    assert httpx.get(url, headers={"Authorization": f"Bearer {tokens['pos']}"}).status_code == 404
+
+
+def test_the_api_description_is_open_and_holds_nothing_of_this_shop(env):
+    # README, Security: the description is the same for every labeld of a version; open, so
+    # that /docs works in a browser. It must not carry this installation's printers or tokens.
+    admin, tokens, *_ = env
+    base = str(admin.base_url)
+    spec = httpx.get(base + "/openapi.json")
+    assert spec.status_code == 200 and "/v1/jobs" in spec.json()["paths"]
+    for secret in ("shelf", "127.0.0.1", *tokens.values()):
+        assert secret not in spec.text
+    for page in ("/docs", "/redoc"):
+        assert httpx.get(base + page).status_code == 200
+    # ...while every operation it describes still needs its token.
+    assert httpx.get(base + "/v1/printers").status_code == 401
+
+
 @pytest.mark.parametrize("host", ["evil.example", "localhost.evil", "127.0.0.1.evil.example",
                                   "printer.shop.lan"])
 def test_a_foreign_host_header_is_refused_against_dns_rebinding(env, host):
