@@ -269,7 +269,8 @@ def create_app(config: Config, plugins: PluginManager | None = None) -> FastAPI:
             if body.raw is not None:
                 # Raw bytes go to the printer as they are: the command policy decides what this
                 # token's role may send (no factory resets from a price field).
-                check_raw(printer.model.language, raw_bytes(body.raw.model_dump()), token.role)
+                check_raw(printer.model.language, raw_bytes(body.raw.model_dump()), token.role,
+                          copies=body.copies, join=printer.language.raw_job)
             return prepare(body.kind, body.model_dump(), printer, daemon.fonts, daemon.templates)
 
         # Scanning up to 16 MiB of raw commands or rendering is CPU work: off the event loop,

@@ -43,14 +43,41 @@ How the scanners read the data:
 * TSPL: one command per line (CR or LF ends a line); the command word at the start of a line
   is checked, case-insensitively. `BITMAP` rows are skipped by their declared size, only for
   the exact header form labeld's driver sends. Immediate commands (`<ESC>!R`) count anywhere.
-* Job boundaries: a job must not end in the middle of a forbidden command that the next job (or
-  the next copy) would complete: `...^J` + `UF...`, `... 1D 28` + `45 ...`. Such endings are
-  refused like the command itself (for ESC/POS real-time sequences, also a job that starts with
-  the rest of one).
+* SGD is case-insensitive here and allows the whitespace variants (`!U1`, tabs, `! U` blocks);
+  JSON SGD (`{}{...}`, also `{} {` and `{}\\r\\n{`) is judged by the variables it names, nested
+  objects as dotted names and JSON escapes decoded, like `setvar` is.
+
+What is judged is the byte stream the printer reads, not one copy of one job:
+
+* Copies: `check_raw` reads two copies joined as the language joins them (`raw_job`), so
+  `var "device.reset" ""\\r\\n! U1 set` sent twice is seen as the `! U1 setvar "device.reset"` it
+  makes. Two suffice: the boundary between any two copies is the same bytes, and (next point)
+  no copy can leave the printer mid-command for the following one.
+* Jobs: a job must end on a command boundary, for every role (403 `incomplete-command`): not in
+  an SGD line without its line end, a JSON SGD header or object, `^GFB`/`^GFC` data shorter
+  than declared, a dangling `^`/`~` (plus a letter that starts a rule's command); not in an
+  ESC/POS command short of its parameters (a lone DLE, ESC, GS, FS or US, `ESC !` without its
+  n, ...) or of its declared data (images, barcodes, `x ( fn pL pH` blocks, `GS k` without its
+  NUL); not in a TSPL `BITMAP` or `<ESC>!`, or a last line that is the start of a rule's
+  command word. Then the printer starts every job where the scanner starts it, whatever came
+  before, and each job can be judged alone.
+
+  Rejected alternative: judging each job together with the previous job's tail. The previous
+  job at submit time is not the previous job on the wire: jobs are held, canceled, retried and
+  reordered, labeld's own status queries and rendered jobs go in between, another host may
+  print to the same network printer, and a restart forgets the tail. The boundary rule needs no
+  state and holds whatever the order.
+
+  Not a boundary problem: a ZPL format left open (`^XA` without `^XZ`; every `^`/`~` command is
+  recognised wherever it is), and a TSPL last line without its newline (`PRINT 1`): the next
+  job's first line is glued to it, which only spoils that line; a job's first line is checked
+  as a line start anyway. An ESC/POS command labeld does not know is taken to be complete once
+  its opcode is there.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -298,11 +325,15 @@ Rule = ZplRule | SgdRule | EscposRule | TsplRule
 
 @dataclass(frozen=True)
 class Finding:
-    command: str  # the rule's name
+    command: str  # the rule's name, or what the job ends inside of
     written: str  # what the job holds there, printable
-    offset: int  # byte offset in the job
+    offset: int  # byte offset in the checked bytes
     why: str
     min_role: Role | None
+    # The job ends inside this command: the printer would read the next job's (or copy's) first
+    # bytes as its rest. Refused to every role as `incomplete-command` (min_role None): the next
+    # job may be another client's, and a cut command would let it complete what it may not send.
+    incomplete: bool = False
 
 
 def _allowed(rule: Rule, role: Role) -> bool:
@@ -313,13 +344,16 @@ def _printable(raw: bytes) -> str:
     return "".join(chr(b) if 0x20 <= b < 0x7F else f"<{b:02X}>" for b in raw)
 
 
-def _strictest(roles: list[Role | None]) -> Role | None:
-    if any(r is None for r in roles):
-        return None
-    return max(r for r in roles if r is not None)
+def _cut(command: str, written: str, offset: int, why: str) -> Finding:
+    return Finding(command, written, offset, why, None, incomplete=True)
 
 
-_INCOMPLETE = "the job ends in the middle of a command that the next job would complete"
+def _prefixes(word: bytes) -> bytes:
+    """A regex group matching any non-empty prefix of `word` (longest first)."""
+    return b"(?:" + b"|".join(re.escape(word[:k]) for k in range(len(word), 0, -1)) + b")"
+
+
+_INCOMPLETE = "only the start of the command is there"
 
 
 # -- ZPL -----------------------------------------------------------------------------------
@@ -331,11 +365,24 @@ _ZPL_GF_BINARY = re.compile(rb"\^GF([BC]),(\d{1,9}),(\d{1,9}),(\d{1,9}),", re.I)
 _ZPL_WRITTEN = re.compile(rb"[\^~][^\^~\r\n]{0,15}")
 _SGD_VERB = re.compile(rb'![ \t]*U1?[ \t]+(setvar|do)\b[ \t]*(?:"([^"\r\n]*)")?', re.I)
 _SGD_BLOCK_LINE = re.compile(rb'(?:^|[\r\n])[ \t]*(setvar|do)[ \t]+"([^"\r\n]*)"', re.I)
-_SGD_SPECIAL: Mapping[str, re.Pattern[bytes]] = MappingProxyType({
-    "! CISDFCRC16": re.compile(rb"![ \t]*CISDFCRC16", re.I),
-    "{}{": re.compile(re.escape(b"{}{")),
-})
+_SGD_CISD = re.compile(rb"![ \t]*CISDFCRC16", re.I)
 _SGD_BY_NAME: Mapping[str, SgdRule] = MappingProxyType({r.command: r for r in SGD_RULES})
+_ZPL_COMMANDS = frozenset(r.command for r in ZPL_RULES)
+# JSON SGD: an empty header object, then an object of variables. JSON allows whitespace between
+# values, so `{} {` and `{}\r\n{` count as well as `{}{`.
+_JSON_WS = b" \t\r\n"
+_JSON_SGD = re.compile(rb"\{[ \t\r\n]*\}[ \t\r\n]*\{")
+_JSON_TOKEN = re.compile(rb'"((?:[^"\\]|\\.)*)"(?:[ \t\r\n]*(:))?|([{}])', re.S)
+# Real JSON SGD objects are a few hundred bytes; one larger than this is not read key by key
+# (a Python loop over 16 MiB of tokens) but refused.
+_JSON_SGD_MAX = 64 * 1024
+# The last line of a job (nothing after it but no LF either) that is an SGD command still
+# waiting for its line end: "! U1 set", "!", "! U", "! CISD", or a line of an `! U` block
+# ("setv", "do "). The printer reads the next job's first line as the rest of it.
+_SGD_OPEN = re.compile(rb"![ \t]*(?:U1?(?:[ \t]|\Z)|CISDFCRC16)", re.I)
+_SGD_OPEN_AT_END = re.compile(rb"![ \t]*" + _prefixes(b"CISDFCRC16") + rb"?\Z", re.I)
+_SGD_OPEN_BLOCK = re.compile(rb"[ \t]*(?:" + _prefixes(b"setvar") + b"|" + _prefixes(b"do")
+                             + rb")(?:[ \t]|\Z)", re.I)
 
 
 def _sgd_rule(verb: str, variable: str) -> SgdRule:
@@ -347,6 +394,39 @@ def _sgd_rule(verb: str, variable: str) -> SgdRule:
             if var == r.command or (r.command.endswith(".") and var.startswith(r.command)):
                 return r
     return _SGD_BY_NAME[verb]
+
+
+def _json_string(raw: bytes) -> str:
+    # Decoded as the printer's JSON parser would: "zpl.car\u0065t" is zpl.caret.
+    try:
+        return str(json.loads(b'"' + raw + b'"'))
+    except ValueError:
+        return raw.decode("latin-1")
+
+
+def _json_object(data: bytes, start: int, stop: int) -> tuple[list[tuple[str, int]], int | None]:
+    """The variables the JSON object opening at `start` names, with their offsets, and where
+    it ends (None when it does not close before `stop`). Nested objects name dotted variables
+    (`{"ip": {"addr": ...}}` is ip.addr), as Link-OS reads them; the branches count too."""
+    names: list[tuple[str, int]] = []
+    path: list[str | None] = []
+    key: str | None = None
+    for m in _JSON_TOKEN.finditer(data, start, stop):
+        brace = m.group(3)
+        if brace == b"{":
+            path.append(key)
+            key = None
+        elif brace == b"}":
+            path.pop()
+            key = None
+            if not path:
+                return names, m.end()
+        elif m.group(2):  # a string followed by ":" is a key
+            key = _json_string(m.group(1))
+            names.append((".".join([*(p for p in path if p), key]), m.start()))
+        else:
+            key = None
+    return names, None
 
 
 @dataclass(frozen=True)
@@ -366,6 +446,7 @@ class _ZplScan:
         n = len(data)
         i = 0
         skipped_to = 0  # end of the last binary graphic payload
+        cut: Finding | None = None
         while (m := self.search.search(data, i)) is not None:
             i = m.start()
             rule = self.rules.get(data[i:i + 3].decode("latin-1").upper())
@@ -378,27 +459,78 @@ class _ZplScan:
                 if end <= n:  # the printer reads these bytes as image data, not commands
                     i = skipped_to = end
                     continue
+                # The printer would take the next job's first bytes as image data, then read
+                # the rest of that job from a place no scan of it started at.
+                cut = cut or _cut(f"^GF{gf.group(1).decode().upper()} binary graphic data",
+                                  _printable(gf.group()), i,
+                                  f"it declares {int(gf.group(2))} bytes of image data and "
+                                  f"the job holds {n - gf.end()}")
             i += 1
-        if self.sgd:
-            for pattern in (_SGD_VERB, _SGD_BLOCK_LINE):
-                for m in pattern.finditer(data):
-                    f = _sgd_finding(m)
-                    if f is not None and f[0] in self.sgd:
-                        yield f[1]
-            for name, pattern in _SGD_SPECIAL.items():
-                r = _SGD_BY_NAME[name]
-                if r in self.sgd and (m := pattern.search(data)) is not None:
-                    yield Finding(r.command, _printable(m.group()), m.start(), r.why, r.min_role)
-        # A job ending in "^", "~J", "^C"... is completed by whatever the printer gets next.
-        for k in (1, 2):
-            t = n - k
-            if t < skipped_to or data[t:t + 1] not in (b"^", b"~"):
-                continue
-            tail = data[t:].decode("latin-1").upper()
-            roles = [r.min_role for c, r in self.rules.items() if c.startswith(tail)]
-            if roles:
-                yield Finding(f"{tail}... (incomplete)", _printable(data[t:]), t, _INCOMPLETE,
-                              _strictest(roles))
+        yield from self._sgd(data)
+        if cut is not None:
+            yield cut
+        yield from _zpl_ending(data, skipped_to)
+
+    def _sgd(self, data: bytes) -> Iterator[Finding]:
+        for pattern in (_SGD_VERB, _SGD_BLOCK_LINE):
+            for m in pattern.finditer(data):
+                rule, f = _sgd_finding(m)
+                if rule in self.sgd:
+                    yield f
+        cisd = _SGD_BY_NAME["! CISDFCRC16"]
+        if cisd in self.sgd and (m := _SGD_CISD.search(data)) is not None:
+            yield Finding(cisd.command, _printable(m.group()), m.start(), cisd.why,
+                          cisd.min_role)
+        header = _SGD_BY_NAME["{}{"]
+        at = 0
+        while (m := _JSON_SGD.search(data, at)) is not None:
+            stop = min(len(data), m.end() - 1 + _JSON_SGD_MAX)
+            names, end = _json_object(data, m.end() - 1, stop)
+            # A variable's own rule wins, as for setvar (device.pause is a technician's);
+            # any other variable, or none, is JSON SGD itself.
+            for name, offset in names or [("", m.start())]:
+                rule = _sgd_rule("setvar", name)
+                rule = header if rule.command == "setvar" else rule
+                if rule in self.sgd:
+                    shown = _printable(data[m.start():m.end()]) + (f'..."{name}"' if name else "")
+                    yield Finding(f'JSON SGD "{name}"' if name else "JSON SGD", shown,
+                                  offset, rule.why, rule.min_role)
+            if end is None:
+                shown = _printable(data[m.start():m.start() + 40])
+                if stop == len(data):
+                    yield _cut("a JSON SGD object", shown, m.start(), "its closing } is missing")
+                else:
+                    yield Finding("a JSON SGD object over 64 KiB", shown, m.start(),
+                                  "too large for labeld to read which variables it sets", None)
+                return
+            at = end
+
+
+def _zpl_ending(data: bytes, skipped_to: int) -> Iterator[Finding]:
+    """Where a ZPL job ends inside a command (the same for every role)."""
+    n = len(data)
+    # "^", "~J", "^C"... : the next job supplies the rest of the command's name.
+    for k in (1, 2):
+        t = n - k
+        if t < skipped_to or data[t:t + 1] not in (b"^", b"~"):
+            continue
+        tail = data[t:].decode("latin-1").upper()
+        if any(c.startswith(tail) for c in _ZPL_COMMANDS):
+            yield _cut(f"{tail}...", _printable(data[t:]), t, _INCOMPLETE)
+    line = max(data.rfind(b"\n") + 1, skipped_to)
+    last = data[line:]
+    open_sgd = (_SGD_OPEN.search(last) or _SGD_OPEN_AT_END.search(last)
+                or _SGD_OPEN_BLOCK.match(last))
+    if open_sgd is not None:
+        yield _cut("an SGD command", _printable(last[open_sgd.start():][:40]),
+                   line + open_sgd.start(), "SGD commands end with CR LF, and this one "
+                   "has not")
+    # "{", "{}", "{ }\r\n": a JSON SGD header whose object would come from the next job.
+    body = len(data.rstrip(_JSON_WS))
+    brace = data.rfind(b"{", skipped_to, body)
+    if brace >= 0 and data[brace + 1:body].strip(_JSON_WS) in (b"", b"}"):
+        yield _cut("a JSON SGD header", _printable(data[brace:body]), brace,
+                   "JSON SGD is {} then an object, and the object is missing")
 
 
 def _sgd_finding(m: re.Match[bytes]) -> tuple[SgdRule, Finding]:
@@ -419,24 +551,39 @@ _GS_K_SYMBOLS = frozenset(range(48, 55))  # PDF417, QR, MaxiCode, DataBar, compo
 # Openers of the commands whose payload _payload_end knows how to skip.
 _PAYLOAD_OPENERS = (b"\x1dv0", b"\x1b*", b"\x1d(L", b"\x1d(k", b"\x1d8L", b"\x1dk", b"\x1d*",
                     b"\x1b&")
+# "ESC ( fn pL pH ...", "GS ( fn ...", "FS ( fn ...": every one of them is 5 + p bytes long,
+# whatever fn is, so the printer reads p bytes even for a function labeld does not know.
+_BLOCK_OPENERS = (b"\x1b(", b"\x1c(", b"\x1d(")
+_INTRODUCER_NAMES: Mapping[int, str] = MappingProxyType({
+    0x10: "a DLE", 0x1B: "an ESC", 0x1C: "an FS", 0x1D: "a GS", 0x1F: "a US"})
+_INTRODUCERS = frozenset(_INTRODUCER_NAMES)
 
 
 def _payload_end(data: bytes, i: int) -> int | None:
     """End of the command at i when it declares a payload (image, barcode data) and its
-    parameters are valid; None otherwise (the bytes are then scanned as commands)."""
+    parameters are valid; None otherwise (the bytes are then scanned as commands). The end may
+    lie beyond the data: the job is cut inside the command (len(data) + 1 when the header
+    itself is cut)."""
     n = len(data)
+    cut = n + 1
     end: int | None = None
-    if data.startswith(b"\x1dv0", i) and i + 8 <= n:  # GS v 0 m xL xH yL yH d...
+    if data.startswith(b"\x1dv0", i):  # GS v 0 m xL xH yL yH d...
+        if i + 8 > n:
+            return cut
         m, xl, xh, yl, yh = data[i + 3:i + 8]
         x, y = xl + 256 * xh, yl + 256 * yh
         if m in (0, 1, 2, 3, 48, 49, 50, 51) and x and y:
             end = i + 8 + x * y
-    elif data.startswith(b"\x1b*", i) and i + 5 <= n:  # ESC * m nL nH d...
+    elif data.startswith(b"\x1b*", i):  # ESC * m nL nH d...
+        if i + 5 > n:
+            return cut
         m, nl, nh = data[i + 2:i + 5]
         cols = nl + 256 * nh
         if m in (0, 1, 32, 33) and cols:
             end = i + 5 + cols * (3 if m >= 32 else 1)
-    elif data.startswith((b"\x1d(L", b"\x1d(k"), i) and i + 7 <= n:  # GS ( L|k pL pH m fn ...
+    elif data.startswith((b"\x1d(L", b"\x1d(k"), i):  # GS ( L|k pL pH m fn ...
+        if i + 7 > n:
+            return cut
         p = data[i + 3] + 256 * data[i + 4]
         if data[i + 2] == ord("L"):
             valid = data[i + 5] == 48 and data[i + 6] in _GS_L_FUNCTIONS
@@ -444,50 +591,117 @@ def _payload_end(data: bytes, i: int) -> int | None:
             valid = data[i + 5] in _GS_K_SYMBOLS
         if valid and p >= 2:
             end = i + 5 + p
-    elif data.startswith(b"\x1d8L", i) and i + 9 <= n:  # GS 8 L p1 p2 p3 p4 m fn ...
+    elif data.startswith(b"\x1d8L", i):  # GS 8 L p1 p2 p3 p4 m fn ...
+        if i + 9 > n:
+            return cut
         p = int.from_bytes(data[i + 3:i + 7], "little")
         if data[i + 7] == 48 and data[i + 8] in _GS_L_FUNCTIONS and p >= 2:
             end = i + 7 + p
-    elif data.startswith(b"\x1dk", i) and i + 4 <= n and 65 <= data[i + 2] <= 79:
-        end = i + 4 + data[i + 3]  # GS k m n d1..dn (function B; GS1 data holds 1D bytes)
-    elif data.startswith(b"\x1d*", i) and i + 4 <= n and data[i + 2] and data[i + 3]:
-        end = i + 4 + data[i + 2] * data[i + 3] * 8  # GS * x y d... (downloaded bit image)
-    elif data.startswith(b"\x1b&", i) and i + 5 <= n:  # ESC & y c1 c2 [x d1..d(y*x)]...
+    elif data.startswith(b"\x1dk", i):
+        if i + 3 >= n:
+            return cut
+        if 65 <= data[i + 2] <= 79:  # function B: GS k m n d1..dn (GS1 data holds 1D bytes)
+            end = i + 4 + data[i + 3]
+        elif data[i + 2] <= 6 and data.find(b"\x00", i + 3) < 0:
+            return cut  # function A: GS k m d1..dk NUL, and the NUL is missing
+    elif data.startswith(b"\x1d*", i):  # GS * x y d... (downloaded bit image)
+        if i + 4 > n:
+            return cut
+        if data[i + 2] and data[i + 3]:
+            end = i + 4 + data[i + 2] * data[i + 3] * 8
+    elif data.startswith(b"\x1b&", i):  # ESC & y c1 c2 [x d1..d(y*x)]...
+        if i + 5 > n:
+            return cut
         y, c1, c2 = data[i + 2:i + 5]
         if y in (2, 3) and 32 <= c1 <= c2 <= 126:
             j = i + 5
             for _ in range(c2 - c1 + 1):
                 if j >= n:
-                    return None
+                    return cut
                 j += 1 + y * data[j]
             end = j
-    return end if end is not None and end <= n else None
+    return end
 
 
-# Commands with a fixed number of parameter bytes, to tell a trailing parameter (GS V 65 27)
-# from a trailing command prefix. Keyed by opcode bytes; value: total length.
-_FIXED_LENGTH: Mapping[bytes, int] = MappingProxyType({
-    **{b"\x1b" + bytes([c]): 3 for c in b"!-EGMRtadJ3 V{eU"},
-    **{b"\x1b" + bytes([c]): 4 for c in b"$\\"},
-    b"\x1bp": 5,
-    **{b"\x1d" + bytes([c]): 3 for c in b"!BHhwfb"},
-    **{b"\x1d" + bytes([c]): 4 for c in b"LW$"},
-    b"\x10\x04": 3, b"\x10\x05": 3, b"\x10\x14\x01": 5,
-})
+_BLOCK_SEARCH = re.compile(b"|".join(re.escape(o) for o in _BLOCK_OPENERS))
+_BLOCK_REACH = 5 + 0xFFFF  # the longest an "x ( fn pL pH" command can be
 
 
-def _inside_fixed_params(data: bytes, t: int) -> bool:
-    """True when position t is a parameter of a complete fixed-length command ending the job."""
+def _cut_block(data: bytes, payloads: list[tuple[int, int]]) -> int | None:
+    """Where an `x ( fn pL pH` command declares more data than the job holds, if one does.
+    Only the last 64 KiB can hold one, so only they are searched (a 16 MiB job of "GS (" is
+    not walked byte by byte); `payloads` are the image and barcode data skipped there, whose
+    bytes are no commands."""
     n = len(data)
-    for p in range(max(0, n - 5), t):
-        for op_len in (2, 3):
-            if _FIXED_LENGTH.get(data[p:p + op_len]) == n - p and t >= p + op_len:
-                return True
-        if data.startswith(b"\x1dV", p) and p + 2 < n and t >= p + 2:  # GS V m [n]
-            m = data[p + 2]
-            length = 3 if m in (0, 1, 48, 49) else 4 if m in (65, 66, 97, 98, 103, 104) else 0
-            if p + length == n:
-                return True
+    k = 0
+    for m in _BLOCK_SEARCH.finditer(data, max(0, n - _BLOCK_REACH)):
+        i = m.start()
+        while k < len(payloads) and payloads[k][1] <= i:
+            k += 1
+        if k < len(payloads) and payloads[k][0] < i:
+            continue
+        if (_block_end(data, i) or 0) > n:
+            return i
+    return None
+
+
+def _block_end(data: bytes, i: int) -> int | None:
+    """End of an `x ( fn pL pH ...` command at i (beyond the data when cut), else None."""
+    if not data.startswith(_BLOCK_OPENERS, i):
+        return None
+    if i + 5 > len(data):
+        return len(data) + 1
+    return i + 5 + data[i + 3] + 256 * data[i + 4]
+
+
+# Commands with a fixed number of parameter bytes (Epson's reference), to tell a trailing
+# parameter (GS V 65 27) from a trailing command, and a complete command from a cut one.
+# Keyed by opcode bytes; value: total length.
+_FIXED_LENGTH: Mapping[bytes, int] = MappingProxyType({
+    **{b"\x1b" + bytes([c]): 2 for c in b"\x0c2<@LSimv"},
+    **{b"\x1b" + bytes([c]): 3 for c in b"!%-=?EGJKMRTUVade{rt 3"},
+    **{b"\x1b" + bytes([c]): 4 for c in b"$\\f"},
+    b"\x1bp": 5, b"\x1bW": 10, b"\x1bc3": 4, b"\x1bc4": 4, b"\x1bc5": 4,
+    **{b"\x1d" + bytes([c]): 3 for c in b"!/BHITabfhjrw"},
+    **{b"\x1d" + bytes([c]): 4 for c in b"$LPW\\"},
+    b"\x1d^": 5, b"\x1dg0": 6, b"\x1dg2": 6,
+    **{b"\x1c" + bytes([c]): 2 for c in b"&."},
+    **{b"\x1c" + bytes([c]): 3 for c in b"!-CW"},
+    b"\x1cS": 4, b"\x1cp": 4,
+    b"\x10\x04": 3, b"\x10\x05": 3, b"\x10\x14\x01": 5, b"\x10\x14\x02": 5, b"\x10\x14\x08": 10,
+})
+_MAX_FIXED = max(_FIXED_LENGTH.values())
+# Byte strings that are the start of a command but not yet a whole opcode: "ESC c", "DLE DC4",
+# "GS v", "US ESC", a lone introducer.
+_OPCODE_PREFIXES = frozenset(
+    k[:j] for k in (*_FIXED_LENGTH, *_PAYLOAD_OPENERS, *_BLOCK_OPENERS,
+                    *(r.seq for r in ESCPOS_RULES), b"\x1dV")
+    for j in range(1, len(k)))
+
+
+def _declared_end(data: bytes, i: int) -> int | None:
+    """Where the command at i ends when labeld knows its length (beyond the data when the job
+    ends inside it), else None: a command labeld does not know is taken to be complete."""
+    n = len(data)
+    if data[i:] in _OPCODE_PREFIXES:
+        return n + 1
+    for op_len in (3, 2):
+        if (length := _FIXED_LENGTH.get(data[i:i + op_len])) is not None:
+            return i + length
+    if data.startswith(b"\x1dV", i):  # GS V m [n]: function B (m 65, 66, ...) has an n
+        if i + 2 >= n:
+            return n + 1
+        return i + (4 if data[i + 2] in (65, 66, 97, 98, 103, 104) else 3)
+    if (end := _block_end(data, i)) is not None:
+        return end
+    return _payload_end(data, i)
+
+
+def _is_parameter(data: bytes, t: int, floor: int) -> bool:
+    """True when t is a parameter byte of a command starting after `floor` (GS V 65 16)."""
+    for p in range(max(floor, t - _MAX_FIXED), t):
+        if data[p] in _INTRODUCERS and (end := _declared_end(data, p)) is not None and t < end:
+            return True
     return False
 
 
@@ -525,51 +739,58 @@ class _EscposScan:
                    re.compile(b"|".join(re.escape(o) for o in openers)))
 
     def __call__(self, data: bytes) -> Iterator[Finding]:
+        n = len(data)
         for rule in self.realtime:
             if (at := data.find(rule.seq)) >= 0:
                 yield _escpos_finding(rule, data, at)
         i = 0
-        last_payload = (0, 0)
+        floor = 0  # end of the last payload skipped: no command starts before it
+        cut: int | None = None  # a command whose declared data runs past the end of the job
+        reach = n - _BLOCK_REACH
+        near_end: list[tuple[int, int]] = []  # skipped payloads where a cut block could start
         while (m := self.search.search(data, i)) is not None:
             i = m.start()
             for rule in self.structural:
                 if data.startswith(rule.seq, i) and _param_matches(rule, data, i):
                     yield _escpos_finding(rule, data, i)
             end = _payload_end(data, i)
-            if end is not None:
-                last_payload = (i, end)
-                i = end
-            else:
-                i += 1
-        yield from self._boundaries(data, last_payload)
+            if end is not None and end <= n:
+                if end > reach:
+                    near_end.append((i, end))
+                i = floor = end
+                continue
+            if cut is None and end is not None:
+                cut = i
+            i += 1
+        if cut is None:
+            cut = _cut_block(data, near_end)
+        yield from self._boundaries(data, floor, cut)
 
-    def _boundaries(self, data: bytes, last_payload: tuple[int, int]) -> Iterator[Finding]:
+    def _boundaries(self, data: bytes, floor: int, cut: int | None) -> Iterator[Finding]:
         n = len(data)
-        # Real-time sequences are recognised anywhere, so any split counts: refuse a job ending
-        # in their first 2+ bytes, and a job starting with all but the first byte (a lone
-        # trailing DLE is too common as a parameter, e.g. GS V 65 16, to refuse).
+        # Real-time sequences are recognised anywhere: a job that starts with all but the first
+        # byte of one is refused like the command (belt and braces: no job may end in a DLE).
         for rule in self.realtime:
-            for k in range(2, len(rule.seq)):
-                if data.endswith(rule.seq[:k]):
-                    yield Finding(f"{rule.command} (incomplete)", data[n - k:].hex(" "), n - k,
-                                  _INCOMPLETE, rule.min_role)
             if data.startswith(rule.seq[1:]):
                 yield Finding(f"{rule.command} (rest of)", rule.seq[1:].hex(" "), 0,
                               "the job starts with the rest of a command the previous job "
                               "could have begun", rule.min_role)
-        # Other commands act only where a command can start: not inside a payload, not as a
-        # parameter of a complete command.
-        start, end = last_payload
-        for k in range(1, 4):
-            t = n - k
-            if t < 0 or start < t < end or _inside_fixed_params(data, t):
+        if cut is not None:
+            yield _cut(f"{_INTRODUCER_NAMES[data[cut]]} command's data",
+                       data[cut:cut + 8].hex(" "), cut, "it declares more bytes than the job "
+                       "holds")
+            return
+        # A command cut short: its missing parameters would be the next job's first bytes,
+        # which shifts where the printer reads that job's commands.
+        for t in range(max(floor, n - _MAX_FIXED), n):
+            if data[t] not in _INTRODUCERS or _is_parameter(data, t, floor):
                 continue
-            tail = data[t:]
-            roles = [r.min_role for r in self.structural
-                     if len(r.seq) > k and r.seq.startswith(tail)]
-            if roles:
-                yield Finding("incomplete command", tail.hex(" "), t, _INCOMPLETE,
-                              _strictest(roles))
+            end = _declared_end(data, t)
+            if t == n - 1 or (end is not None and end > n):
+                yield _cut(f"{_INTRODUCER_NAMES[data[t]]} command", data[t:].hex(" "), t,
+                           "only its first byte is there" if t == n - 1
+                           else "its parameters are missing")
+                return
 
 
 # -- TSPL ----------------------------------------------------------------------------------
@@ -577,7 +798,16 @@ class _EscposScan:
 # declared size, but only for the exact header form labeld's own driver sends.
 
 _TSPL_BITMAP = re.compile(rb"BITMAP (\d{1,5}),(\d{1,5}),(\d{1,5}),(\d{1,5}),([0-2]),")
+# Any BITMAP header the printer might accept: not trusted for skipping, only to notice a job
+# that ends inside the rows it declares.
+_TSPL_BITMAP_ANY = re.compile(rb"BITMAP[ \t]*(\d+)[ \t]*,[ \t]*(\d+)[ \t]*,[ \t]*(\d+)[ \t]*,"
+                              rb"[ \t]*(\d+)[ \t]*,[ \t]*(\d+)[ \t]*,", re.I)
+_TSPL_BITMAP_OPEN = re.compile(rb"[ \t]*(?:BITMAP[ \t\d,]*|" + _prefixes(b"BITMA") + rb")\Z",
+                               re.I)
 _TSPL_WORD = re.compile(rb"[ \t]*([A-Za-z]+)")
+_TSPL_WORDS = frozenset(r.command for r in TSPL_RULES if not r.seq)
+# "<ESC>", "<ESC>!": the start of an immediate command (<ESC>!R) the next job would complete.
+_TSPL_IMMEDIATE_STARTS = frozenset(r.seq[:k] for r in TSPL_RULES for k in range(1, len(r.seq)))
 
 
 @dataclass(frozen=True)
@@ -609,6 +839,8 @@ class _TsplScan:
             if (at := data.find(rule.seq)) >= 0:
                 yield Finding(rule.command, _printable(rule.seq), at, rule.why, rule.min_role)
         i = 0
+        skipped_to = 0  # end of the last bitmap's rows
+        cut: int | None = None  # a BITMAP whose rows run past the end of the job
         while (m := self.search.search(data, i)) is not None:
             start = m.start(1)
             if (bm := _TSPL_BITMAP.match(data, start)) is not None:
@@ -617,25 +849,31 @@ class _TsplScan:
                     # The rows are image bytes; a command may follow them without a newline.
                     if (f := self._word_at(data, end)) is not None:
                         yield f
-                    i = end
+                    i = skipped_to = end
                     continue
             elif (f := self._word_at(data, start)) is not None:
                 yield f
+            if cut is None and (bm := _TSPL_BITMAP_ANY.match(data, start)) is not None \
+                    and bm.end() + int(bm.group(3)) * int(bm.group(4)) > n:
+                cut = start
             i = m.end()
         # A last line without its newline is completed by the next job: "SE" + "T ...".
-        last = max(data.rfind(b"\n"), data.rfind(b"\r")) + 1
+        last = max(data.rfind(b"\n"), data.rfind(b"\r"), skipped_to - 1) + 1
         if (m := _TSPL_WORD.match(data, last)) is not None and m.end() == n:
             partial = m.group(1).decode("latin-1").upper()
-            roles = [r.min_role for w, r in self.words.items()
-                     if w.startswith(partial) and w != partial]
-            if roles:
-                yield Finding(f"{partial}... (incomplete)", _printable(data[m.start(1):]),
-                              m.start(1), _INCOMPLETE, _strictest(roles))
-        for rule in self.immediate:  # "<ESC>!" at the end, "R" at the start of the next job
-            for k in range(1, len(rule.seq)):
-                if data.endswith(rule.seq[:k]):
-                    yield Finding(f"{rule.command} (incomplete)", _printable(data[n - k:]),
-                                  n - k, _INCOMPLETE, rule.min_role)
+            if any(w.startswith(partial) and w != partial for w in _TSPL_WORDS):
+                yield _cut(f"{partial}...", _printable(data[m.start(1):]), m.start(1),
+                           _INCOMPLETE)
+        for k in (2, 1):
+            if n >= k and data[n - k:] in _TSPL_IMMEDIATE_STARTS:
+                yield _cut(f"<ESC>{data[n - k + 1:].decode('latin-1')}...",
+                           _printable(data[n - k:]), n - k, _INCOMPLETE)
+                break
+        if cut is None and (m := _TSPL_BITMAP_OPEN.match(data, last)) is not None:
+            cut = last + len(m.group()) - len(m.group().lstrip(b" \t"))
+        if cut is not None:
+            yield _cut("BITMAP", _printable(data[cut:cut + 30]), cut,
+                       "it declares more rows than the job holds, or its header is cut")
 
 
 # -- public API ----------------------------------------------------------------------------
@@ -655,16 +893,39 @@ _SCANNERS: Mapping[str, Mapping[Role | None, _Scanner]] = MappingProxyType({
     for lang, policy in POLICIES.items()
 })
 
+_WHOLE_COMMANDS: Mapping[str, str] = MappingProxyType({
+    "zpl": "End every SGD command with CR LF, close every JSON SGD object, send ^GF binary "
+           "data as long as declared, and leave no ^ or ~ at the end.",
+    "escpos": "Send every ESC, GS, FS, DLE or US command with all its parameters, and image, "
+              "barcode or other command data as long as declared.",
+    "tspl": "Send BITMAP rows as many as declared and leave no ESC or partial command word at "
+            "the end (a last line without its newline is fine).",
+})
+
 
 def find_commands(language: str, data: bytes) -> list[Finding]:
-    """Every policy-relevant command in a raw job, whatever the role, in no particular order.
+    """Every policy-relevant command in a raw job, whatever the role, in no particular order;
+    also where the job ends inside a command (`incomplete`).
 
     Raises KeyError for a language without a policy."""
     return list(_SCANNERS[language][None](data))
 
 
-def check_raw(language: str, data: bytes, role: Role) -> None:
-    """Refuse (Forbidden, 403) a raw job holding a command that `role` may not send.
+def check_raw(language: str, data: bytes, role: Role, *, copies: int = 1,
+              join: Callable[[bytes, int], bytes] | None = None) -> None:
+    """Refuse (Forbidden, 403) a raw job holding a command that `role` may not send
+    (`forbidden-command`), or ending inside a command (`incomplete-command`).
+
+    The check reads what the printer will read: `copies` copies joined by `join` (the
+    language's `raw_job`; plain concatenation by default), so a command split across copies
+    (`var "x" ""\\r\\n! U1 set` twice) is seen whole. Two copies are enough: every boundary
+    between copies is the same bytes, and a job must end on a command boundary, so each copy
+    starts where the first did.
+
+    Between jobs, that same rule does the work: a job may not end inside a command (an SGD line
+    without CR LF, a JSON SGD header or object, `^GFB` data, a lone `^`/`~`, an ESC/POS command
+    short of parameters or data, a TSPL `BITMAP`, `<ESC>`...). The printer then starts every
+    job where this scanner starts it, whatever came before, so each job can be checked alone.
 
     A language without a policy table cannot be checked, so only an admin may send it raw."""
     role = Role(role)
@@ -676,14 +937,26 @@ def check_raw(language: str, data: bytes, role: Role) -> None:
                         f"labeld has no command policy for {language!r}, so raw {language} jobs "
                         "need the admin role.",
                         "Ask an administrator, or send a label document instead of raw data.")
+    read = min(max(copies, 1), 2)
+    stream = join(data, read) if join is not None else data * read
     # the role's scanner holds only the rules this role does not reach: any finding refuses
-    f = next(iter(scanners[role](data)), None)
+    f = next(iter(scanners[role](stream)), None)
     if f is None:
         return
+    where = f"at byte {f.offset}"
+    if read > 1:
+        where += (f" of {'the' if copies == 2 else 'the first'} two copies as the printer "
+                  f"receives them, one after the other (one copy is {len(data)} bytes)")
+    if f.incomplete:
+        raise Forbidden("incomplete-command",
+                        f"The job ends inside {f.command} ({f.written}) {where}: {f.why}. The "
+                        "printer would take the first bytes of whatever it receives next, "
+                        "another copy or another client's job, as the rest of it, so what it "
+                        "does cannot be checked. Refused whatever the token's role.",
+                        _WHOLE_COMMANDS[language])
     who = ("labeld never forwards it" if f.min_role is None
            else f"it needs the {f.min_role.value} role; this token has {role.value}")
     raise Forbidden("forbidden-command",
-                    f"The job contains {f.command} ({f.written}) at byte {f.offset}: "
-                    f"{f.why}; {who}.",
+                    f"The job contains {f.command} ({f.written}) {where}: {f.why}; {who}.",
                     "Remove the command from the job. Printer settings are changed by an "
                     "administrator, not by print jobs.")

@@ -263,6 +263,52 @@ def test_a_pos_token_cannot_send_printer_configuration_commands(env, data, comma
     assert len(zebra.jobs()) == before
 
 
+# The report's attacks, verbatim: each puts `! U1 setvar|do "device.reset" ""` or
+# `{}{"device.reset":""}` on the wire when its copies are joined.
+COPIES_ATTACKS = [
+    ('var "device.reset" ""\r\n! U1 set', 'SGD setvar "device.reset"'),
+    ('o "device.reset" ""\r\n! U1 d', 'SGD do "device.reset"'),
+    ('{"device.reset":""}{}', 'JSON SGD "device.reset"'),
+]
+
+
+@pytest.mark.parametrize("data, command", COPIES_ATTACKS)
+def test_a_command_split_across_copies_is_refused_as_the_command_it_makes(env, data, command):
+    admin, tokens, _, zebra = env
+    before = len(zebra.jobs())
+    resp = httpx.post(str(admin.base_url) + "/v1/jobs",
+                      json={"printer": "shelf", "copies": 2, "raw": {"data": data}},
+                      headers={"Authorization": f"Bearer {tokens['pos']}"})
+    assert resp.status_code == 403, resp.text
+    err = resp.json()["error"]
+    # Named as the whole command, found in the copies joined as the printer receives them.
+    assert err["code"] == "forbidden-command" and command in err["message"]
+    assert "two copies" in err["message"]
+    assert len(zebra.jobs()) == before
+
+
+def test_a_command_split_across_two_consecutive_jobs_never_reaches_the_printer(daemon,
+                                                                                simulator):
+    zebra = simulator("zpl")
+    admin = daemon([printer("shelf", zebra, "zebra-generic-203")], delivery=FAST_DELIVERY)
+    pos = {"Authorization": f"Bearer {token(admin, 'pos')}"}
+    first, second = '^XA^FDok^FS^XZ\r\n! U1 set', 'var "device.reset" ""\r\n'
+    assert '! U1 setvar "device.reset" ""' in first + second  # the printer reads one stream
+
+    one = admin.post("/v1/jobs", headers=pos, json={"printer": "shelf", "raw": {"data": first}})
+    two = admin.post("/v1/jobs", headers=pos, json={"printer": "shelf", "raw": {"data": second}})
+
+    assert one.status_code == 403, one.text
+    err = one.json()["error"]
+    assert err["code"] == "incomplete-command" and "! U1 set" in err["message"]
+    assert "CR LF" in err["hint"]
+    assert two.status_code == 202, two.text  # alone, the second half is no command
+    wire = b"".join(j.data for j in zebra.wait_jobs(1, timeout=10))
+    assert b'var "device.reset"' in wire  # the second job reached the printer...
+    assert b"setvar" not in wire.lower() and b"! U1 set" not in wire  # ...the first never did
+    assert [j["id"] for j in admin.get("/v1/jobs").json()["jobs"]] == [two.json()["id"]]
+
+
 def test_an_admin_may_send_configuration_commands_raw(env):
     admin, *_ = env
     resp = admin.post("/v1/jobs", json={"printer": "shelf", "raw": {"data": "^XA^JUS^XZ"}})

@@ -93,10 +93,12 @@ def test_roles_are_hierarchical_for_zpl():
 
 
 def test_a_zpl_job_may_not_end_in_a_command_the_next_job_would_complete():
-    err = refused("zpl", b"^XA^FDx^FS^XZ^J")  # + "UF^XZ" from the next job (or copy)
-    assert "incomplete" in err.message
+    # "^J" + "UF^XZ" from the next job (or copy) is ^JUF. The next job may be another client's,
+    # so not even an admin's job may end there (tests/security/test_policy_boundaries.py).
+    for role in Role:
+        err = refused("zpl", b"^XA^FDx^FS^XZ^J", role)
+        assert err.code == "incomplete-command" and "^J" in err.message
     refused("zpl", b"^XA^FDx^FS^XZ~", ADMIN)  # "~" + "CC+" is nobody's
-    passes("zpl", b"^XA^FDx^FS^XZ^J", ADMIN)
     passes("zpl", b"^XA^FDx^FS^XZ\r\n")
 
 
@@ -263,7 +265,7 @@ def test_real_time_commands_count_even_inside_image_data():
 
 def test_an_escpos_job_may_not_end_in_a_command_the_next_job_would_complete():
     for tail in (b"\x1d(", b"\x1d", b"\x1b=", b"\x10\x14", b"\x10\x14\x02\x01", b"\x1f\x1b"):
-        refused("escpos", receipt(b"ok\n", tail))
+        assert refused("escpos", receipt(b"ok\n", tail), ADMIN).code == "incomplete-command"
     refused("escpos", b"\x14\x02\x01\x08")  # the rest of DLE DC4 2, after a job ending in DLE
     passes("escpos", receipt(b"ok\n", b"\x1dVA\x1d"))  # 1D as the feed parameter of GS V 65
     passes("escpos", receipt(b"ok\n", b"\x1bd\x1b"))
@@ -297,11 +299,15 @@ def tspl_page(bitmap: bytes, row_bytes: int = 8) -> bytes:
     (b"CLS\rNET IP \"1.2.3.4\"\r", "NET"),  # CR alone ends a line too
     (b"SELFTEST\r\n", "SELFTEST"),
     (b"CLS\r\n\x1b!R", "<ESC>!R"),
-    (b"CLS\r\nPRINT 1\r\nSE", "incomplete"),
 ])
 def test_the_tspl_corpus_is_refused_to_pos(data, named):
     err = refused("tspl", data)
     assert err.code == "forbidden-command" and named in err.message
+
+
+def test_a_tspl_job_may_not_end_in_a_command_word_the_next_job_would_complete():
+    err = refused("tspl", b"CLS\r\nPRINT 1\r\nSE")  # + "T CUTTER ON"
+    assert err.code == "incomplete-command" and "SE..." in err.message
 
 
 def test_a_tspl_label_passes_even_with_commands_in_its_bitmap():
