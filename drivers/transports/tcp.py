@@ -151,7 +151,7 @@ class SocketTransport(Transport):
             return None
         try:
             return struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0" * 4))[0]
-        except OSError:
+        except (OSError, ValueError):  # ValueError: uvloop's socket after a reset has fileno -1
             return None
 
     async def read_until(self, complete: Callable[[bytes], bool], timeout: float) -> bytes:
