@@ -16,7 +16,7 @@ demo: $(VENV)/.installed
 	$(VENV)/bin/labeld demo
 
 test: $(VENV)/.installed
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 4
 
 bench: $(VENV)/.installed
 	$(PY) -m pip install --quiet -e '.[test,bench]'
