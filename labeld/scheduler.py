@@ -174,7 +174,10 @@ class PrinterWorker:
             if not self._sent:
                 # The counter before this job: what it must have moved past once the job printed.
                 # Read outside the job's own error handling: a failure here is not the job's.
-                self._counter_base = await self.printer.read_counter()
+                # Not asked of a printer that did not answer its status just now: it would only
+                # cost another status timeout before every job.
+                self._counter_base = (await self.printer.read_counter() if status.answered
+                                      else None)
             self.printer.busy = True
             try:
                 done = await self.deliver(claimed)

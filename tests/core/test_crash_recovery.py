@@ -113,3 +113,26 @@ def test_a_paused_printer_stays_paused_across_a_restart(tmp_path, simulator, pro
 
     third = processes(cfg)  # and resumed stays resumed
     assert third.client.get("/v1/printers/p").json()["state"] != "stopped"
+
+
+def test_a_job_the_printer_took_is_on_disk_as_sent_and_a_kill_never_prints_it_again(
+        tmp_path, simulator, processes):
+    # A silent printer takes the job (it closes the connection) but cannot confirm it, so the
+    # job waits as `sent`. The API reads `sent` from the spool, so it is on disk; a kill now
+    # must not print the job again.
+    sim = simulator("zpl")
+    sim.set_fault("silent")
+    cfg = write_config(tmp_path, sim.port, "zebra-generic-203")
+    first = processes(cfg)
+    jid = first.client.post("/v1/jobs", json={"printer": "p", "raw": {"data": ZPL}}).json()["id"]
+    sim.wait_jobs(1, timeout=10)  # after one silent status question
+    sent = wait_for(lambda: (j := first.client.get(f"/v1/jobs/{jid}").json())["delivery"] == "sent"
+                    and j)
+    assert sent["state"] == "processing"
+    first.kill()
+
+    second = processes(cfg)
+    job = second.client.get(f"/v1/jobs/{jid}").json()
+    assert (job["state"], job["delivery"], job["evidence"]) == ("completed", "unconfirmed", "none")
+    time.sleep(0.5)
+    assert [j.data for j in sim.jobs()] == [ZPL.encode()]  # printed once
