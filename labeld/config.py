@@ -99,12 +99,12 @@ class PrinterConfig(_Strict):
     name: str = ""
     # None: the model's policy (labels retry, receipts hold); see the README, "After a crash".
     crash_policy: Literal["retry", "hold"] | None = None
-    max_queue: int = Field(default=10000, ge=1)
-    # The labels loaded, for the self-test's media check (printers that measure their media).
-    media_height_mm: float | None = Field(default=None, gt=0)
     # A printer still unreachable after delivery.max_attempts: "hold" keeps its jobs until it
     # answers again (a printer switched off overnight); "abort" gives the head job up.
     offline_policy: Literal["hold", "abort"] = "hold"
+    max_queue: int = Field(default=10000, ge=1)
+    # The labels loaded, for the self-test's media check (printers that measure their media).
+    media_height_mm: float | None = Field(default=None, gt=0)
 
     @field_validator("uri")
     @classmethod
