@@ -60,3 +60,20 @@ def test_bench_raster_guard_removes_every_planted_command():
     assert by[("4x6 label", "escpos")]["dots_changed"] == 0
     assert by[("worst case 4x6", "escpos")]["dots_changed"] > 0
     assert by[("worst case 4x6", "tspl")]["dots_changed"] > 0
+
+
+def test_bench_faults_loses_nothing_and_prints_nothing_twice():
+    # 12 s of faults on four printers at 20 jobs/s (~25 s in all); the full soak is 5 minutes.
+    report = bench("bench_faults.py", "--seconds", "12", "--rate", "20", "--budget", "90")
+    assert report["accepted"] > 0 and report["accepted"] == report["submitted"], report["refused"]
+    assert report["lost"] == 0, report["evidence"]["lost"]
+    assert report["printed_twice"] == 0, report["evidence"]["printed_twice"]
+    assert report["completed_not_printed"] == 0, report["evidence"]["completed_not_printed"]
+    assert report["wrong_printer"] == 0 and report["partial_printed"] == 0
+    # Every accepted job finished: completed, or released by the bench after a not-taking-data
+    # hold and then completed (a canceled one had printed once already).
+    assert report["states"].get("completed", 0) + report["held_canceled"] == report["accepted"]
+    # The faults were really visited, printing faults and link faults alike.
+    assert len(report["faults_visited"]) >= 3, report["faults_visited"]
+    assert any(w["printing"] for w in report["windows"])
+    assert any(not w["printing"] for w in report["windows"])
