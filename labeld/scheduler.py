@@ -75,6 +75,7 @@ class PrinterWorker:
         self.task: asyncio.Task | None = None
         self._sent: dict[str, Sent] = {}  # in the order the printer got them
         self._counter_base: int | None = None  # the label counter before the first of _sent
+        self._counted_at = 0.0  # the status after which the counter was last read
         self._reasons: tuple[str, ...] = ()  # the last reasons announced as an event
         self._offline_delay = HOLD_POLL_MIN_S  # the next pause of an offline hold
         self.restarts = 0
@@ -277,7 +278,12 @@ class PrinterWorker:
             def taken() -> dict[str, Sent]:  # read again after each settle: it shrinks _sent
                 return {j: s for j, s in self._sent.items() if s.closed and s.at <= checked_at}
 
-            counted = await self._counted()
+            # One counter question per fresh status, not per look at a cached one (a busy queue
+            # looks at the status before every job); None: the counter cannot speak.
+            counted: list[str] | None = [] if self._can_count() else None
+            if counted is not None and checked_at > self._counted_at:
+                self._counted_at = checked_at
+                counted = await self._counted()
             if counted is not None:
                 await self._settle(counted, "confirmed", Evidence.COUNTER)
                 # A job that prints no label (settings, a blank receipt) cannot move a counter.
@@ -325,6 +331,10 @@ class PrinterWorker:
         if not job_ids:
             return
         await self.spool.settle(job_ids, delivery, evidence)
+        if evidence is not Evidence.COUNTER and any(self._sent[j].labels != 0 for j in job_ids):
+            # Settled without the counter, these jobs may or may not have moved it: what it
+            # shows from now on cannot be credited to the jobs after them.
+            self._counter_base = None
         for jid in job_ids:
             self._sent.pop(jid, None)
             log.info("printer %s: job %s completed (%s by %s)", self.printer.id, jid, delivery,

@@ -52,8 +52,9 @@ FLAG_REASONS: Mapping[str, Reason] = MappingProxyType(
         "paused": Reason("paused", "paused", ERROR),
         "cover_open": Reason("cover-open", "cover-open", ERROR),
         # The room, not the head (an optional sensor): the printer waits until it is back in
-        # range, so jobs are not lost by sending them.
-        "temperature_out_of_range": Reason("other", "temperature-out-of-range", WARNING),
+        # range, printing nothing meanwhile. An error, not a warning: a job sent now would sit
+        # in the printer while its status reads "no fault", and be confirmed unprinted.
+        "temperature_out_of_range": Reason("other", "temperature-out-of-range", ERROR),
     }
 )
 

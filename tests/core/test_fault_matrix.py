@@ -173,6 +173,9 @@ def test_fault(row: Row, depth: int, daemon, simulator):
         assert asked <= window / HOLD_POLL_MIN_S + 2, (lang, asked, window)
         if row.holds:
             assert printed(sim) == [], lang  # nothing went into a printer that cannot print
+            # and nothing is called printed while it cannot print
+            states = {api("GET", f"/v1/jobs/{jid}").json()["state"] for jid in ids[lang]}
+            assert "completed" not in states, (lang, states)
 
     if not row.clears_itself:
         for sim in sims.values():
