@@ -39,16 +39,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import ctypes
 import json
 import os
-import platform
 import random
 import re
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -58,6 +53,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from harness import BenchError, Labeld, Printer, arm_budget, cpu_seconds, disarm_budget
 
 from labeld.pluginmanager import default_manager
 from labeld.simulator import SimulatorThread
@@ -108,10 +104,6 @@ def log(msg: str) -> None:
     print(f"[soak {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
-class BenchError(Exception):
-    """The run broke (as opposed to: the numbers are bad)."""
-
-
 # --------------------------------------------------------------------------------------------
 # Jobs
 
@@ -159,18 +151,6 @@ class Submitted:
 # The daemon
 
 
-def _pdeathsig() -> None:
-    """preexec_fn: die with the bench even if it is SIGKILLed (Linux only, best effort)."""
-    with contextlib.suppress(Exception):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def proc_status(pid: int) -> dict[str, int]:
     """VmRSS, VmHWM (peak RSS) ... of a process in KiB, from /proc; {} where unavailable."""
     out: dict[str, int] = {}
@@ -182,92 +162,18 @@ def proc_status(pid: int) -> dict[str, int]:
     return out
 
 
-def cpu_seconds(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return 0.0
-
-
-class Daemon:
-    """`labeld serve` as a child in its own process group (start_new_session): stop() kills the
-    whole group, so nothing it started outlives the bench."""
+class Daemon(Labeld):
+    """`labeld serve` (see harness.Labeld) with the soak's printers and DELIVERY, JSON logs at
+    `info`, and two tokens made the way an operator makes them: a till submits (`pos`), a
+    technician reads and releases (`tech`)."""
 
     def __init__(self, tmp: Path, sims: dict[str, SimulatorThread]):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = tmp / "labeld.log"
-        self.config = tmp / "labeld.toml"
-        lines = ["[server]", f'listen = "127.0.0.1:{self.port}"',
-                 f'spool = "{tmp / "spool.db"}"', 'log_level = "info"', 'log_format = "json"', "",
-                 # The per-token limit (50/s by default) would refuse the load itself; a shop's
-                 # tills each stay far below it.
-                 "[security]", "rate_per_second = 100000.0", "burst = 100000.0", "",
-                 "[delivery]", *(f"{k} = {v}" for k, v in DELIVERY.items()), ""]
-        for plan in PRINTERS:
-            lines += ["[[printers]]", f'id = "{plan.id}"',
-                      f'uri = "socket://127.0.0.1:{sims[plan.id].port}"',
-                      f'model = "{plan.model}"', ""]
-        self.config.write_text("\n".join(lines))
-        # Made the way an operator makes them: a till submits, a technician reads and releases.
-        self.pos_token = self._token("soak-till", "pos")
-        self.tech_token = self._token("soak-tech", "tech")
-        self._log = open(self.log_path, "wb")
-        linux = platform.system() == "Linux"
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "labeld", "serve", "--config", str(self.config),
-             "--listen", f"127.0.0.1:{self.port}"],
-            stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
-            start_new_session=True, preexec_fn=_pdeathsig if linux else None)
-        deadline = time.monotonic() + 30
-        with httpx.Client(timeout=2, trust_env=False) as c:
-            while True:
-                self.check()
-                with contextlib.suppress(httpx.HTTPError):
-                    if c.get(self.url + "/healthz").status_code == 200:
-                        break
-                if time.monotonic() > deadline:
-                    raise BenchError(f"labeld did not answer /healthz:\n{self.tail()}")
-                time.sleep(0.05)
-
-    def _token(self, name: str, role: str) -> str:
-        made = subprocess.run([sys.executable, "-m", "labeld", "token", "create", "--name", name,
-                               "--role", role, "--config", str(self.config)],
-                              capture_output=True, text=True, timeout=60)
-        if made.returncode != 0:
-            raise BenchError(f"labeld token create --role {role} failed: {made.stderr}")
-        return made.stdout.strip().splitlines()[-1]
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def check(self) -> None:
-        if self.proc.poll() is not None:
-            raise BenchError(f"labeld serve exited with status {self.proc.returncode}; "
-                             f"log {self.log_path}:\n{self.tail()}")
-
-    def tail(self, n: int = 15) -> str:
-        with contextlib.suppress(OSError):
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
-        return ""
-
-    def stop(self, grace: float = 5.0) -> None:
-        """SIGTERM to the group, SIGKILL after `grace` seconds."""
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(grace)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
-        else:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-        self._log.close()
+        super().__init__(tmp, [Printer(plan.id, sims[plan.id].port, plan.model)
+                               for plan in PRINTERS],
+                         log_level="info", log_format="json", delivery=DELIVERY)
+        self.pos_token = self.make_token("soak-till", "pos")
+        self.tech_token = self.make_token("soak-tech", "tech")
+        self.start()
 
 
 # --------------------------------------------------------------------------------------------
@@ -967,17 +873,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.monotonic()
 
-    def on_term(signum: int, _frame: Any) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    def on_alarm(_signum: int, _frame: Any) -> None:
-        raise BenchError(f"the run took longer than --budget {args.budget:g} s")
-
-    signal.signal(signal.SIGTERM, on_term)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGALRM, on_alarm)
     # The run winds itself down before the budget (drain deadline); the alarm is the backstop.
-    signal.alarm(max(1, int(args.budget + 0.999)))
+    arm_budget(args.budget)
     tmp = Path(tempfile.mkdtemp(prefix="labeld-soak-"))
     sims: dict[str, SimulatorThread] = {}
     daemon: Daemon | None = None
@@ -1012,7 +909,7 @@ def main(argv: list[str] | None = None) -> int:
         log(f"FAILED: {exc}")
         status, keep = 1, True
     finally:
-        signal.alarm(0)
+        disarm_budget()
         if daemon is not None:
             daemon.stop(5.0 if status == 0 else 1.0)
         for sim in sims.values():

@@ -43,10 +43,8 @@ import argparse
 import asyncio
 import base64
 import contextlib
-import ctypes
 import json
 import os
-import platform
 import signal
 import socket
 import sqlite3
@@ -59,6 +57,9 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from harness import (BenchError, Child, Labeld, Printer, arm_budget, cpu_seconds,
+                     disarm_budget, free_port)
 
 MODEL = "zebra-generic-203"
 FLOOR_P50_MS = 10.0
@@ -91,10 +92,6 @@ sys.exit(main(sys.argv[2:]))
 
 def log(msg: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-class BenchError(Exception):
-    """The run broke (as opposed to: the numbers are bad)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -188,79 +185,6 @@ def pct(sorted_values: list[float], p: float) -> float:
         return float("nan")
     k = max(0, min(len(sorted_values) - 1, int(round(p / 100 * len(sorted_values) + 0.5)) - 1))
     return sorted_values[k]
-
-
-# --------------------------------------------------------------------------------------------
-# Child processes
-
-
-def _pdeathsig() -> None:
-    """preexec_fn: die with the bench even if it is SIGKILLed (Linux only, best effort)."""
-    with contextlib.suppress(Exception):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
-class Child:
-    """A child in its own process group (start_new_session): stop() kills the whole group."""
-
-    def __init__(self, name: str, cmd: list[str], log_path: Path, *, stdout_pipe: bool = False):
-        self.name = name
-        self.log_path = log_path
-        self._log = open(log_path, "wb")
-        linux = platform.system() == "Linux"
-        self.proc = subprocess.Popen(
-            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE if stdout_pipe else self._log,
-            stderr=self._log, start_new_session=True, preexec_fn=_pdeathsig if linux else None)
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def check(self) -> None:
-        if self.proc.poll() is not None:
-            raise BenchError(f"{self.name} exited with status {self.proc.returncode}; "
-                             f"log {self.log_path}:\n{self.tail()}")
-
-    def tail(self, n: int = 15) -> str:
-        with contextlib.suppress(OSError):
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
-        return ""
-
-    def stop(self, grace: float = 5.0) -> None:
-        """SIGTERM to the group, SIGKILL after `grace` seconds."""
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(grace)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
-        else:
-            # The leader is gone; anything it left in the group goes too.
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-        for stream in (self.proc.stdin, self.proc.stdout):
-            with contextlib.suppress(Exception):
-                if stream:
-                    stream.close()
-        self._log.close()
-
-
-def cpu_seconds(pid: int) -> float:
-    """utime+stime of a process (all its threads), from /proc; 0.0 where unavailable."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return 0.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # --------------------------------------------------------------------------------------------
@@ -393,53 +317,24 @@ def _readline_with_timeout(child: Child, timeout: float) -> str:
 # labeld
 
 
-class Daemon:
-    def __init__(self, tmp: Path, sim_ports: list[int]):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.spool = tmp / "spool.db"
-        self.commits_file = tmp / "commits"
-        self.printer_ids = [f"zpl-{k + 1}" for k in range(len(sim_ports))]
-        config = tmp / "labeld.toml"
-        lines = ["[server]", f'listen = "127.0.0.1:{self.port}"', f'spool = "{self.spool}"',
-                 'log_level = "warning"', "",
-                 # the per-token rate limit (50/s by default) would measure the limiter, not
-                 # delivery; a shop's tills stay far below it
-                 "[security]", "rate_per_second = 100000.0", "burst = 100000.0", ""]
-        for pid, port in zip(self.printer_ids, sim_ports):
-            lines += ["[[printers]]", f'id = "{pid}"', f'uri = "socket://127.0.0.1:{port}"',
-                      f'model = "{MODEL}"', ""]
-        config.write_text("\n".join(lines))
-        # a pos token, made the way an operator makes one: `labeld token create`
-        made = subprocess.run([sys.executable, "-c", "import sys; from labeld.cli import main; "
-                               "sys.exit(main())", "token", "create", "--name", "bench",
-                               "--role", "pos", "--config", str(config)],
-                              capture_output=True, text=True, timeout=60)
-        if made.returncode != 0:
-            raise BenchError(f"labeld token create failed: {made.stderr}")
-        self.token = made.stdout.strip().splitlines()[-1]
-        self.child = Child("labeld serve", [sys.executable, "-c", DAEMON_WRAPPER,
-                                            str(self.commits_file), "serve", "--config",
-                                            str(config), "--listen", f"127.0.0.1:{self.port}"],
-                           tmp / "labeld.log")
-        import httpx
+class Daemon(Labeld):
+    """labeld serve through DAEMON_WRAPPER (for the commit counter), one ZPL printer per
+    simulator, a `pos` token for the load generator."""
 
-        deadline = time.monotonic() + 30
-        with httpx.Client(timeout=2, trust_env=False) as c:
-            while True:
-                self.child.check()
-                with contextlib.suppress(httpx.HTTPError):
-                    if c.get(self.url + "/healthz").status_code == 200:
-                        break
-                if time.monotonic() > deadline:
-                    raise BenchError(f"labeld did not answer /healthz:\n{self.child.tail()}")
-                time.sleep(0.05)
+    def __init__(self, tmp: Path, sim_ports: list[int]):
+        self.printer_ids = [f"zpl-{k + 1}" for k in range(len(sim_ports))]
+        super().__init__(tmp, [Printer(pid, port, MODEL)
+                               for pid, port in zip(self.printer_ids, sim_ports)],
+                         log_level="warning")
+        self.commits_file = tmp / "commits"
+        self.token = self.make_token("bench", "pos")
+        self.start([sys.executable, "-c", DAEMON_WRAPPER, str(self.commits_file)])
 
     def commits(self) -> int | None:
         """The spool's commit counter, via the wrapper's SIGUSR1 hook; None if it fails."""
         self.commits_file.unlink(missing_ok=True)
         try:
-            os.kill(self.child.pid, signal.SIGUSR1)
+            os.kill(self.pid, signal.SIGUSR1)
         except OSError:
             return None
         deadline = time.monotonic() + 2
@@ -448,9 +343,6 @@ class Daemon:
                 return int(self.commits_file.read_text())
             time.sleep(0.01)
         return None
-
-    def stop(self, grace: float = 5.0) -> None:
-        self.child.stop(grace)
 
 
 async def submit_all(url: str, printers: list[str], jobs: list[Sent], concurrency: int,
@@ -562,10 +454,10 @@ def stop_profiler(child: Child | None) -> None:
 
 def run_labeld(daemon: Daemon, sims: Simulators, jobs: list[Sent], args: argparse.Namespace,
                hard_deadline: float, rate: float, seconds: float) -> PhaseResult:
-    profiler = start_profiler(args, daemon.child.pid, f"labeld-{rate:g}" if rate else
+    profiler = start_profiler(args, daemon.pid, f"labeld-{rate:g}" if rate else
                               "labeld-max", daemon.spool.parent)
     commits0 = daemon.commits()
-    pids = {"labeld": daemon.child.pid, "simulators": sims.pids, "loadgen": os.getpid()}
+    pids = {"labeld": daemon.pid, "simulators": sims.pids, "loadgen": os.getpid()}
     cpu0 = _cpu_snapshot(pids)
     seconds = max(1.0, min(seconds, hard_deadline - 10 - time.monotonic()))
     sent, errors, submit_wall = asyncio.run(submit_all(daemon.url, daemon.printer_ids, jobs,
@@ -575,7 +467,7 @@ def run_labeld(daemon: Daemon, sims: Simulators, jobs: list[Sent], args: argpars
     cpu1 = _cpu_snapshot(pids)
     commits1 = daemon.commits()
     stop_profiler(profiler)
-    daemon.child.check()
+    daemon.check()
     result = _collect("labeld", jobs, sent, errors, sims)
     result.submit_wall_s, result.rate = submit_wall, rate
     result.cpu = {k: cpu1[k] - cpu0[k] for k in cpu0}
@@ -883,17 +775,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     hard_deadline = started + args.budget
 
-    def on_term(signum: int, _frame: Any) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    def on_alarm(_signum: int, _frame: Any) -> None:
-        raise BenchError(f"the run took longer than --budget {args.budget:g} s")
-
-    signal.signal(signal.SIGTERM, on_term)
-    # Also when started with SIGINT ignored (a background job of a script): Ctrl-C must stop us.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(max(1, int(args.budget + 0.999)))
+    arm_budget(args.budget)
     tmp = Path(tempfile.mkdtemp(prefix="labeld-bench-"))
     sims: Simulators | None = None
     daemon: Daemon | None = None
@@ -954,7 +836,7 @@ def main(argv: list[str] | None = None) -> int:
         log(f"FAILED: {exc}")
         status = 1
     finally:
-        signal.alarm(0)
+        disarm_budget()
         # After a failure or Ctrl-C, do not wait out uvicorn's graceful shutdown (5 s) for
         # keep-alive connections the interrupted client left open.
         grace = 5.0 if completed else 1.0
