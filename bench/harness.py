@@ -178,7 +178,9 @@ class Labeld:
                     if c.get(self.url + "/healthz").status_code == 200:
                         break
                 if time.monotonic() > deadline:
-                    raise BenchError(f"labeld did not answer /healthz:\n{self.tail()}")
+                    message = f"labeld did not answer /healthz:\n{self.tail()}"
+                    self.stop()  # the caller holds no daemon yet: nobody else would stop it
+                    raise BenchError(message)
                 time.sleep(0.05)
 
     @property
