@@ -157,7 +157,11 @@ class PrinterWorker:
                 self._healthy()
                 if self._sent:  # idle with jobs the printer has not confirmed: ask soon
                     await self._sleep_or_wake(CONFIRM_POLL_S)
-                    await self._observe(await self.printer.query_status())
+                    if not self._wake.is_set():
+                        # Nothing new to send meanwhile. A new job goes first, without a
+                        # question of its own: its preflight status confirms these too, so a
+                        # steady trickle of jobs costs one status question per 2 s, not per job.
+                        await self._observe(await self.printer.query_status())
                 else:
                     await self._sleep_or_wake(None)
                 continue
