@@ -157,10 +157,10 @@ class PrinterWorker:
                 self._healthy()
                 if self._sent:  # idle with jobs the printer has not confirmed: ask soon
                     await self._sleep_or_wake(CONFIRM_POLL_S)
-                    if not self._wake.is_set():
-                        # Nothing new to send meanwhile. A new job goes first, without a
-                        # question of its own: its preflight status confirms these too, so a
-                        # steady trickle of jobs costs one status question per 2 s, not per job.
+                    if not self._wake.is_set() or self.printer.last.age() >= CONFIRM_POLL_S:
+                        # A new job goes first without a question of its own when the printer
+                        # was asked a moment ago: a steady trickle of jobs costs at most two
+                        # status questions a second, not one per job.
                         await self._observe(await self.printer.query_status())
                 else:
                     await self._sleep_or_wake(None)
