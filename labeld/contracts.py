@@ -7,10 +7,13 @@ here, so that a plugin author reads one file to learn what to implement.
 from __future__ import annotations
 
 import abc
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+if TYPE_CHECKING:  # at run time only annotations name it; importing it would be circular
+    from labeld.security.roles import Role
 
 
 class Outcome(StrEnum):
@@ -177,10 +180,93 @@ class PrintOptions:
     feed_dots: int = 0  # extra feed after the image, before the cut
 
 
+# -- raw-command policy ----------------------------------------------------------------------
+# A raw job reaches the printer as it is, and printers obey commands wherever they appear. Only
+# the language knows its commands, so each Language brings its RawPolicy: rules as data (served
+# at GET /v1/policy/{language}) and a scanner that finds them in bytes. labeld.security.policy
+# is the engine that applies a policy to a job and a token's role (check_raw).
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One command that only some roles may put in a raw job.
+
+    `min_role` is the lowest `labeld.security.Role` that may send it (pos < tech < admin);
+    None means nobody, not even an admin. A language subclasses Rule to carry what its scanner
+    needs (the command's bytes, a parameter value...) and may add columns to `row()`."""
+
+    command: str  # as the language's manual writes it: "^JU", "GS ( E", "SET"
+    why: str  # what it does to the printer: shown in the 403 and in GET /v1/policy
+    min_role: Role | None
+
+    def allows(self, role: Role) -> bool:
+        """True when `role` may send this command."""
+        return self.min_role is not None and role.covers(self.min_role)
+
+    def row(self) -> dict[str, Any]:
+        """The rule as GET /v1/policy/{language} lists it."""
+        return {"command": self.command, "why": self.why,
+                "min_role": self.min_role.value if self.min_role else None}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Something a scanner found in a raw job: a rule's command, or the job ending inside one."""
+
+    command: str  # the rule's name, or what the job ends inside of
+    written: str  # what the job holds there, printable (see labeld.security.policy.printable)
+    offset: int  # byte offset in the scanned bytes
+    why: str
+    min_role: Role | None
+    # The job ends inside this command: the printer would read the next job's (or copy's) first
+    # bytes as its rest. Refused to every role as `incomplete-command` (min_role None): the next
+    # job may be another client's, and a cut command would let it complete what it may not send.
+    incomplete: bool = False
+
+    @classmethod
+    def cut(cls, command: str, written: str, offset: int, why: str) -> Finding:
+        """The job ends inside `command`."""
+        return cls(command, written, offset, why, None, incomplete=True)
+
+    def allows(self, role: Role) -> bool:
+        return not self.incomplete and self.min_role is not None and role.covers(self.min_role)
+
+
+class RawPolicy(abc.ABC):
+    """Which of a language's commands a raw job may carry, by role. What a plugin implements:
+
+    * `rules`: every command the policy restricts, as data (the API serves them);
+    * `boundary_hint`: how to send whole commands, the hint of a 403 `incomplete-command`;
+    * `scan(data)`: yield a Finding for every rule's command in `data`, wherever the printer
+      would act on it, and `Finding.cut(...)` where `data` ends inside a command (the printer
+      would take the next job's first bytes as its rest). Skip only bytes the printer surely
+      reads as data (an image of a declared size); when unsure, find more, never less.
+
+    The engine refuses a job on any finding the token's role does not reach, and reads two
+    copies joined by `Language.raw_job`, so a scanner sees commands split across copies."""
+
+    rules: tuple[Rule, ...]
+    boundary_hint: str
+
+    @abc.abstractmethod
+    def scan(self, data: bytes, role: Role | None = None) -> Iterator[Finding]:
+        """Findings in `data`, in any order. With `role`, findings of rules that role may send
+        can be left out (a speed-up only: the engine ignores them anyway)."""
+
+
 class Language(abc.ABC):
     """A printer language: turns payloads into bytes and reads the printer's status replies."""
 
     name: ClassVar[str]
+    # Which commands a raw job in this language may carry, by role (see RawPolicy). None: raw
+    # jobs cannot be checked, so only an admin may send them.
+    policy: RawPolicy | None = None
+
+    def sanitize_text(self, text: str) -> bytes:
+        """A client's text (a price, a name) as bytes this language prints as text and never
+        reads as a command, for the place the language puts text (its driver says where: a
+        field, a quoted string, a line). Raises NotImplementedError if the language has none."""
+        raise NotImplementedError(f"{self.name} has no text sanitizer")
 
     def raw_job(self, data: bytes, copies: int) -> bytes:
         """The bytes to send for a raw (pass-through) job."""
