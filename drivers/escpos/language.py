@@ -17,6 +17,7 @@ from types import MappingProxyType
 from typing import Any, ClassVar
 
 from labeld.contracts import Language, Model, PrintOptions, Raster, Reason, Severity, StatusReport
+from labeld.drivers.escpos.policy import ESCPOS_POLICY, escpos_text
 from labeld.drivers.escpos.raster import CUT_FEED_PARTIAL, INIT, crop_width, encode_gs_v0, feed
 from labeld.reasons import GARBLED_STATUS_REPLY, NO_STATUS_REPLY
 
@@ -290,6 +291,11 @@ def _gs_i_byte(n: int, reply: bytes) -> dict[str, Any]:
 
 class EscposLanguage(Language):
     name: ClassVar[str] = "escpos"
+    policy = ESCPOS_POLICY  # see drivers/escpos/policy.py
+
+    def sanitize_text(self, text: str) -> bytes:
+        """A text line (LF ends it) in code page cp852 (`ESC t 18`), with no control bytes."""
+        return escpos_text(text)
 
     def status_query(self) -> bytes:
         return DLE_EOT_QUERY

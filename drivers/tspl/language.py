@@ -20,6 +20,7 @@ from typing import Any, ClassVar, Final
 import numpy as np
 
 from labeld.contracts import Language, Model, PrintOptions, Raster, Reason, Severity, StatusReport
+from labeld.drivers.tspl.policy import TSPL_POLICY
 from labeld.reasons import GARBLED_STATUS_REPLY, NO_STATUS_REPLY
 
 ERROR, WARNING = Severity.ERROR, Severity.WARNING
@@ -172,6 +173,11 @@ def _tspl_text(text: str) -> bytes:
 
 class TsplLanguage(Language):
     name: ClassVar[str] = "tspl"
+    policy = TSPL_POLICY  # see drivers/tspl/policy.py
+
+    def sanitize_text(self, text: str) -> bytes:
+        """The inside of a double-quoted TSPL string: printable ASCII, no quote."""
+        return _tspl_text(text)
 
     def status_query(self) -> bytes:
         return STATUS_QUERY

@@ -25,6 +25,7 @@ from typing import Any, ClassVar, Literal
 
 from labeld.contracts import Language, Model, PrintOptions, Raster, Reason, Severity, StatusReport
 from labeld.drivers.zpl.graphics import encode_gf, ink_window
+from labeld.drivers.zpl.policy import ZPL_POLICY, zpl_field
 from labeld.reasons import GARBLED_STATUS_REPLY, NO_STATUS_REPLY
 
 ERROR, WARNING, REPORT = Severity.ERROR, Severity.WARNING, Severity.REPORT
@@ -552,6 +553,11 @@ def labels_in_zpl(data: bytes) -> int | None:
 
 class ZplLanguage(Language):
     name: ClassVar[str] = "zpl"
+    policy = ZPL_POLICY  # ZPL, SGD and JSON SGD: see drivers/zpl/policy.py
+
+    def sanitize_text(self, text: str) -> bytes:
+        """Field data for `^FH^FD<data>^FS` in a `^CI28` (UTF-8) format."""
+        return zpl_field(text).encode("utf-8")
 
     def status_query(self) -> bytes:
         return HS_QUERY

@@ -269,8 +269,8 @@ def create_app(config: Config, plugins: PluginManager | None = None) -> FastAPI:
             if body.raw is not None:
                 # Raw bytes go to the printer as they are: the command policy decides what this
                 # token's role may send (no factory resets from a price field).
-                check_raw(printer.model.language, raw_bytes(body.raw.model_dump()), token.role,
-                          copies=body.copies, join=printer.language.raw_job)
+                check_raw(printer.language, raw_bytes(body.raw.model_dump()), token.role,
+                          copies=body.copies)
             return prepare(body.kind, body.model_dump(), printer, daemon.fonts, daemon.templates)
 
         # Scanning up to 16 MiB of raw commands or rendering is CPU work: off the event loop,
@@ -395,7 +395,8 @@ def create_app(config: Config, plugins: PluginManager | None = None) -> FastAPI:
         if language not in daemon.plugins.languages():
             raise NotFound("unknown-language", f"No language {language!r}.",
                            f"Known: {', '.join(sorted(daemon.plugins.languages()))}.")
-        return {"language": language, "rules": policy_table(language)}
+        return {"language": language,
+                "rules": policy_table(daemon.plugins.languages()[language])}
 
     @app.get("/v1/tokens", tags=["security"], dependencies=[admin])
     async def list_tokens() -> dict[str, Any]:

@@ -5,8 +5,10 @@
 * `audit`: the audit log of technician and administrator actions, and its middleware.
 * `middleware`: Host allowlist (DNS rebinding), Origin policy (CORS, Private Network Access),
   JSON-only state changes (no simple-request CSRF), body size limit, rate limiter.
-* `policy`: which raw printer commands each role may send.
-* `sanitize`: text that goes to a printer as text, made unable to carry commands.
+* `policy`: the engine that applies a language's raw-command policy (`Language.policy`: which
+  raw printer commands each role may send) to a job.
+* `sanitize`: the language-neutral part of making text unable to carry commands (each language
+  brings its own `Language.sanitize_text`).
 
 This module ties them together for the app: `Guard` (the role check as a FastAPI dependency),
 `AuthGate` (the same check as middleware, before anything else looks at the request),
@@ -44,7 +46,7 @@ from labeld.security.middleware import (
     TooManyRequests,
     refuse,
 )
-from labeld.security.policy import check_raw
+from labeld.security.policy import check_raw, policy_table
 from labeld.security.roles import Forbidden, Role, Unauthorized, role_required
 from labeld.security.tokens import TokenInfo, TokenStore
 
@@ -53,7 +55,7 @@ __all__ = [
     "HostAllowlist", "HostConfig", "JsonOnly", "JsonOnlyConfig", "OriginConfig", "OriginPolicy",
     "RateConfig", "RateLimiter", "Role", "SecuritySettings", "TokenInfo", "TokenStore",
     "TooManyRequests", "Unauthorized", "check_raw", "error_response", "install_middleware",
-    "wrap",
+    "policy_table", "wrap",
 ]
 
 # Declares bearer auth in the OpenAPI document (the "Authorize" button of /docs). auto_error is

@@ -43,7 +43,9 @@ from labeld.drivers.escpos.simulator import SPEC as ESCPOS_SPEC
 from labeld.drivers.tspl.language import TsplLanguage
 from labeld.drivers.tspl.simulator import render_labels
 from labeld.render import FontBook, parse_label, png_to_raster, raster_to_bits, render_label
-from labeld.security.policy import ESCPOS_RULES, TSPL_RULES, find_commands
+from labeld.drivers.escpos.policy import ESCPOS_RULES
+from labeld.drivers.tspl.policy import TSPL_RULES
+from labeld.security.policy import find_commands
 from labeld.simulator import SimulatorThread
 
 RECEIPT = Model("tm-t20", "TM-T20", "escpos", 203, 576, kind="receipt", cutter=True)
@@ -397,11 +399,11 @@ def test_png_label_cannot_power_off_or_clear_an_escpos_printer():
     assert raster.width == 128 and raster.rows[:16] == wire, "render draws what was asked"
     # Without the guard, this is what the printer would get (GS v 0 carries rows as they are):
     unguarded = b"\x1b@\x1dv0\x00" + bytes([16, 0, raster.height, 0]) + raster.rows
-    assert {f.command for f in find_commands("escpos", unguarded)} == {
+    assert {f.command for f in find_commands(EscposLanguage(), unguarded)} == {
         "DLE DC4 2 (power off)", "DLE DC4 8 (clear buffers)"}
 
     job = EscposLanguage().encode_raster([raster], RECEIPT, PrintOptions(cut=False))
-    assert find_commands("escpos", job) == []  # labeld's own policy finds nothing either
+    assert find_commands(EscposLanguage(), job) == []  # labeld's own policy finds nothing either
     assert assert_guarded("escpos", job, [escpos_sent(raster)]) == 2 * 8  # two per row
 
     with SimulatorThread(ESCPOS_SPEC) as printer:
@@ -417,10 +419,10 @@ def test_png_label_cannot_reset_a_tspl_printer():
     assert raster.width == 128 and tspl_sent(raster).data[:16] == wire
     unguarded = (b"SIZE 16 mm,5 mm\r\nGAP 2 mm,0\r\nCLS\r\nBITMAP 0,0,16,%d,0," % raster.height
                  + tspl_sent(raster).data + b"\r\nPRINT 1,1\r\n")
-    assert {f.command for f in find_commands("tspl", unguarded)} == {"<ESC>!R"}
+    assert {f.command for f in find_commands(TsplLanguage(), unguarded)} == {"<ESC>!R"}
 
     job = TsplLanguage().encode_raster([raster], TSC, PrintOptions())
-    assert find_commands("tspl", job) == []
+    assert find_commands(TsplLanguage(), job) == []
     assert assert_guarded("tspl", job, [tspl_sent(raster)]) == 4 * 6
     # The simulated printer's print-out: one dot changed per command, each filling a one-dot
     # white gap inside the drawn ESC byte pattern, nothing else.

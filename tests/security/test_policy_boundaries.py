@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from labeld.drivers.zpl.language import ZplLanguage
 from labeld.pluginmanager import default_manager
 from labeld.security.policy import check_raw, find_commands
 from labeld.security.roles import Forbidden, Role
@@ -26,7 +27,7 @@ LANGUAGES = default_manager().languages()
 
 def refused(language: str, data: bytes, role: Role = POS, copies: int = 1) -> Forbidden:
     with pytest.raises(Forbidden) as e:
-        check_raw(language, data, role, copies=copies, join=LANGUAGES[language].raw_job)
+        check_raw(LANGUAGES[language], data, role, copies=copies)
     assert e.value.status == 403 and e.value.message and e.value.hint
     return e.value
 
@@ -38,7 +39,7 @@ def cut(language: str, data: bytes, role: Role = POS) -> Forbidden:
 
 
 def passes(language: str, data: bytes, role: Role = POS, copies: int = 1) -> None:
-    check_raw(language, data, role, copies=copies, join=LANGUAGES[language].raw_job)
+    check_raw(LANGUAGES[language], data, role, copies=copies)
 
 
 # -- the report's attacks, verbatim ----------------------------------------------------------
@@ -90,13 +91,14 @@ def test_two_consecutive_jobs_cannot_split_a_command_between_them():
 
 
 def test_the_check_joins_copies_the_way_the_language_does():
-    def tilde_between(data: bytes, copies: int) -> bytes:  # a language with its own raw_job
-        return b"~".join([data] * copies)
+    class TildeBetween(ZplLanguage):  # a language with its own raw_job
+        def raw_job(self, data: bytes, copies: int) -> bytes:
+            return b"~".join([data] * copies)
 
     job = b"JR^XA^FDok^FS^XZ"  # alone harmless; "~" + "JR" between copies is a power-on reset
-    check_raw("zpl", job, POS, copies=2)
+    check_raw(LANGUAGES["zpl"], job, POS, copies=2)
     with pytest.raises(Forbidden) as e:
-        check_raw("zpl", job, POS, copies=2, join=tilde_between)
+        check_raw(TildeBetween(), job, POS, copies=2)
     assert "~JR" in e.value.message and "two copies" in e.value.message
 
 
@@ -155,7 +157,7 @@ def test_a_zpl_job_may_not_end_inside_binary_graphic_data():
 def test_ordinary_zpl_jobs_end_on_a_boundary(job):
     passes("zpl", job)
     passes("zpl", job, copies=3)
-    assert not [f for f in find_commands("zpl", job) if f.incomplete]
+    assert not [f for f in find_commands(LANGUAGES["zpl"], job) if f.incomplete]
 
 
 # -- JSON SGD is judged like setvar ------------------------------------------------------------
@@ -284,7 +286,7 @@ def test_any_bytes_are_judged_pass_or_403_never_a_crash(data, language, role, co
 
 def _passes(language: str, data: bytes, role: Role) -> bool:
     try:
-        check_raw(language, data, role)
+        check_raw(LANGUAGES[language], data, role)
     except Forbidden:
         return False
     return True
