@@ -1,6 +1,6 @@
 """The audit log: who did which technician or administrator action, when, and how it ended.
 
-Entries live in the spool's SQLite file (table `audit`), so they survive restarts and travel with
+Entries live in the store's SQLite file (table `audit`), so they survive restarts and travel with
 a support bundle. `AuditTrail` is the ASGI middleware that writes them: the role check
 (`labeld.security.Guard`) marks a request as auditable, and the middleware records it once the
 response status is known, including refusals (403) and failures (500).
@@ -19,11 +19,11 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from labeld.security.roles import Role
-from labeld.spool import Spool
+from labeld.store.database import Database, HasDatabase, Schema, database_of
 
 log = logging.getLogger(__name__)
 
-SCHEMA = (
+SCHEMA = Schema("audit", (
     """CREATE TABLE IF NOT EXISTS audit (
         seq    INTEGER PRIMARY KEY AUTOINCREMENT,
         at     REAL NOT NULL,
@@ -35,7 +35,7 @@ SCHEMA = (
         status INTEGER NOT NULL
     )""",
     "CREATE INDEX IF NOT EXISTS audit_at ON audit(at)",
-)
+))
 
 # The key under the ASGI scope's "state" (Starlette's request.state) where Guard leaves its mark.
 STATE_KEY = "labeld_audit"
@@ -59,10 +59,12 @@ class AuditEntry:
 
 
 class AuditLog:
-    def __init__(self, spool: Spool, clock: Callable[[], float] = time.time):
-        self.spool = spool
+    """The audit log, a room of the store: its table in the store's Database."""
+
+    def __init__(self, db: Database | HasDatabase, clock: Callable[[], float] = time.time):
+        self.db = database_of(db)  # the Spool facade still passed by older callers: its .db
         self._clock = clock
-        spool.add_schema(SCHEMA)
+        self.db.register_schema(SCHEMA)
 
 
 
@@ -105,24 +107,24 @@ class AuditLog:
 
     async def record(self, *, who: str, role: Role | str, method: str, path: str,
                      target: str = "", status: int) -> AuditEntry:
-        return await self.spool.run(self._op_record(who, str(role), method, path, target, status))
+        return await self.db.run(self._op_record(who, str(role), method, path, target, status))
 
     def record_sync(self, *, who: str, role: Role | str, method: str, path: str,
                     target: str = "", status: int) -> AuditEntry:
         """For actions taken without the daemon, e.g. `labeld token create` (method "CLI")."""
-        return self.spool.run_sync(self._op_record(who, str(role), method, path, target, status))
+        return self.db.run_sync(self._op_record(who, str(role), method, path, target, status))
 
     async def list(self, limit: int = 100, who: str | None = None) -> list[AuditEntry]:
         """Newest first."""
-        return await self.spool.run(self._op_list(limit, who))
+        return await self.db.run(self._op_list(limit, who))
 
     def list_sync(self, limit: int = 100,
                   who: str | None = None) -> builtins.list[AuditEntry]:  # `list`: the method
-        return self.spool.run_sync(self._op_list(limit, who))
+        return self.db.run_sync(self._op_list(limit, who))
 
     async def prune(self, older_than_s: float) -> int:
         """Delete entries older than this; the log of a shop PC must not grow for ever."""
-        return await self.spool.run(self._op_prune(older_than_s))
+        return await self.db.run(self._op_prune(older_than_s))
 
 
 @dataclass

@@ -7,9 +7,10 @@ slower without making a stolen database any less useless. For the same reason lo
 through an index is fine: timing reveals nothing an attacker can use to build a matching token.
 
 The store works from the daemon (async, `await store.verify(...)`) and from the command line
-without a daemon (`store.create_sync(...)` on a Spool opened from the config file): both go
-through the spool's one SQLite thread, so they never fight over the file inside one process, and
-SQLite's locking handles the daemon and the CLI as two processes.
+without a daemon (`store.create_sync(...)` on the store's Database opened from the config
+file): both go through its one SQLite thread (labeld.store.database), so they never fight over
+the file inside one process, and SQLite's locking handles the daemon and the CLI as two
+processes.
 """
 
 from __future__ import annotations
@@ -29,15 +30,15 @@ from dataclasses import dataclass
 
 from labeld.errors import Conflict, Invalid, NotFound
 from labeld.security.roles import Role
-from labeld.spool import Spool
+from labeld.store.database import Database, HasDatabase, Schema, database_of
 
 
 TOKEN_PREFIX = "lbd_"
 TOKEN_BYTES = 32
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 
-# One statement per entry: sqlite3's executescript() would COMMIT the spool's open transaction.
-SCHEMA = (
+# One statement per entry: sqlite3's executescript() would COMMIT the store's open transaction.
+SCHEMA = Schema("tokens", (
     """CREATE TABLE IF NOT EXISTS tokens (
         id         TEXT PRIMARY KEY,
         name       TEXT NOT NULL UNIQUE,
@@ -46,7 +47,7 @@ SCHEMA = (
         hint       TEXT NOT NULL,
         created_at REAL NOT NULL
     )""",
-)
+))
 
 
 @dataclass(frozen=True)
@@ -89,17 +90,17 @@ class _Cached:
 
 
 class TokenStore:
-    """Tokens over a Spool.
+    """Tokens, a room of the store: their table in the store's Database.
 
-    `verify` keeps a small in-memory cache so that a request does not queue behind the spool's
+    `verify` keeps a small in-memory cache so that a request does not queue behind the store's
     commits. A revoke through this store drops the cache at once; a revoke made by another
     process (`labeld token revoke` while the daemon runs) takes effect when the entry expires,
     after `cache_ttl_s` at most.
     """
 
-    def __init__(self, spool: Spool, *, cache_ttl_s: float = 30.0, cache_size: int = 256,
-                 clock: Callable[[], float] = time.monotonic):
-        self.spool = spool
+    def __init__(self, db: Database | HasDatabase, *, cache_ttl_s: float = 30.0,
+                 cache_size: int = 256, clock: Callable[[], float] = time.monotonic):
+        self.db = database_of(db)  # the Spool facade still passed by older callers: its .db
         self.cache_ttl_s = cache_ttl_s
         self.cache_size = cache_size
         self._clock = clock
@@ -108,9 +109,9 @@ class TokenStore:
         # Bumped by every revoke: a lookup that started before a revoke must not cache what it
         # read, or the revoked token would live on for a TTL.
         self._generation = 0
-        spool.add_schema(SCHEMA)
+        self.db.register_schema(SCHEMA)
 
-    # -- operations on a connection (run on the spool thread) -----------------------------
+    # -- operations on a connection (run on the Database's thread) ------------------------
 
 
 
@@ -195,16 +196,16 @@ class TokenStore:
 
     async def create(self, name: str, role: Role) -> tuple[str, TokenInfo]:
         """A new token: (plaintext, info). The plaintext exists only in this return value."""
-        result = await self.spool.run(self._op_create(name, Role(role)))
+        result = await self.db.run(self._op_create(name, Role(role)))
         self._forget_all()  # a cached "no such token" must not outlive the token's creation
         return result
 
     async def list(self) -> list[TokenInfo]:
-        return await self.spool.run(self._op_list)
+        return await self.db.run(self._op_list)
 
     async def revoke(self, name_or_id: str) -> TokenInfo:
         try:
-            return await self.spool.run(self._op_revoke(name_or_id))
+            return await self.db.run(self._op_revoke(name_or_id))
         finally:
             self._forget_all()
 
@@ -222,23 +223,23 @@ class TokenStore:
         if step is None or isinstance(step, _Cached):
             return step.info if step else None
         digest, generation = step
-        info = await self.spool.run(self._op_lookup(digest))
+        info = await self.db.run(self._op_lookup(digest))
         self._remember(digest, info, generation)
         return info
 
     # -- sync API (the CLI, without a daemon) ------------------------------------------------
 
     def create_sync(self, name: str, role: Role) -> tuple[str, TokenInfo]:
-        result = self.spool.run_sync(self._op_create(name, Role(role)))
+        result = self.db.run_sync(self._op_create(name, Role(role)))
         self._forget_all()
         return result
 
     def list_sync(self) -> builtins.list[TokenInfo]:  # `list` is the method here
-        return self.spool.run_sync(self._op_list)
+        return self.db.run_sync(self._op_list)
 
     def revoke_sync(self, name_or_id: str) -> TokenInfo:
         try:
-            return self.spool.run_sync(self._op_revoke(name_or_id))
+            return self.db.run_sync(self._op_revoke(name_or_id))
         finally:
             self._forget_all()
 
@@ -247,6 +248,6 @@ class TokenStore:
         if step is None or isinstance(step, _Cached):
             return step.info if step else None
         digest, generation = step
-        info = self.spool.run_sync(self._op_lookup(digest))
+        info = self.db.run_sync(self._op_lookup(digest))
         self._remember(digest, info, generation)
         return info

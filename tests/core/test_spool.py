@@ -156,13 +156,13 @@ def test_a_spool_from_before_the_ink_column_opens_and_reads_it_as_unknown(tmp_pa
 
 def test_a_spool_from_before_delivery_tracking_opens_and_keeps_its_jobs(tmp_path):
     # the jobs table as the first labeld wrote it: no hold_kind, no delivery
-    from labeld.spool import SCHEMA, Spool
+    from labeld.spool import Spool
+    from labeld.store.jobs import ADDED_COLUMNS, SCHEMA
 
     path = tmp_path / "first.db"
     old = sqlite3.connect(path)
-    from labeld.spool import ADDED_COLUMNS
 
-    first = SCHEMA.split("CREATE TABLE IF NOT EXISTS attempts")[0]
+    (first,) = [s for s in SCHEMA.statements if s.startswith("CREATE TABLE IF NOT EXISTS jobs")]
     lines = [ln for ln in first.splitlines()
              if ln.split()[:1] not in ([c] for c in ADDED_COLUMNS["jobs"])]
     first = "\n".join(lines).replace("error_hint    TEXT,", "error_hint    TEXT")
