@@ -5,7 +5,7 @@
 
 Three kinds of processes, so that no two of them share a GIL:
 
-* the daemon: `labeld serve` (labeld.cli.main in its own interpreter, see DAEMON_WRAPPER) with a
+* the daemon: `labeld serve` (the console script, in its own interpreter) with a
   temporary TOML config and a spool file on disk (WAL, synchronous=FULL, as shipped);
 * the simulated printers: by default one helper process that runs all the ZPL simulators on
   a single asyncio loop (`--sim-mode host`); `--sim-mode procs` runs one `labeld simulate zpl`
@@ -64,31 +64,6 @@ from harness import (BenchError, Child, Labeld, Printer, arm_budget, cpu_seconds
 MODEL = "zebra-generic-203"
 FLOOR_P50_MS = 10.0
 FLOOR_JOBS_S = 300.0
-
-# `labeld serve`, plus one thing the CLI does not offer: on SIGUSR1 the spool's commit counter
-# (Spool.commits, kept "for the benchmark's report") is written to a file, so the bench can
-# count the transactions of the measured window. Nothing else is changed; without SIGUSR1 this
-# is exactly the `labeld` console script.
-DAEMON_WRAPPER = r"""
-import os, signal, sys
-import labeld.spool as _spool
-_spools = []
-_init = _spool.Spool.__init__
-def _tracking_init(self, *a, **k):
-    _init(self, *a, **k)
-    _spools.append(self)
-_spool.Spool.__init__ = _tracking_init
-_out = sys.argv[1]
-def _dump(*_):
-    tmp = _out + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(str(sum(s.commits for s in _spools)))
-    os.replace(tmp, _out)
-signal.signal(signal.SIGUSR1, _dump)
-from labeld.cli import main
-sys.exit(main(sys.argv[2:]))
-"""
-
 
 def log(msg: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
@@ -318,31 +293,24 @@ def _readline_with_timeout(child: Child, timeout: float) -> str:
 
 
 class Daemon(Labeld):
-    """labeld serve through DAEMON_WRAPPER (for the commit counter), one ZPL printer per
-    simulator, a `pos` token for the load generator."""
+    """labeld serve, one ZPL printer per simulator, a `pos` token for the load generator;
+    /metrics open (without a token) for the spool's commit counter."""
 
     def __init__(self, tmp: Path, sim_ports: list[int]):
         self.printer_ids = [f"zpl-{k + 1}" for k in range(len(sim_ports))]
         super().__init__(tmp, [Printer(pid, port, MODEL)
                                for pid, port in zip(self.printer_ids, sim_ports)],
-                         log_level="warning")
-        self.commits_file = tmp / "commits"
+                         log_level="warning", metrics_open=True)
         self.token = self.make_token("bench", "pos")
-        self.start([sys.executable, "-c", DAEMON_WRAPPER, str(self.commits_file)])
+        self.start()
 
     def commits(self) -> int | None:
-        """The spool's commit counter, via the wrapper's SIGUSR1 hook; None if it fails."""
-        self.commits_file.unlink(missing_ok=True)
+        """The spool's commit counter (labeld_spool_commits_total on /metrics), including the
+        transaction of this scrape's own read; None if it cannot be read."""
         try:
-            os.kill(self.pid, signal.SIGUSR1)
-        except OSError:
+            return int(self.metrics()["labeld_spool_commits_total"])
+        except Exception:  # noqa: BLE001 - the report says "-" rather than the run failing
             return None
-        deadline = time.monotonic() + 2
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError, ValueError):
-                return int(self.commits_file.read_text())
-            time.sleep(0.01)
-        return None
 
 
 async def submit_all(url: str, printers: list[str], jobs: list[Sent], concurrency: int,
@@ -472,7 +440,9 @@ def run_labeld(daemon: Daemon, sims: Simulators, jobs: list[Sent], args: argpars
     result.submit_wall_s, result.rate = submit_wall, rate
     result.cpu = {k: cpu1[k] - cpu0[k] for k in cpu0}
     if commits0 is not None and commits1 is not None:
-        result.commits = commits1 - commits0
+        # Each reading includes its scrape's own read transaction: the commits between the two
+        # readings, as the report counts them, leave out the second one's.
+        result.commits = commits1 - commits0 - 1
     sims.clear()
     return result
 

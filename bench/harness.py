@@ -131,10 +131,14 @@ class Labeld:
     (labeld.log) in `tmp`. Construct, make tokens with make_token(), then start().
 
     The per-token rate limit is lifted: at its default (50/s) it would refuse the benchmark's
-    load, measuring the limiter instead of delivery; a shop's tills each stay far below it."""
+    load, measuring the limiter instead of delivery; a shop's tills each stay far below it.
+    `metrics_open` serves /metrics without a token (`security.metrics_open`, as for a local
+    Prometheus): a scrape then costs the daemon one spool read, and no token lookup or audit
+    entry that would land among the transactions a benchmark counts."""
 
     def __init__(self, tmp: Path, printers: Sequence[Printer], *, log_level: str,
-                 log_format: str | None = None, delivery: Mapping[str, Any] | None = None):
+                 log_format: str | None = None, delivery: Mapping[str, Any] | None = None,
+                 metrics_open: bool = False):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.spool = tmp / "spool.db"
@@ -145,7 +149,10 @@ class Labeld:
                  f'log_level = "{log_level}"']
         if log_format is not None:
             lines.append(f'log_format = "{log_format}"')
-        lines += ["", "[security]", "rate_per_second = 100000.0", "burst = 100000.0", ""]
+        lines += ["", "[security]", "rate_per_second = 100000.0", "burst = 100000.0"]
+        if metrics_open:
+            lines.append("metrics_open = true")
+        lines.append("")
         if delivery:
             lines += ["[delivery]", *(f"{k} = {v}" for k, v in delivery.items()), ""]
         for p in printers:
@@ -164,7 +171,7 @@ class Labeld:
 
     def start(self, launcher: Sequence[str] = LABELD, timeout: float = 30.0) -> None:
         """Run `<launcher> serve` and wait until /healthz answers 200. `launcher` is what stands
-        for the `labeld` command (a benchmark may wrap the CLI, as bench_raw does)."""
+        for the `labeld` command (a benchmark may wrap the CLI, e.g. under a profiler)."""
         import httpx  # not at import time: see the module docstring
 
         self._child = Child("labeld serve", [*launcher, "serve", "--config", str(self.config),
@@ -182,6 +189,24 @@ class Labeld:
                     self.stop()  # the caller holds no daemon yet: nobody else would stop it
                     raise BenchError(message)
                 time.sleep(0.05)
+
+    def metrics(self, token: str | None = None, timeout: float = 5.0) -> dict[str, float]:
+        """One scrape of GET /metrics (with a `tech` token, or none under `metrics_open`): every
+        sample by its name with its labels as printed, e.g. `labeld_spool_commits_total` or
+        `labeld_jobs{printer="zpl-1",state="completed"}`."""
+        import httpx  # not at import time: see the module docstring
+
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        resp = httpx.get(self.url + "/metrics", headers=headers, timeout=timeout,
+                         trust_env=False)
+        resp.raise_for_status()
+        samples: dict[str, float] = {}
+        for line in resp.text.splitlines():
+            if line and not line.startswith("#"):
+                # The value is the last field; a label value may hold spaces, the value never.
+                name, value = line.rsplit(" ", 1)
+                samples[name] = float(value)
+        return samples
 
     @property
     def child(self) -> Child:
