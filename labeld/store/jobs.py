@@ -3,14 +3,11 @@
 A job's life is a small state machine. `TRANSITIONS` is the whole of it: for each operation, the
 states it may take a job from and the states it may take it to. `_move` is the only code that
 writes a job's `state`, and it writes only moves the table allows; operations that must tell a
-caller why they refused (cancel, release, restart) ask `check_move` first.
-
-    submit ──> pending ──claim──> processing ──finish──> completed | aborted
-                 ^  │                 │  (sent: stays processing until settled or unsent)
-                 │  hold-printer      ├──settle──> completed
-                 │  v                 ├──unsend / recover──> pending | held
-                 └─ held              └──cancel──> canceled   (also from pending and held)
-       canceled | aborted ──restart──> pending
+caller why they refused (cancel, release, restart) ask `check_move` first. In short: a job is
+born pending; claim makes it processing; an attempt's end (finish) leaves it processing while
+the printer has its bytes unconfirmed ("sent"), or moves it on; settle completes a sent job,
+unsend and crash recovery queue or hold it again; printer faults hold pending jobs and release
+them; a person cancels, releases and restarts.
 
 Every operation runs on the Database's executor thread as one function of the connection, so
 it reads and writes inside one transaction: what it checked is still true when it writes.
