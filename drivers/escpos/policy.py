@@ -22,7 +22,9 @@ How the scanner reads the data:
 * A job must end on a command boundary (see labeld.security.policy): not in a command short of
   its parameters (a lone DLE, ESC, GS, FS or US, `ESC !` without its n, ...) or of its declared
   data (images, barcodes, `x ( fn pL pH` blocks, `GS k` without its NUL). A command labeld does
-  not know is taken to be complete once its opcode is there.
+  not know is taken to be complete once its opcode is there. The end is read forward, as the
+  printer reads it, from a place known to start a command within the last 128 KiB; a job whose
+  end cannot be placed that way (megabytes of chained parameters) is refused as incomplete.
 
 Text: `escpos_text(text, encoding)` makes bytes for a text line: no byte below 0x20 except LF,
 no DEL, only characters of the chosen code page (others become `?`). It is
@@ -31,6 +33,7 @@ no DEL, only characters of the chosen code page (others become `?`). It is
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import re
 import unicodedata
@@ -185,24 +188,6 @@ _BLOCK_SEARCH = re.compile(b"|".join(re.escape(o) for o in _BLOCK_OPENERS))
 _BLOCK_REACH = 5 + 0xFFFF  # the longest an "x ( fn pL pH" command can be
 
 
-def _cut_block(data: bytes, payloads: list[tuple[int, int]]) -> int | None:
-    """Where an `x ( fn pL pH` command declares more data than the job holds, if one does.
-    Only the last 64 KiB can hold one, so only they are searched (a 16 MiB job of "GS (" is
-    not walked byte by byte); `payloads` are the image and barcode data skipped there, whose
-    bytes are no commands."""
-    n = len(data)
-    k = 0
-    for m in _BLOCK_SEARCH.finditer(data, max(0, n - _BLOCK_REACH)):
-        i = m.start()
-        while k < len(payloads) and payloads[k][1] <= i:
-            k += 1
-        if k < len(payloads) and payloads[k][0] < i:
-            continue
-        if (_block_end(data, i) or 0) > n:
-            return i
-    return None
-
-
 def _block_end(data: bytes, i: int) -> int | None:
     """End of an `x ( fn pL pH ...` command at i (beyond the data when cut), else None."""
     if not data.startswith(_BLOCK_OPENERS, i):
@@ -235,13 +220,14 @@ _OPCODE_PREFIXES = frozenset(
     k[:j] for k in (*_FIXED_LENGTH, *_PAYLOAD_OPENERS, *_BLOCK_OPENERS,
                     *(r.seq for r in ESCPOS_RULES), b"\x1dV")
     for j in range(1, len(k)))
+_LONGEST_OPCODE = max(map(len, _OPCODE_PREFIXES)) + 1
 
 
 def _declared_end(data: bytes, i: int) -> int | None:
     """Where the command at i ends when labeld knows its length (beyond the data when the job
     ends inside it), else None: a command labeld does not know is taken to be complete."""
     n = len(data)
-    if data[i:] in _OPCODE_PREFIXES:
+    if n - i < _LONGEST_OPCODE and data[i:] in _OPCODE_PREFIXES:
         return n + 1
     for op_len in (3, 2):
         if (length := _FIXED_LENGTH.get(data[i:i + op_len])) is not None:
@@ -255,12 +241,124 @@ def _declared_end(data: bytes, i: int) -> int | None:
     return _payload_end(data, i)
 
 
-def _is_parameter(data: bytes, t: int, floor: int) -> bool:
-    """True when t is a parameter byte of a command starting after `floor` (GS V 65 16)."""
-    for p in range(max(floor, t - _MAX_FIXED), t):
-        if data[p] in _INTRODUCERS and (end := _declared_end(data, p)) is not None and t < end:
-            return True
-    return False
+# -- where a job ends: read forward, as the printer reads it --------------------------------
+#
+# Whether a byte starts a command or is a parameter of an earlier one depends on everything
+# before it: "1B 21 1B 21 1B" is `ESC ! <1B>`, the text "!", then a lone ESC that the next
+# job's "3D 00" would make `ESC = NUL`. So the end of a job is read forward from a place known
+# to be a command boundary, never backwards from the last byte.
+#
+# Known boundaries (`_walk_start`):
+# * `floor`, the end of the last image or barcode payload the main scan skipped (a payload is
+#   skipped only with valid parameters, so a command ended there), and any place after it
+#   reached without an introducer byte in between;
+# * a sync point: a place p whose _SYNC bytes before it hold no introducer. The command that
+#   holds byte p-1 started at an introducer more than _SYNC bytes back, and every command but
+#   blocks and payloads is at most _SYNC bytes long (fixed lengths, GS V, an unknown command's
+#   opcode), so p is a boundary unless a block or a payload runs across it.
+# Neither holds when a block or payload runs across the place, so a candidate p is taken only
+# when none can:
+# * blocks (`x ( fn pL pH`, at most _BLOCK_REACH long): only one opened in the _BLOCK_REACH
+#   bytes before p can reach p. Every `x (` there is taken for a block, context-free, whether
+#   it is a command or only a parameter (that can only reject a candidate, never accept a wrong
+#   one), except inside the payloads the main scan skipped, which are data. One whose declared
+#   end lies beyond p rejects p. This is also how a block opened before an image and running
+#   past it is seen: it rejects `floor`.
+# * payloads: the main scan looked at every payload opener after `floor` and skipped the valid
+#   complete ones, so after `floor` only a cut one (`cut_payload`: its declared end is beyond
+#   the job, the first of them) can run across p: p may not lie after it.
+# The walk starts at the latest candidate at most _TAIL_WINDOW before the end: 64 KiB of
+# ordinary commands plus room for a whole block, whose start a sync point precedes. A job with
+# none there (over 64 KiB of introducer chains, or a block or payload opened far back that runs
+# towards the end) is refused as incomplete: a real receipt does not look like that, and a
+# 16 MiB job is not walked command by command in Python.
+#
+# Walking: jump to the next introducer; `_declared_end` gives the end of a command labeld
+# knows (beyond the data: the job ends inside it); a command it does not know is complete once
+# its opcode is there, the opcode being as long as its bytes go on spelling a known one ("US ESC
+# US", "GS 8 L"), at least two bytes. Whether a printer reads an unknown introducer followed by
+# another introducer ("ESC ESC", "ESC GS A") as a two-byte command or as a lone introducer is
+# not known: the end is read both ways, and must be a boundary both ways.
+
+_OPCODES = frozenset((*_FIXED_LENGTH, *_PAYLOAD_OPENERS, *_BLOCK_OPENERS,
+                      *(r.seq for r in ESCPOS_RULES), b"\x1dV"))
+_OPCODE_STARTS = _OPCODES | _OPCODE_PREFIXES
+# The longest a command other than a block or payload can be.
+_SYNC = max(_MAX_FIXED, 4, _LONGEST_OPCODE)  # 4: GS V m n
+_TAIL_WINDOW = 0x10000 + _BLOCK_REACH
+_INTRODUCER_SEARCH = re.compile(b"[\x10\x1b\x1c\x1d\x1f]")
+_QUIET = re.compile(b"[^\x10\x1b\x1c\x1d\x1f]{%d,}" % _SYNC)
+
+
+def _opcode_len(data: bytes, i: int, lone: bool) -> int:
+    """Length of the opcode of a command labeld does not know, at i (not at the last byte)."""
+    k = 1
+    while i + k < len(data) and data[i:i + k + 1] in _OPCODE_STARTS:
+        k += 1
+    if k == 1:
+        return 1 if lone and data[i + 1] in _INTRODUCERS else 2
+    if lone and data[i + 1] in _INTRODUCERS and data[i:i + k] not in _OPCODES:
+        return 1  # "ESC GS A": a lone ESC, then GS A
+    return k
+
+
+def _walk(data: bytes, i: int, lone: bool) -> int | None:
+    """From the command boundary i, read commands to the end: where the one the job ends inside
+    starts, or None when the job ends on a boundary."""
+    n = len(data)
+    search = _INTRODUCER_SEARCH.search
+    while (m := search(data, i)) is not None:
+        i = m.start()
+        end = _declared_end(data, i)
+        if end is None:
+            end = i + _opcode_len(data, i, lone)
+        if end > n:
+            return i
+        i = end
+    return None
+
+
+def _walk_start(data: bytes, floor: int, cut_payload: int | None,
+                payloads: list[tuple[int, int]]) -> int | None:
+    """The latest place in the last _TAIL_WINDOW bytes known to be a command boundary (see
+    above), or None. `payloads`: the skipped payloads ending within reach, in order."""
+    n = len(data)
+    lo = max(floor, n - _TAIL_WINDOW)
+    hi = n if cut_payload is None else cut_payload
+    if lo > hi:
+        return None
+    # Places where a block may be running: (start, end) of every "x (" in reach, merged.
+    spans: list[list[int]] = []
+    k = 0
+    for m in _BLOCK_SEARCH.finditer(data, max(0, lo - _BLOCK_REACH), hi):
+        s = m.start()
+        while k < len(payloads) and payloads[k][1] <= s:
+            k += 1
+        if k < len(payloads) and payloads[k][0] < s:
+            continue  # image or barcode data
+        e = _block_end(data, s) or 0
+        if e <= lo:
+            continue
+        if spans and s < spans[-1][1]:
+            spans[-1][1] = max(spans[-1][1], e)
+        else:
+            spans.append([s, e])
+    # Candidates: floor and the quiet bytes after it; the end of every run of _SYNC quiet bytes.
+    intro = _INTRODUCER_SEARCH.search(data, floor)
+    candidates = [(floor, n if intro is None else intro.start())]
+    candidates += [(m.start() + _SYNC, m.end())
+                   for m in _QUIET.finditer(data, max(floor, lo - _SYNC), hi)]
+    starts = [s for s, _ in spans]
+    for x, y in reversed(candidates):
+        x, y = max(x, lo), min(y, hi)
+        if x > y:
+            continue
+        j = bisect.bisect_left(starts, y) - 1  # the last span opened before y
+        if j >= 0 and spans[j][1] > y:
+            y = spans[j][0]  # a block may be running at y: not before it opened
+        if y >= x:
+            return y
+    return None
 
 
 def _param_matches(rule: EscposRule, data: bytes, i: int) -> bool:
@@ -303,9 +401,9 @@ class _EscposScan:
                 yield _escpos_finding(rule, data, at)
         i = 0
         floor = 0  # end of the last payload skipped: no command starts before it
-        cut: int | None = None  # a command whose declared data runs past the end of the job
-        reach = n - _BLOCK_REACH
-        near_end: list[tuple[int, int]] = []  # skipped payloads where a cut block could start
+        cut: int | None = None  # the first payload opener whose data runs past the end
+        reach = n - _TAIL_WINDOW - _BLOCK_REACH
+        near_end: list[tuple[int, int]] = []  # skipped payloads where a block could start
         while (m := self.search.search(data, i)) is not None:
             i = m.start()
             for rule in self.structural:
@@ -320,11 +418,10 @@ class _EscposScan:
             if cut is None and end is not None:
                 cut = i
             i += 1
-        if cut is None:
-            cut = _cut_block(data, near_end)
-        yield from self._boundaries(data, floor, cut)
+        yield from self._boundaries(data, floor, cut, near_end)
 
-    def _boundaries(self, data: bytes, floor: int, cut: int | None) -> Iterator[Finding]:
+    def _boundaries(self, data: bytes, floor: int, cut: int | None,
+                    payloads: list[tuple[int, int]]) -> Iterator[Finding]:
         n = len(data)
         # Real-time sequences are recognised anywhere: a job that starts with all but the first
         # byte of one is refused like the command (belt and braces: no job may end in a DLE).
@@ -333,22 +430,28 @@ class _EscposScan:
                 yield Finding(f"{rule.command} (rest of)", rule.seq[1:].hex(" "), 0,
                               "the job starts with the rest of a command the previous job "
                               "could have begun", rule.min_role)
-        if cut is not None:
-            yield Finding.cut(f"{_INTRODUCER_NAMES[data[cut]]} command's data",
-                              data[cut:cut + 8].hex(" "), cut,
-                              "it declares more bytes than the job holds")
+        # A command cut short: its missing parameters or data would be the next job's first
+        # bytes, which shifts where the printer reads that job's commands.
+        start = _walk_start(data, floor, cut, payloads)
+        if start is None:
+            at = max(floor, n - _TAIL_WINDOW)
+            yield Finding.cut("a command labeld cannot find the start of", data[-8:].hex(" "), at,
+                              f"from byte {at} to the end it holds no place where a command "
+                              "must start (a run of command bytes, or a block or image opened "
+                              "before and declared to run on)")
             return
-        # A command cut short: its missing parameters would be the next job's first bytes,
-        # which shifts where the printer reads that job's commands.
-        for t in range(max(floor, n - _MAX_FIXED), n):
-            if data[t] not in _INTRODUCERS or _is_parameter(data, t, floor):
+        for lone in (False, True):
+            if (t := _walk(data, start, lone)) is None:
                 continue
-            end = _declared_end(data, t)
-            if t == n - 1 or (end is not None and end > n):
-                yield Finding.cut(f"{_INTRODUCER_NAMES[data[t]]} command", data[t:].hex(" "), t,
+            name = _INTRODUCER_NAMES[data[t]]
+            if data.startswith(_BLOCK_OPENERS + _PAYLOAD_OPENERS, t):
+                yield Finding.cut(f"{name} command's data", data[t:t + 8].hex(" "), t,
+                                  "it declares more bytes than the job holds")
+            else:
+                yield Finding.cut(f"{name} command", data[t:t + 8].hex(" "), t,
                                   "only its first byte is there" if t == n - 1
                                   else "its parameters are missing")
-                return
+            return
 
 
 # -- the policy ----------------------------------------------------------------------------

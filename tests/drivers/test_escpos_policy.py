@@ -219,3 +219,18 @@ def test_escpos_text_output_has_no_control_bytes(text, encoding, keep_newlines):
 
 def test_the_languages_sanitizer_is_escpos_text_in_cp852():
     assert ESCPOS.sanitize_text("\x1b=\x00Ő") == escpos_text("\x1b=\x00Ő") == b"=\x8a"
+
+
+def test_the_end_of_a_job_is_read_forward_from_a_command_boundary():
+    # ESC ! <1B>, "!", a lone ESC: the next job's "3D 00" would make it ESC = NUL.
+    assert refused(receipt(b"\x1b!\x1b!\x1b"), ADMIN).code == "incomplete-command"
+    passes(receipt(b"\x1b!\x1b!\x1b!!"))  # ESC ! <1B>, "!", ESC ! <21>
+    passes(receipt(b"\x1b!\x1b("))  # "1B 28" here is a parameter and text, no ESC ( block
+    passes(receipt(b"\x1dVA\x1b\x1b!\x1b"))  # GS V A <1B>, ESC ! <1B>
+    # Either reading of an unknown ESC followed by an ESC must end on a boundary.
+    assert refused(receipt(b"\x1b\x1b!\x1b"), ADMIN).code == "incomplete-command"
+    # A block opened before an image and running past the end of the job is still cut...
+    image = gs_v_0(2, 2, b"abcd")
+    assert refused(receipt(b"\x1d(A\xff\xff", image), ADMIN).code == "incomplete-command"
+    # ...and one inside image data is none.
+    passes(receipt(gs_v_0(5, 1, b"\x1d(A\xff\xff"), b"\x1dVA\x00"))
