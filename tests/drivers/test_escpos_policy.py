@@ -9,26 +9,18 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from labeld.drivers.escpos.language import EscposLanguage
 from labeld.drivers.escpos.policy import escpos_text
+
 from labeld.security.policy import check_raw, find_commands
-from labeld.security.roles import Forbidden, Role
+from labeld.security.roles import Role
 from labeld.security.sanitize import BIDI_CONTROLS
+from tests.drivers.policy_checks import policy_checks
 
 POS, TECH, ADMIN = Role.POS, Role.TECH, Role.ADMIN
 ESCPOS = EscposLanguage()
 
-
-def refused(data: bytes, role: Role = POS) -> Forbidden:
-    with pytest.raises(Forbidden) as e:
-        check_raw(ESCPOS, data, role)
-    assert e.value.status == 403 and e.value.hint
-    return e.value
-
-
-def passes(data: bytes, role: Role = POS) -> None:
-    check_raw(ESCPOS, data, role)
+refused, passes = policy_checks(ESCPOS)
 
 
 # Text built from command fragments as well as arbitrary characters, so that the examples

@@ -7,24 +7,15 @@ Copies and job boundaries, for every language, are in tests/security/test_policy
 from __future__ import annotations
 
 import pytest
-
 from labeld.drivers.tspl.language import TsplLanguage
-from labeld.security.policy import check_raw
-from labeld.security.roles import Forbidden, Role
+
+from labeld.security.roles import Role
+from tests.drivers.policy_checks import policy_checks
 
 POS, TECH, ADMIN = Role.POS, Role.TECH, Role.ADMIN
 TSPL = TsplLanguage()
 
-
-def refused(data: bytes, role: Role = POS) -> Forbidden:
-    with pytest.raises(Forbidden) as e:
-        check_raw(TSPL, data, role)
-    assert e.value.status == 403 and e.value.hint
-    return e.value
-
-
-def passes(data: bytes, role: Role = POS) -> None:
-    check_raw(TSPL, data, role)
+refused, passes = policy_checks(TSPL)
 
 
 def tspl_page(bitmap: bytes, row_bytes: int = 8) -> bytes:

@@ -13,26 +13,18 @@ import zlib
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from labeld.drivers.zpl.language import ZplLanguage
 from labeld.drivers.zpl.policy import ZPL_RULES, zpl_field, zpl_field_decode
+
 from labeld.security.policy import check_raw, find_commands
-from labeld.security.roles import Forbidden, Role
+from labeld.security.roles import Role
 from labeld.security.sanitize import strip_controls
+from tests.drivers.policy_checks import policy_checks
 
 POS, TECH, ADMIN = Role.POS, Role.TECH, Role.ADMIN
 ZPL = ZplLanguage()
 
-
-def refused(data: bytes, role: Role = POS) -> Forbidden:
-    with pytest.raises(Forbidden) as e:
-        check_raw(ZPL, data, role)
-    assert e.value.status == 403 and e.value.hint
-    return e.value
-
-
-def passes(data: bytes, role: Role = POS) -> None:
-    check_raw(ZPL, data, role)
+refused, passes = policy_checks(ZPL)
 
 
 # -- ZPL: refused --------------------------------------------------------------------------
