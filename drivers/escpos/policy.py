@@ -380,6 +380,97 @@ def _escpos_finding(rule: EscposRule, data: bytes, i: int) -> Finding:
     return Finding(rule.command, shown.hex(" "), i, rule.why, rule.min_role)
 
 
+# -- which payload openers start a command: read forward, as the printer reads it -----------
+#
+# "1B 21 1D 76 30 ..." is `ESC ! <1D>` and the text "v0...", not a `GS v 0` image: a payload
+# whose opener is only a parameter (or image data, or text) of something else is no payload,
+# and skipping it as one would hide the commands after it (`ESC = NUL`, `GS ( E`...) as its
+# "data". So the scan skips a payload only where a forward reading of the job, as the printer
+# reads it from the first byte, finds its opener at a command start, in both readings of an
+# unknown introducer pair (see `_walk`); otherwise its bytes are scanned as commands.
+#
+# `_Reading` keeps, per reading, a place known to be a command boundary at or before the scan
+# (at first 0; after a payload opener, the end of the command it starts or lies in) and reads
+# forward from there to the next payload opener the scan finds, jumping from introducer to
+# introducer, so text costs nothing. Every payload opener before that one was read already, so
+# only a block (`x ( fn pL pH`) can run across the bytes in between; that lets the reading start
+# later, at a sync point (see `_walk_start`) that no `x (` opened after the boundary reaches
+# across, whatever it is, command or parameter: only then can a job with many commands and a
+# logo not be read command by command. The two readings are read once while they agree (they
+# part only at an unknown introducer followed by another). A job that needs more than
+# _READ_BUDGET commands read (megabytes of introducer chains between images: no receipt looks
+# like that) is refused as incomplete: its images cannot be placed in a time a submit can take.
+
+_READ_BUDGET = 1 << 20  # commands read and `x (` looked at, per job (about a second)
+
+
+class _OutOfBudget(Exception):
+    pass
+
+
+class _Reading:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.at = [0, 0]  # a command boundary, per reading: "lone" False, True (see _walk)
+        self.budget = _READ_BUDGET
+        self.parted = False  # the last _read_to met a command the two readings read apart
+
+    def payload(self, i: int, end: int) -> bool:
+        """Whether the payload opener at i (its command ending at `end`) starts a command in
+        both readings; each reading is then after that command, or after the one i lies in."""
+        p = self._sync_point(min(self.at), i)
+        starts, same = True, self.at[0] == self.at[1]
+        for r, lone in enumerate((False, True)):
+            if r and same and not self.parted:
+                self.at[1] = self.at[0]  # the same boundary, the same commands: the same end
+                break
+            here = self._read_to(max(self.at[r], p), i, lone)
+            self.at[r] = end if here == i else here
+            starts = starts and here == i
+        return starts
+
+    def _read_to(self, c: int, i: int, lone: bool) -> int:
+        """From the boundary c, read commands up to the introducer at i: i when a command starts
+        there, else the end of the command i lies in."""
+        data, search = self.data, _INTRODUCER_SEARCH.search
+        self.parted = False
+        while c < i:
+            j = search(data, c).start()  # type: ignore[union-attr]  # data[i] is one
+            if j == i:
+                return i
+            self._spend()
+            end = _declared_end(data, j)
+            if end is None:
+                end = j + _opcode_len(data, j, lone)
+                if end != j + _opcode_len(data, j, not lone):
+                    self.parted = True
+            c = end
+        return c
+
+    def _sync_point(self, lo: int, i: int) -> int:
+        """The latest place in [lo, i] after _SYNC bytes without an introducer that no `x (`
+        opened at or after lo runs across (so a command boundary), else -1."""
+        data, p = self.data, -1
+        for width in (256, 1 << 14, 1 << 20, len(data)):
+            start = max(lo, i - width)
+            for m in _QUIET.finditer(data, start, i):
+                p = m.end()
+            if p >= 0 or start == lo:
+                break
+        if p < 0:
+            return -1
+        for m in _BLOCK_SEARCH.finditer(data, max(lo, p - _BLOCK_REACH), p):
+            self._spend()
+            if (_block_end(data, m.start()) or 0) > p:
+                return -1
+        return p
+
+    def _spend(self) -> None:
+        self.budget -= 1
+        if self.budget < 0:
+            raise _OutOfBudget
+
+
 @dataclass(frozen=True)
 class _EscposScan:
     structural: tuple[EscposRule, ...]
@@ -404,19 +495,32 @@ class _EscposScan:
         cut: int | None = None  # the first payload opener whose data runs past the end
         reach = n - _TAIL_WINDOW - _BLOCK_REACH
         near_end: list[tuple[int, int]] = []  # skipped payloads where a block could start
+        reading = _Reading(data)
         while (m := self.search.search(data, i)) is not None:
             i = m.start()
+            # Rule openers count wherever they are, parameters included: only ever more.
             for rule in self.structural:
                 if data.startswith(rule.seq, i) and _param_matches(rule, data, i):
                     yield _escpos_finding(rule, data, i)
             end = _payload_end(data, i)
-            if end is not None and end <= n:
-                if end > reach:
-                    near_end.append((i, end))
-                i = floor = end
-                continue
-            if cut is None and end is not None:
-                cut = i
+            if end is not None:
+                try:
+                    command = reading.payload(i, end)
+                except _OutOfBudget:
+                    yield Finding.cut("image or barcode data labeld cannot place",
+                                      data[i:i + 8].hex(" "), i,
+                                      "over a million commands before it would have to be "
+                                      "read to tell whether it starts image or barcode data or "
+                                      "is only bytes of other commands; no receipt looks like "
+                                      "that")
+                    return
+                if command and end <= n:  # a payload the printer reads as data: skipped
+                    if end > reach:
+                        near_end.append((i, end))
+                    i = floor = end
+                    continue
+                if cut is None and end > n:
+                    cut = i  # context-free, as a command or not: only ever refuses more
             i += 1
         yield from self._boundaries(data, floor, cut, near_end)
 

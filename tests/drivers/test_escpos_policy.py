@@ -226,3 +226,32 @@ def test_the_end_of_a_job_is_read_forward_from_a_command_boundary():
     assert refused(receipt(b"\x1d(A\xff\xff", image), ADMIN).code == "incomplete-command"
     # ...and one inside image data is none.
     passes(receipt(gs_v_0(5, 1, b"\x1d(A\xff\xff"), b"\x1dVA\x00"))
+
+
+# A payload opener that is only a parameter of an earlier command is no payload: the printer
+# reads "1B 21 1D 76 30 ..." as ESC ! <1D>, the text "v0", ..., so what follows is commands.
+@pytest.mark.parametrize("opener", [
+    b"\x1dv0\x00\x0a\x00\x01\x00",  # GS v 0: 10 x 1 bytes of "image"
+    b"\x1b*\x00\x0a\x00",  # ESC *: 10 columns
+    b"\x1d(L\x0a\x00\x30\x70",  # GS ( L: 8 bytes of "graphics data"
+])
+def test_a_payload_opener_that_is_a_parameter_hides_nothing(opener):
+    job = b"\x1b!" + opener + b"\x1b=\x00" + b"abcdefg"
+    err = refused(job)
+    assert err.code == "forbidden-command" and "ESC =" in err.message
+    err = refused(receipt(b"Total\n", job, b"\x1dVA\x00"))
+    assert err.code == "forbidden-command" and "ESC =" in err.message
+    hidden = b"\x1b!" + opener + b"\x1d(E\x03\x00\x01\x49\x4e"
+    assert "GS ( E" in refused(receipt(hidden)).message
+    # At a command start the same bytes are image data.
+    data = (b"\x1b=\x00" + b"abcdefg")[:8 if opener.startswith(b"\x1d(L") else 10]
+    passes(receipt(b"\x1b!\x00", opener + data, b"\x1dVA\x00"))
+
+
+def test_a_receipt_with_a_logo_holding_esc_equals_nul_passes():
+    logo = (b"\x1b=\x00\xff\x1d(E\x03\x00" * 4)[:32]
+    data = receipt(b"\x1ba\x01", b"\x1b!\x08Shop\n", gs_v_0(4, 8, logo), b"\n",
+                   b"\x1b!\x1d", escpos_text("Total: 100 Ft\n"), gs_v_0(4, 8, logo),
+                   b"\x1dVA\x00")
+    passes(data)
+    assert find_commands(ESCPOS, data) == []

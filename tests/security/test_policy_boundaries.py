@@ -355,6 +355,27 @@ THREE_BYTE_OPCODES = {b"\x1f\x1b\x1f", b"\x1b\x1d#", b"\x1cg1", b"\x1dv0", b"\x1
 ESCPOS_INTRODUCERS = b"\x10\x1b\x1c\x1d\x1f"
 
 
+def payload_end(data: bytes, i: int) -> int | None:
+    """End of an image or barcode command at i with its declared data (Epson's reference), when
+    its parameters are valid; beyond the data when cut."""
+    n, head = len(data), data[i:i + 8]
+    if head[:3] == b"\x1dv0":  # GS v 0 m xL xH yL yH, x * y bytes
+        if len(head) < 8:
+            return n + 1
+        x, y = head[4] + 256 * head[5], head[6] + 256 * head[7]
+        return i + 8 + x * y if head[3] in b"\x00\x01\x02\x03\x30\x31\x32\x33" and x and y \
+            else None
+    if head[:2] == b"\x1b*":  # ESC * m nL nH, columns of 1 or 3 bytes
+        if len(head) < 5:
+            return n + 1
+        columns = head[3] + 256 * head[4]
+        if head[2] in (0, 1, 32, 33) and columns:
+            return i + 5 + columns * (3 if head[2] >= 32 else 1)
+    if head[:2] == b"\x1dk" and len(head) >= 3 and 65 <= head[2] <= 79:  # GS k m n, n bytes
+        return i + 4 + head[3] if len(head) >= 4 else n + 1
+    return None
+
+
 def printer_commands(data: bytes) -> list[tuple[int, int]]:
     n, i, commands = len(data), 0, []
     while i < n:
@@ -368,6 +389,8 @@ def printer_commands(data: bytes) -> list[tuple[int, int]]:
                 break
         if end is None and data[i:i + 2] == b"\x1dV":  # GS V m, GS V m n for m = 65, 66...
             end = i + (4 if i + 2 < n and data[i + 2] in (65, 66, 97, 98, 103, 104) else 3)
+        if end is None:
+            end = payload_end(data, i)
         if end is None and data[i + 1:i + 2] == b"(" and data[i] in b"\x1b\x1c\x1d":
             end = i + 5 + int.from_bytes(data[i + 3:i + 5], "little") if i + 5 <= n else n + 1
         if end is None:
@@ -380,6 +403,44 @@ def printer_commands(data: bytes) -> list[tuple[int, int]]:
 CHAIN = st.lists(st.sampled_from([b"\x1b", b"\x1d", b"\x1c", b"\x10", b"\x1f", b"!", b"(",
                                   b"=", b"\x00", b"V", b"A", b"a", b"\x14", b"\x02", b"\x01"]),
                  max_size=24).map(b"".join)
+# ...and with the openers of image and barcode commands, whose declared data is skipped.
+PAYLOAD_CHAIN = st.lists(st.sampled_from([
+    b"\x1b", b"\x1d", b"\x1c", b"\x10", b"\x1f", b"!", b"(", b"=", b"\x00", b"\x01", b"\x02",
+    b"\x03", b"E", b"a", b"*", b"v", b"0", b"k", b"L", b"p", b"\x1b!", b"\x1b=\x00",
+    # each declaring 3 bytes of data: room for ESC = NUL
+    b"\x1dv0\x00\x03\x00\x01\x00", b"\x1b*\x00\x03\x00", b"\x1d(L\x05\x00\x30\x70"]),
+    max_size=30).map(b"".join)
+
+
+def role_may_not_send(data: bytes, role: Role) -> list[str]:
+    """The commands the printer reads in `data` (printer_commands) that `role` may not send."""
+    rules = [r for r in LANGUAGES["escpos"].policy.rules if not r.allows(role)]
+    found = []
+    for s, _ in printer_commands(data):
+        for r in rules:
+            if not data.startswith(r.seq, s):
+                continue
+            at = s + (r.param_at or 0)
+            if r.param_at is None or at >= len(data) or (
+                    r.only is not None and data[at] in r.only) or (
+                    r.unless is not None and data[at] not in r.unless):
+                found.append(r.command)
+    return found
+
+
+@given(PAYLOAD_CHAIN, st.sampled_from([POS, TECH]))
+@settings(max_examples=1000, deadline=None)
+def test_an_escpos_job_that_passes_holds_no_command_the_role_may_not_send(data, role):
+    # Whatever looks like an image or barcode opener, as a parameter or as text, the job the
+    # printer reads forward holds no command the policy let through as "image data".
+    if _passes("escpos", data, role):
+        assert not role_may_not_send(data, role), data.hex(" ")
+
+
+def test_the_payload_opener_as_a_parameter_case_is_what_the_independent_reading_finds():
+    job = bytes.fromhex("1B 21 1D 76 30 00 0A 00 01 00 1B 3D 00 61 62 63 64 65 66 67")
+    assert role_may_not_send(job, POS) == ["ESC = (n != 1)"]
+    assert refused("escpos", job).code == "forbidden-command"
 
 
 @given(CHAIN, CHAIN, st.sampled_from(list(Role)))
