@@ -56,7 +56,7 @@ import httpx
 from harness import BenchError, Labeld, Printer, arm_budget, cpu_seconds, disarm_budget
 
 from labeld.pluginmanager import default_manager
-from labeld.simulator import SimulatorThread
+from labeld.sim import SimulatorThread
 
 
 @dataclass(frozen=True)

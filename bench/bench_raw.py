@@ -172,7 +172,7 @@ def sim_host_main(n: int) -> int:
     Prints one JSON line with the ports, then runs until stdin closes (the bench went away) or
     SIGTERM."""
     from labeld.pluginmanager import default_manager
-    from labeld.simulator import Simulator
+    from labeld.sim import Simulator
 
     spec = default_manager().simulators()["zpl"]
 

@@ -23,7 +23,7 @@ from labeld.config import Config as LabeldConfig
 from labeld.diagnostics import run_selftest
 from labeld.pluginmanager import default_manager
 from labeld.printers import build_printers
-from labeld.simulator import SimulatorThread
+from labeld.sim import SimulatorThread
 
 
 def pct(samples: list[float], q: float) -> float:

@@ -65,7 +65,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     from labeld.pluginmanager import default_manager
-    from labeld.simulator import run
+    from labeld.sim import run
 
     specs = default_manager().simulators()
     spec = specs.get(args.name)

@@ -20,7 +20,7 @@ from labeld.contracts import Model
 from labeld.pluginmanager import default_manager
 from labeld.security import Role
 from labeld.server import ServerThread
-from labeld.simulator import SimulatorThread
+from labeld.sim import SimulatorThread
 
 
 def _model_for(language: str, models: dict[str, Model]) -> Model | None:

@@ -22,7 +22,7 @@ from labeld.config import Config, DeliveryConfig, PrinterConfig, ServerConfig
 from labeld.pluginmanager import PluginManager, default_manager
 from labeld.security import Role
 from labeld.server import ServerThread
-from labeld.simulator import SimulatorThread
+from labeld.sim import SimulatorThread
 from labeld.spool import Spool
 
 # Fast retries keep fault tests short; the production defaults are in examples/labeld.toml.

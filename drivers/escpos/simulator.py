@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from labeld.contracts import SimulatorSpec
-from labeld.simulator import Device, FaultSpec, Session, SimJob, mono_png, spec_faults
+from labeld.sim import Device, FaultSpec, Session, SimJob, mono_png, spec_faults
 
 DLE, ESC, FS, GS = 0x10, 0x1B, 0x1C, 0x1D
 _COMMAND_START = re.compile(rb"[\x10\x1b\x1c\x1d]")

@@ -30,7 +30,7 @@ import numpy as np
 
 from labeld.contracts import SimulatorSpec
 from labeld.drivers.tspl.language import STATUS_BITS, STATUS_QUERY
-from labeld.simulator import Device, FaultSpec, Session, SimJob, mono_png, spec_faults
+from labeld.sim import Device, FaultSpec, Session, SimJob, mono_png, spec_faults
 
 _FAULT_BITS = {"head-open": 0x01, "paper-jam": 0x02, "paper-out": 0x04, "ribbon-out": 0x08,
                "paused": 0x10, "cover-open": 0x40, "temperature-out-of-range": 0x80}

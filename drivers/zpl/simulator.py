@@ -59,7 +59,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from labeld.contracts import SimulatorSpec
-from labeld.simulator import Device, FaultSpec, Session, SimJob, mono_png, spec_faults
+from labeld.sim import Device, FaultSpec, Session, SimJob, mono_png, spec_faults
 
 log = logging.getLogger("labeld.simulator.zpl")
 

@@ -9,7 +9,7 @@ from labeld.api.app import create_app
 from labeld.config import Config, PrinterConfig, SecurityConfig, ServerConfig
 from labeld.security import Role
 from labeld.server import ServerThread
-from labeld.simulator import SimulatorThread
+from labeld.sim import SimulatorThread
 
 # The document a running daemon serves; built here so schemathesis can collect its cases.
 SPEC = create_app(Config(printers=[PrinterConfig(id="shelf", uri="socket://127.0.0.1:9",

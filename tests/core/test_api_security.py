@@ -18,7 +18,7 @@ ZPL = "^XA^FO20,20^A0N,30,30^FDok^FS^XZ"
 def env(tmp_path_factory, plugins):
     """One daemon for the whole matrix: starting one per case would dominate the suite's time."""
     from labeld.server import ServerThread
-    from labeld.simulator import SimulatorThread
+    from labeld.sim import SimulatorThread
 
     with SimulatorThread(plugins.simulators()["zpl"]) as zebra:
         config = cfg.Config(

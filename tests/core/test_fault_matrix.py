@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from labeld.simulator import SimulatorThread
+from labeld.sim import SimulatorThread
 from tests.conftest import FAST_DELIVERY, printer, wait_for
 
 MODELS = {"zpl": "zebra-generic-203", "escpos": "escpos-generic-80", "tspl": "tsc-generic-203"}

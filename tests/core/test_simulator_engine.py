@@ -23,8 +23,8 @@ import pytest
 
 from labeld.contracts import SimulatorSpec
 from labeld.errors import Invalid, NotFound
-from labeld.simulator import (GARBAGE_REPLY, GENERIC_FAULT_NAMES, Device, FaultSpec, Session,
-                              Simulator, SimulatorThread, spec_faults)
+from labeld.sim import (GARBAGE_REPLY, GENERIC_FAULT_NAMES, Device, FaultSpec, Session,
+                        Simulator, SimulatorThread, spec_faults)
 from tests.conftest import connect, read_exactly, send_job, wait_for
 
 
@@ -552,7 +552,7 @@ def test_unknown_routes_and_methods_are_json_errors(control):
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_run_says_where_it_listens_and_exits_cleanly_on_a_signal(signum):
-    code = ("from labeld.simulator import run; from labeld.drivers.zpl.simulator import SPEC; "
+    code = ("from labeld.sim import run; from labeld.drivers.zpl.simulator import SPEC; "
             "run(SPEC, '127.0.0.1', 0, 0, {})")
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)

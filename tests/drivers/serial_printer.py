@@ -15,7 +15,7 @@ import select
 import threading
 import time
 
-from labeld.simulator import Device, SimJob
+from labeld.sim import Device, SimJob
 
 
 class PtyPrinter:

@@ -31,7 +31,7 @@ from labeld.drivers.zpl.simulator import SPEC as ZPL_SPEC
 from labeld.plugins.escpos_generic import MODELS as ESCPOS_MODELS
 from labeld.plugins.zebra import MODELS as ZEBRA_MODELS
 from labeld.render import SYMBOLOGIES, FontBook, parse_label, raster_to_bits, render_label
-from labeld.simulator import SimulatorThread
+from labeld.sim import SimulatorThread
 
 F = zxingcpp.BarcodeFormat
 MODELS = {m.id: m for m in ZEBRA_MODELS + ESCPOS_MODELS}

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from labeld.drivers.escpos.simulator import SPEC, CommandParser, RealtimeScanner, count_cuts
-from labeld.simulator import GENERIC_FAULT_NAMES, SimulatorThread
+from labeld.sim import GENERIC_FAULT_NAMES, SimulatorThread
 from tests.conftest import ask, connect, read_exactly, send_job
 
 DLE_EOT_ALL = bytes.fromhex("10 04 01 10 04 02 10 04 03 10 04 04")

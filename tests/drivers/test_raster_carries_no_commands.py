@@ -46,7 +46,7 @@ from labeld.render import FontBook, parse_label, png_to_raster, raster_to_bits, 
 from labeld.drivers.escpos.policy import ESCPOS_RULES
 from labeld.drivers.tspl.policy import TSPL_RULES
 from labeld.security.policy import find_commands
-from labeld.simulator import SimulatorThread
+from labeld.sim import SimulatorThread
 
 RECEIPT = Model("tm-t20", "TM-T20", "escpos", 203, 576, kind="receipt", cutter=True)
 TSC = Model("tsc", "TSC", "tspl", 203, 832)

@@ -24,7 +24,7 @@ from labeld.drivers.zpl.graphics import encode_gf
 from labeld.drivers.zpl.language import ZplLanguage
 from labeld.drivers.zpl.simulator import SPEC as ZPL_SPEC
 from labeld.drivers.zpl.simulator import render_formats
-from labeld.simulator import Device, FaultSpec, Session, SimJob, SimulatorThread, mono_png
+from labeld.sim import Device, FaultSpec, Session, SimJob, SimulatorThread, mono_png
 from tests.drivers.samples import DESIGNER_Z64
 
 ZEBRA = Model("zebra-test", "Zebra", "zpl", 203, 812)

@@ -11,7 +11,7 @@ import pytest
 
 from labeld.drivers.zpl.language import ZplLanguage
 from labeld.drivers.zpl.simulator import SPEC, count_labels
-from labeld.simulator import GENERIC_FAULT_NAMES, SimulatorThread
+from labeld.sim import GENERIC_FAULT_NAMES, SimulatorThread
 from tests.conftest import ask, connect, read_exactly, send_job
 
 COUNTER_QUERY = b'! U1 getvar "odometer.total_label_count"\r\n'

@@ -24,7 +24,7 @@ from typing import Any
 import usb.backend
 import usb.core
 
-from labeld.simulator import Device, SimJob
+from labeld.sim import Device, SimJob
 
 OUT_EP, IN_EP = 0x01, 0x82
 GET_PORT_STATUS = 1
