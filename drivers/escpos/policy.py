@@ -496,8 +496,16 @@ class _EscposScan:
         reach = n - _TAIL_WINDOW - _BLOCK_REACH
         near_end: list[tuple[int, int]] = []  # skipped payloads where a block could start
         reading = _Reading(data)
+        openers = 0
         while (m := self.search.search(data, i)) is not None:
             i = m.start()
+            openers += 1
+            if openers > _READ_BUDGET:
+                # Each opener costs a look at every rule: a job of millions of them (16 MiB of
+                # "ESC *" with bad parameters took 20 s) would hold a worker thread that long.
+                yield Finding.cut("commands", data[i:i + 8].hex(" "), i,
+                                  "over a million command openers; no receipt holds that many")
+                return
             # Rule openers count wherever they are, parameters included: only ever more.
             for rule in self.structural:
                 if data.startswith(rule.seq, i) and _param_matches(rule, data, i):

@@ -255,3 +255,10 @@ def test_a_receipt_with_a_logo_holding_esc_equals_nul_passes():
                    b"\x1dVA\x00")
     passes(data)
     assert find_commands(ESCPOS, data) == []
+
+
+def test_a_job_of_millions_of_command_openers_is_refused_without_reading_them_all():
+    # 16 MiB of "ESC *" with an invalid mode took ~20 s to check opener by opener.
+    flood = b"\x1b*\x07" * ((1 << 20) + 10)
+    finding = refused(flood)
+    assert finding.code == "incomplete-command"
