@@ -15,7 +15,7 @@ from labeld.drivers.escpos.policy import escpos_text
 from labeld.security.policy import check_raw, find_commands
 from labeld.security.roles import Role
 from labeld.security.sanitize import BIDI_CONTROLS
-from tests.drivers.policy_checks import policy_checks
+from tests.drivers.policy_checks import ENCODINGS, hostile_texts, policy_checks
 
 POS, TECH, ADMIN = Role.POS, Role.TECH, Role.ADMIN
 ESCPOS = EscposLanguage()
@@ -152,14 +152,7 @@ def test_any_text_through_escpos_text_passes_the_policy(text, encoding):
 
 # -- text: escpos_text, the language's sanitizer ---------------------------------------------
 
-TEXT_PIECES = ["^", "~", "_", "_5E", "_7e", "^XZ^XA^JUF^XZ", "~JR", "! U1 setvar ", "{}{", "\r\n",
-               "\n", "\t", "\x00", "\x1b=\x00", "\x10\x04\x01", "\x1dV", "\x7f", "\x85", "\u202e",
-               "\u2066", "\u200f", "\u2028", "\U0001F600", "ő", "ű", "€", "o\u030b"]
-texts = st.one_of(
-    st.text(max_size=300),
-    st.lists(st.one_of(st.sampled_from(TEXT_PIECES), st.characters()), max_size=80).map("".join),
-)
-ENCODINGS = ["cp852", "cp437", "cp858", "cp1250", "iso8859-2", "utf-8", "ascii"]
+texts = hostile_texts
 
 
 def test_escpos_text_for_a_hungarian_receipt():

@@ -19,7 +19,7 @@ from labeld.drivers.zpl.policy import ZPL_RULES, zpl_field, zpl_field_decode
 from labeld.security.policy import check_raw, find_commands
 from labeld.security.roles import Role
 from labeld.security.sanitize import strip_controls
-from tests.drivers.policy_checks import policy_checks
+from tests.drivers.policy_checks import hostile_texts, policy_checks
 
 POS, TECH, ADMIN = Role.POS, Role.TECH, Role.ADMIN
 ZPL = ZplLanguage()
@@ -158,14 +158,7 @@ def test_zpl_rules_are_prefix_and_two_letters_once_each():
 
 # -- text: zpl_field, the language's sanitizer -----------------------------------------------
 
-TEXT_PIECES = ["^", "~", "_", "_5E", "_7e", "^XZ^XA^JUF^XZ", "~JR", "! U1 setvar ", "{}{", "\r\n",
-               "\n", "\t", "\x00", "\x1b=\x00", "\x10\x04\x01", "\x1dV", "\x7f", "\x85", "\u202e",
-               "\u2066", "\u200f", "\u2028", "\U0001F600", "ő", "ű", "€", "o\u030b"]
-texts = st.one_of(
-    st.text(max_size=300),
-    st.lists(st.one_of(st.sampled_from(TEXT_PIECES), st.characters()), max_size=80).map("".join),
-)
-ENCODINGS = ["cp852", "cp437", "cp858", "cp1250", "iso8859-2", "utf-8", "ascii"]
+texts = hostile_texts
 
 
 def test_zpl_field_escapes_the_price_field_injection():
