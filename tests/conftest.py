@@ -154,6 +154,18 @@ def send_job(port: int, data: bytes) -> None:
         sock.sendall(data)
 
 
+def send_and_read(port: int, data: bytes) -> bytes:
+    """One job, as a raw-TCP (port 9100) client sends it: connect, write it all, half-close so
+    the printer sees the end of the job; everything the printer answered until it closed."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(data)
+        sock.shutdown(socket.SHUT_WR)
+        reply = bytearray()
+        while chunk := sock.recv(4096):
+            reply += chunk
+    return bytes(reply)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -14,7 +14,6 @@ What zxing-cpp reports is compared with the input after one documented normalisa
 from __future__ import annotations
 
 import io
-import socket
 from collections.abc import Iterator
 
 import httpx
@@ -32,6 +31,7 @@ from labeld.plugins.escpos_generic import MODELS as ESCPOS_MODELS
 from labeld.plugins.zebra import MODELS as ZEBRA_MODELS
 from labeld.render import SYMBOLOGIES, FontBook, parse_label, raster_to_bits, render_label
 from labeld.sim import SimulatorThread
+from tests.conftest import send_and_read
 
 F = zxingcpp.BarcodeFormat
 MODELS = {m.id: m for m in ZEBRA_MODELS + ESCPOS_MODELS}
@@ -72,16 +72,6 @@ def printers() -> Iterator[dict[str, tuple[SimulatorThread, Language]]]:
         yield {"zpl": (zebra, ZplLanguage()), "escpos": (epson, EscposLanguage())}
 
 
-def send(port: int, data: bytes) -> bytes:
-    """One job, as a raw-TCP (port 9100) client sends it: connect, write it all, half-close so
-    the printer sees the end of the job, and read until the printer closes."""
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-        sock.sendall(data)
-        sock.shutdown(socket.SHUT_WR)
-        reply = bytearray()
-        while chunk := sock.recv(4096):
-            reply += chunk
-    return bytes(reply)
 
 
 def printed_page(sim: SimulatorThread) -> np.ndarray:
@@ -120,7 +110,7 @@ def test_what_the_printer_prints_scans_as_the_data_sent(printers, fonts, symbolo
     sim, lang = printers[language]
     sim.clear_jobs()
     job = lang.encode_raster([raster], model, PrintOptions(copies=1))
-    assert send(sim.port, job) == b""  # a print job gets no answer
+    assert send_and_read(sim.port, job) == b""  # a print job gets no answer
     page = printed_page(sim)
 
     # The printer put every dot where it was sent and nothing else: a ZPL page is as wide as

@@ -26,7 +26,6 @@ from __future__ import annotations
 import base64
 import io
 import re
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -47,6 +46,7 @@ from labeld.drivers.escpos.policy import ESCPOS_RULES
 from labeld.drivers.tspl.policy import TSPL_RULES
 from labeld.security.policy import find_commands
 from labeld.sim import SimulatorThread
+from tests.conftest import send_and_read
 
 RECEIPT = Model("tm-t20", "TM-T20", "escpos", 203, 576, kind="receipt", cutter=True)
 TSC = Model("tsc", "TSC", "tspl", 203, 832)
@@ -383,14 +383,6 @@ def label_with(png: str, width_mm: float) -> Raster:
     return render_label(parse_label(document, default_dpi=203), FontBook())
 
 
-def send(port: int, data: bytes) -> bytes:
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-        sock.sendall(data)
-        sock.shutdown(socket.SHUT_WR)
-        reply = bytearray()
-        while chunk := sock.recv(4096):
-            reply += chunk
-    return bytes(reply)
 
 
 def test_png_label_cannot_power_off_or_clear_an_escpos_printer():
@@ -408,9 +400,9 @@ def test_png_label_cannot_power_off_or_clear_an_escpos_printer():
 
     with SimulatorThread(ESCPOS_SPEC) as printer:
         # The simulated printer answers power off with 3B 30 00 and clear buffers with 37 25 00.
-        assert send(printer.port, unguarded) == (b"\x3b\x30\x00" + b"\x37\x25\x00") * 8
+        assert send_and_read(printer.port, unguarded) == (b"\x3b\x30\x00" + b"\x37\x25\x00") * 8
         printer.clear_jobs()
-        assert send(printer.port, job) == b"", "nothing executed"
+        assert send_and_read(printer.port, job) == b"", "nothing executed"
 
 
 def test_png_label_cannot_reset_a_tspl_printer():
