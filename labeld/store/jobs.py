@@ -469,17 +469,15 @@ class JobQueue:
 
         return await self.db.run(op)
 
-    async def claim_next(self, printer: str, finish: Finish | None = None) -> Job | float | None:
+    async def claim_next(self, printer: str) -> Job | float | None:
         """Take the printer's oldest pending job and mark it processing, with a new attempt.
 
-        `finish` closes the previous attempt in the same transaction: a busy printer pays one
-        spool round trip per job instead of two.
         Returns None when nothing is pending, and the time to come back when the oldest job is
-        still backing off (it keeps its place: later jobs do not overtake it)."""
+        still backing off (it keeps its place: later jobs do not overtake it). The previous
+        attempt is not folded into this transaction: its `sent` must be on disk as soon as the
+        printer took the job (finish_attempt), not when the next job is claimed."""
 
         def op(conn: sqlite3.Connection) -> Job | float | None:
-            if finish is not None:
-                _finish(conn, finish)
             row = conn.execute(
                 "SELECT * FROM jobs WHERE printer=? AND state=? ORDER BY seq LIMIT 1",
                 (printer, JobState.PENDING)).fetchone()

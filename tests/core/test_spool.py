@@ -35,14 +35,6 @@ def test_jobs_are_claimed_in_order_per_printer(spool):
     assert claimed == ids
 
 
-def test_finishing_and_claiming_share_one_transaction(spool):
-    a = run(spool.submit(raw(data="a"))).job
-    b = run(spool.submit(raw(data="b"))).job
-    assert run(spool.claim_next("p1")).id == a.id
-    before = spool.commits
-    nxt = run(spool.claim_next("p1", finish=Finish(a.id, JobState.COMPLETED, "ok", bytes_sent=1)))
-    assert nxt.id == b.id and spool.commits == before + 1
-    assert run(spool.get(a.id)).state is JobState.COMPLETED
 
 
 def test_a_job_backing_off_keeps_its_place(spool):

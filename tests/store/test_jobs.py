@@ -168,7 +168,8 @@ def test_a_job_canceled_while_sending_keeps_its_cancel(jobs):
 def test_bulk_moves_leave_jobs_the_table_does_not_let_them_take(jobs):
     busy = processing(jobs)
     person = submit(jobs)
-    run(jobs.claim_next("p1", finish=Finish(busy, C, "ok")))
+    run(jobs.finish_attempt(Finish(busy, C, "ok")))
+    run(jobs.claim_next("p1"))
     run(jobs.recover({"p1": "hold"}))  # `person` is held for a person, not for the printer
     waiting = pending(jobs)
     assert run(jobs.hold_printer("p1", FAULT)) == 1  # only `waiting`
