@@ -8,7 +8,7 @@ fails (exit 1) only when a label went missing, came out twice or was reported pr
 was not, or when the run itself broke.
 
 * Printers: two Zebras (`zebra-generic-203`), one receipt printer (`escpos-generic-80`) and one
-  TSC (`tsc-generic-203`), each a `labeld.simulator.SimulatorThread` in this process, so the
+  TSC (`tsc-generic-203`), each a `labeld.sim.SimulatorThread` in this process, so the
   bench sets faults and reads what each printer printed directly.
 * The daemon: a real `labeld serve` child (its own process group, killed in `finally`) with a
   temporary TOML config, a spool file on disk, shop-like delivery settings made quicker (see

@@ -47,8 +47,8 @@ from labeld.drivers.zpl.language import ZplLanguage
 from PIL import Image, ImageDraw, ImageFont
 
 from labeld.contracts import Model, PrintOptions, Raster
-from labeld.render import FontBook, parse_label, raster_to_bits, render_label
-from labeld.render.text import SHIPPED_FONTS
+from labeld.intake.render import FontBook, parse_label, raster_to_bits, render_label
+from labeld.intake.render.text import SHIPPED_FONTS
 
 TARGET_P50_MS = 1.5
 TARGET_RATIO = 5.0

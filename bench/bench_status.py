@@ -20,9 +20,9 @@ import time
 
 from labeld.config import DeliveryConfig, PrinterConfig
 from labeld.config import Config as LabeldConfig
-from labeld.diagnostics import run_selftest
+from labeld.diagnostics.selftest import run_selftest
 from labeld.pluginmanager import default_manager
-from labeld.printers import build_printers
+from labeld.delivery.printers import build_printers
 from labeld.sim import SimulatorThread
 
 

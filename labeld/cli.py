@@ -44,8 +44,8 @@ def cmd_render(args: argparse.Namespace) -> int:
     """Render a label document (or a template with data) to PNG, exactly as labeld would print
     it on the chosen model; no daemon needed."""
     from labeld.pluginmanager import default_manager
-    from labeld.render import FontBook, parse_label, raster_to_png, render_label
-    from labeld.templating import fill
+    from labeld.intake.render import FontBook, parse_label, raster_to_png, render_label
+    from labeld.intake.placeholders import fill
 
     plugins = default_manager()
     models = plugins.models()
@@ -90,7 +90,7 @@ def _token_store(args: argparse.Namespace):
     (the first admin token is made this way)."""
     from labeld import config as cfg
     from labeld.security import TokenStore
-    from labeld.spool import Spool
+    from labeld.store import Spool
 
     config = cfg.load(args.config) if args.config else cfg.Config()
     spool = Spool(config.server.spool)

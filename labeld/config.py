@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from labeld.errors import ConfigError
 from labeld.logs import LogFormat
-from labeld.security.middleware import DEFAULT_ALLOWED_HOSTS, DEFAULT_MAX_BODY_BYTES
+from labeld.http.middleware import DEFAULT_ALLOWED_HOSTS, DEFAULT_MAX_BODY_BYTES
 
 DEFAULT_LISTEN = "127.0.0.1:8631"
 DEFAULT_SPOOL = "/var/lib/labeld/spool.db"

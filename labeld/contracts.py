@@ -38,7 +38,7 @@ class Reason:
     `keyword` is the IPP printer-state-reasons keyword where one exists (`media-empty`,
     `cover-open`, ...), else `other`. `code` is labeld's own finer name (`head-open`,
     `ribbon-out`, `no-status-reply`); the human messages in both languages are looked up by
-    `code` in labeld.reasons, so a language driver only says *what* it decoded.
+    `code` in labeld.diagnostics.reasons, so a language driver only says *what* it decoded.
     """
 
     keyword: str
@@ -183,7 +183,7 @@ class PrintOptions:
 # -- raw-command policy ----------------------------------------------------------------------
 # A raw job reaches the printer as it is, and printers obey commands wherever they appear. Only
 # the language knows its commands, so each Language brings its RawPolicy: rules as data (served
-# at GET /v1/policy/{language}) and a scanner that finds them in bytes. labeld.security.policy
+# at GET /v1/policy/{language}) and a scanner that finds them in bytes. labeld.intake.policy
 # is the engine that applies a policy to a job and a token's role (check_raw).
 
 
@@ -214,7 +214,7 @@ class Finding:
     """Something a scanner found in a raw job: a rule's command, or the job ending inside one."""
 
     command: str  # the rule's name, or what the job ends inside of
-    written: str  # what the job holds there, printable (see labeld.security.policy.printable)
+    written: str  # what the job holds there, printable (see labeld.intake.policy.printable)
     offset: int  # byte offset in the scanned bytes
     why: str
     min_role: Role | None
@@ -373,7 +373,7 @@ class SimulatorSpec:
     language: str
     description: str
     faults: tuple[str, ...]
-    factory: Callable[..., Any]  # (**options) -> labeld.simulator.Device
+    factory: Callable[..., Any]  # (**options) -> labeld.sim.Device
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ import asyncio
 import json
 from typing import Any
 
-from labeld.api.schemas import iso
-from labeld.spool import Event, Spool
+from labeld.http.schemas import iso
+from labeld.store import Event, Spool
 
 SUBSCRIBER_QUEUE = 1000
 GAP, CLOSED = "gap", "closed"  # in-queue markers: events were dropped / the daemon stops

@@ -57,7 +57,7 @@ class JsonFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
-    """`2024-05-01 12:00:00,123 INFO labeld.scheduler: job completed [printer=shelf job=42]`."""
+    """`2024-05-01 12:00:00,123 INFO labeld.delivery.scheduler: job completed [printer=shelf job=42]`."""
 
     def __init__(self) -> None:
         super().__init__(TEXT_FORMAT)

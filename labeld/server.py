@@ -11,7 +11,7 @@ import time
 
 import uvicorn
 
-from labeld.api.app import create_app
+from labeld.http.app import create_app
 from labeld.config import LOOPBACK_HOSTS, Config, check_listen
 from labeld.pluginmanager import PluginManager
 from labeld.service import Notifier, feed_watchdog

@@ -23,7 +23,7 @@ from labeld.pluginmanager import PluginManager, default_manager
 from labeld.security import Role
 from labeld.server import ServerThread
 from labeld.sim import SimulatorThread
-from labeld.spool import Spool
+from labeld.store import Spool
 
 # Fast retries keep fault tests short; the production defaults are in examples/labeld.toml.
 FAST_DELIVERY = DeliveryConfig(max_attempts=4, backoff_initial_s=0.05, backoff_max_s=0.2,

@@ -44,8 +44,8 @@ def test_only_the_labeld_name_is_installed(wheel_files):
 
 
 def test_fonts_and_stock_templates_ship_with_it(wheel_files):
-    for name in ("labeld/render/fonts/DejaVuSans.ttf", "labeld/render/fonts/DejaVuSans-Bold.ttf",
-                 "labeld/render/fonts/LICENSE"):
+    for name in ("labeld/intake/render/fonts/DejaVuSans.ttf", "labeld/intake/render/fonts/DejaVuSans-Bold.ttf",
+                 "labeld/intake/render/fonts/LICENSE"):
         assert name in wheel_files
     templates = {n.rsplit("/", 1)[1] for n in wheel_files
                  if n.startswith("labeld/plugins/templates_builtin/templates/")}

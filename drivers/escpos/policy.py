@@ -1,7 +1,7 @@
 """ESC/POS (Epson TM and compatibles): which commands a raw job may carry, by role, and text made
 safe for a receipt line.
 
-The language's `RawPolicy` (see labeld.contracts; labeld.security.policy applies it): the
+The language's `RawPolicy` (see labeld.contracts; labeld.intake.policy applies it): the
 ESC/POS table and the scanner that finds its commands in bytes.
 
 Decisions worth knowing:
@@ -19,7 +19,7 @@ How the scanner reads the data:
   commands are scanned too: that can only refuse more, never less. Real-time commands
   (`DLE DC4 ...`) act even inside image data, so they are looked for everywhere, payloads
   included.
-* A job must end on a command boundary (see labeld.security.policy): not in a command short of
+* A job must end on a command boundary (see labeld.intake.policy): not in a command short of
   its parameters (a lone DLE, ESC, GS, FS or US, `ESC !` without its n, ...) or of its declared
   data (images, barcodes, `x ( fn pL pH` blocks, `GS k` without its NUL). A command labeld does
   not know is taken to be complete once its opcode is there. The end is read forward, as the
@@ -43,9 +43,9 @@ from types import MappingProxyType
 from typing import Any
 
 from labeld.contracts import Finding, Rule
-from labeld.security.policy import RulePolicy
+from labeld.langkit import RulePolicy
 from labeld.security.roles import Role
-from labeld.security.sanitize import strip_controls
+from labeld.langkit import strip_controls
 
 ADMIN, TECH = Role.ADMIN, Role.TECH
 

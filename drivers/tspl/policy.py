@@ -1,6 +1,6 @@
 """TSC TSPL / TSPL2: which commands a raw job may carry, by role.
 
-The language's `RawPolicy` (see labeld.contracts; labeld.security.policy applies it): the TSPL
+The language's `RawPolicy` (see labeld.contracts; labeld.intake.policy applies it): the TSPL
 table and the scanner that finds its commands in bytes.
 
 Decisions worth knowing:
@@ -13,7 +13,7 @@ How the scanner reads the data:
 * One command per line (CR or LF ends a line); the command word at the start of a line is
   checked, case-insensitively. `BITMAP` rows are skipped by their declared size, only for the
   exact header form labeld's driver sends. Immediate commands (`<ESC>!R`) count anywhere.
-* A job must end on a command boundary (see labeld.security.policy): not in a `BITMAP` or
+* A job must end on a command boundary (see labeld.intake.policy): not in a `BITMAP` or
   `<ESC>!`, or a last line that is the start of a rule's command word. Not a boundary problem:
   a last line without its newline (`PRINT 1`): the next job's first line is glued to it, which
   only spoils that line; a job's first line is checked as a line start anyway.
@@ -28,7 +28,7 @@ from types import MappingProxyType
 from typing import Any
 
 from labeld.contracts import Finding, Rule
-from labeld.security.policy import INCOMPLETE, RulePolicy, prefixes, printable
+from labeld.langkit import INCOMPLETE, RulePolicy, prefixes, printable
 from labeld.security.roles import Role
 
 ADMIN, TECH = Role.ADMIN, Role.TECH

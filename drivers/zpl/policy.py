@@ -1,6 +1,6 @@
 """Zebra ZPL II: which commands a raw job may carry, by role, and text made safe for a field.
 
-The language's `RawPolicy` (see labeld.contracts; labeld.security.policy applies it): the ZPL
+The language's `RawPolicy` (see labeld.contracts; labeld.intake.policy applies it): the ZPL
 table, the SGD table (Zebra's Set-Get-Do, `! U1 setvar ...`, and JSON SGD `{}{...}`, which a
 Zebra reads on the same port), and the scanner that finds them in bytes.
 
@@ -24,7 +24,7 @@ How the scanner reads the data:
 * SGD is case-insensitive here and allows the whitespace variants (`!U1`, tabs, `! U` blocks);
   JSON SGD (`{}{...}`, also `{} {` and `{}\\r\\n{`) is judged by the variables it names, nested
   objects as dotted names and JSON escapes decoded, like `setvar` is.
-* A job must end on a command boundary (see labeld.security.policy): not in an SGD line
+* A job must end on a command boundary (see labeld.intake.policy): not in an SGD line
   without its line end, a JSON SGD header or object, `^GFB`/`^GFC` data shorter than declared,
   a dangling `^`/`~` (plus a letter that starts a rule's command). Not a boundary problem: a
   format left open (`^XA` without `^XZ`): every `^`/`~` command is recognised wherever it is.
@@ -43,9 +43,9 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from labeld.contracts import Finding, Rule
-from labeld.security.policy import INCOMPLETE, RulePolicy, prefixes, printable
+from labeld.langkit import INCOMPLETE, RulePolicy, prefixes, printable
 from labeld.security.roles import Role
-from labeld.security.sanitize import strip_controls
+from labeld.langkit import strip_controls
 
 ADMIN, TECH = Role.ADMIN, Role.TECH
 NOBODY = None

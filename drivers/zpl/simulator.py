@@ -61,7 +61,7 @@ from typing import ClassVar
 from labeld.contracts import SimulatorSpec
 from labeld.sim import Device, FaultSpec, Session, SimJob, mono_png, spec_faults
 
-log = logging.getLogger("labeld.simulator.zpl")
+log = logging.getLogger("labeld.sim.zpl")
 
 # Faults that a real Zebra lists as states in which it may not answer ~HS (reference 1.2).
 _MUTE_STATES = ("paper-out", "head-open", "ribbon-out", "head-too-hot")

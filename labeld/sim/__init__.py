@@ -10,8 +10,6 @@ and gets the sockets, the transport faults, the connection log and the control i
 * `control.py`: the control port, a tiny HTTP/1.1 server and its router;
 * `thread.py`: SimulatorThread, a Simulator on its own thread for synchronous code;
 * `cli.py`: run, the `labeld simulate NAME` entry point.
-
-`labeld.simulator` is the old import path of all this and re-exports it.
 """
 
 from labeld.sim.cli import run

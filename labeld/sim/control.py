@@ -28,7 +28,7 @@ from labeld.sim.device import SimJob
 if TYPE_CHECKING:
     from labeld.sim.printer import Simulator
 
-log = logging.getLogger("labeld.simulator")
+log = logging.getLogger("labeld.sim")
 
 
 class ControlServer:

@@ -1,6 +1,6 @@
 """mono_png: the 1-bit PNG writer simulated printers draw their print-outs with.
 
-labeld's renderer has its own (labeld.render.raster_to_png, on Pillow), and the simulator does
+labeld's renderer has its own (labeld.intake.render.raster_to_png, on Pillow), and the simulator does
 not use it on purpose: tests compare what a simulator printed with what the renderer drew, so the
 simulator must not share code with what it checks. It is an independent oracle, and a bug in the
 renderer's PNG path cannot show up on both sides of the comparison and cancel out. Only zlib and

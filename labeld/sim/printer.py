@@ -53,7 +53,7 @@ from labeld.sim.control import ControlServer
 from labeld.sim.device import Device, Session, SimJob
 from labeld.sim.faults import GENERIC_FAULT_NAMES, GENERIC_FAULTS, FaultValue, unknown_fault
 
-log = logging.getLogger("labeld.simulator")
+log = logging.getLogger("labeld.sim")
 
 GARBAGE_REPLY = b"\xff\x00garbage"
 # Small enough that a stalled reader pushes back on a sender within a few KiB (Linux doubles

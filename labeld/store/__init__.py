@@ -19,8 +19,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from labeld.store.database import Database, Schema
-from labeld.store.events import EventLog
-from labeld.store.jobs import JobQueue
+from labeld.store.events import EVENTS_KEPT, Event, EventLog
+from labeld.store.jobs import (ADDED_COLUMNS, FINISHED, IDEMPOTENCY_WINDOW_S, RESTARTABLE,
+                               Attempt, Evidence, Finish, Job, JobQueue, JobState, NewJob,
+                               SubmitResult)
 
 
 class Spool:
@@ -78,4 +80,6 @@ class Spool:
         return removed
 
 
-__all__ = ["Database", "EventLog", "JobQueue", "Schema", "Spool"]
+__all__ = ["ADDED_COLUMNS", "EVENTS_KEPT", "FINISHED", "IDEMPOTENCY_WINDOW_S", "RESTARTABLE",
+           "Attempt", "Database", "Event", "EventLog", "Evidence", "Finish", "Job", "JobQueue",
+           "JobState", "NewJob", "Schema", "Spool", "SubmitResult"]

@@ -193,7 +193,7 @@ class HasDatabase(Protocol):
 
 
 def database_of(handle: Database | HasDatabase) -> Database:
-    """The Database behind `handle`. Tokens and audit take the Database; until labeld/api/app.py
+    """The Database behind `handle`. Tokens and audit take the Database; until labeld/http/app.py
     and labeld/cli.py hand it over themselves they pass the Spool facade, which holds it."""
     return handle if isinstance(handle, Database) else handle.db
 

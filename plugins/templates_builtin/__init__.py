@@ -16,7 +16,7 @@ from typing import Any
 
 from labeld.contracts import Template
 from labeld.hookspecs import hookimpl
-from labeld.templating import validate_template
+from labeld.intake.placeholders import validate_template
 
 DESCRIPTIONS: dict[str, str] = {
     "shelf-price-tag": "Shelf price tag, 58x40 mm: name, price, unit price, EAN-13, small print",

@@ -37,7 +37,7 @@ def labeld_models() -> list[Model]:
 async def _error_word(printer: Any) -> tuple[str, str, str, dict[str, Any] | None]:
     """~HQES: the detailed error and warning words, richer than ~HS (cutter, head element,
     calibration, clean head...), and answered by Zebras that stay silent on ~HS in a fault."""
-    from labeld.diagnostics import verdict
+    from labeld.diagnostics.selftest import verdict
     from labeld.drivers.zpl.language import HQES_QUERY, decode_hqes, hqes_complete
 
     reply = await printer.ask(HQES_QUERY, hqes_complete, printer.status_timeout)

@@ -5,7 +5,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from labeld.api.app import create_app
+from labeld.http.app import create_app
 from labeld.config import Config, PrinterConfig, SecurityConfig, ServerConfig
 from labeld.security import Role
 from labeld.server import ServerThread

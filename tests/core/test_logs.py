@@ -20,8 +20,8 @@ from tests.conftest import free_port
 
 def record(message: str = "job %s completed", *args, level: int = logging.INFO,
            extra: dict | None = None, exc_info=None) -> logging.LogRecord:
-    """A record as `log.info(message, *args, extra=extra)` on labeld.scheduler makes it."""
-    logger = logging.getLogger("labeld.scheduler")
+    """A record as `log.info(message, *args, extra=extra)` on labeld.delivery.scheduler makes it."""
+    logger = logging.getLogger("labeld.delivery.scheduler")
     return logger.makeRecord(logger.name, level, __file__, 1, message, args, exc_info,
                              extra=extra)
 
@@ -31,7 +31,7 @@ def test_a_json_line_carries_time_level_logger_message_and_the_extra_fields():
                                          extra={"printer": "shelf", "job": 42, "code": "ok"}))
     assert "\n" not in line
     entry = json.loads(line)
-    assert entry["level"] == "info" and entry["logger"] == "labeld.scheduler"
+    assert entry["level"] == "info" and entry["logger"] == "labeld.delivery.scheduler"
     assert entry["message"] == "job 42 completed"
     assert (entry["printer"], entry["job"], entry["code"]) == ("shelf", 42, "ok")
     when = datetime.fromisoformat(entry["time"])
@@ -63,8 +63,8 @@ def test_uvicorns_coloured_copy_of_its_message_is_not_a_field():
 def test_a_text_line_is_readable_and_shows_the_extra_fields():
     line = TextFormatter().format(record("job %s completed", 42,
                                          extra={"printer": "shelf", "code": "ok"}))
-    assert line.endswith(" INFO labeld.scheduler: job 42 completed [printer=shelf code=ok]")
-    assert TextFormatter().format(record("plain")).endswith("labeld.scheduler: plain")
+    assert line.endswith(" INFO labeld.delivery.scheduler: job 42 completed [printer=shelf code=ok]")
+    assert TextFormatter().format(record("plain")).endswith("labeld.delivery.scheduler: plain")
 
 
 def test_auto_is_text_on_a_terminal_and_json_elsewhere(tmp_path):
@@ -99,12 +99,12 @@ def test_setup_logging_routes_every_logger_through_one_handler(root_logger):
     setup_logging("info", "json", first)
     out = io.StringIO()
     setup_logging("debug", "json", out)  # a second call replaces the first handler
-    logging.getLogger("labeld.scheduler").info("printer state changed",
+    logging.getLogger("labeld.delivery.scheduler").info("printer state changed",
                                                extra={"printer": "shelf", "code": "paper-out"})
     logging.getLogger("uvicorn.error").warning("a uvicorn line")
     lines = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [(e["logger"], e["message"]) for e in lines] == [
-        ("labeld.scheduler", "printer state changed"), ("uvicorn.error", "a uvicorn line")]
+        ("labeld.delivery.scheduler", "printer state changed"), ("uvicorn.error", "a uvicorn line")]
     assert lines[0]["printer"] == "shelf" and lines[0]["code"] == "paper-out"
     assert first.getvalue() == ""
 

@@ -16,7 +16,7 @@ import labeld.drivers.escpos.language as escpos_language
 import labeld.drivers.tspl.language as tspl_language
 import labeld.drivers.zpl.language as zpl_language
 import labeld.plugins
-from labeld import reasons
+from labeld.diagnostics import reasons
 from labeld.contracts import Reason, Severity
 
 DRIVER_MODULES: tuple[ModuleType, ...] = (zpl_language, escpos_language, tspl_language)
@@ -74,7 +74,7 @@ def test_tables_are_found() -> None:
 def test_every_emitted_code_has_both_languages() -> None:
     codes = {r.code for r in _table_reasons()} | set(_literal_codes_in_source())
     missing = sorted(code for code in codes if code not in reasons.CATALOGUE)
-    assert not missing, f"codes without messages in labeld/reasons.py: {missing}"
+    assert not missing, f"codes without messages in labeld/diagnostics/reasons.py: {missing}"
     for code in codes:
         entry = reasons.CATALOGUE[code]
         for text in (entry.message, entry.hint):

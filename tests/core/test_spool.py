@@ -6,7 +6,7 @@ import sqlite3
 import pytest
 
 from labeld.errors import Conflict, Invalid
-from labeld.spool import Finish, JobState, NewJob
+from labeld.store import Finish, JobState, NewJob
 from tests.conftest import run
 
 
@@ -127,7 +127,7 @@ def test_pages_come_back_with_their_dots_and_ink_box(spool):
 def test_a_spool_from_before_the_ink_column_opens_and_reads_it_as_unknown(tmp_path):
     import zlib
 
-    from labeld.spool import Spool
+    from labeld.store import Spool
 
     path = tmp_path / "old.db"
     old = sqlite3.connect(path)
@@ -148,7 +148,7 @@ def test_a_spool_from_before_the_ink_column_opens_and_reads_it_as_unknown(tmp_pa
 
 def test_a_spool_from_before_delivery_tracking_opens_and_keeps_its_jobs(tmp_path):
     # the jobs table as the first labeld wrote it: no hold_kind, no delivery
-    from labeld.spool import Spool
+    from labeld.store import Spool
     from labeld.store.jobs import ADDED_COLUMNS, SCHEMA
 
     path = tmp_path / "first.db"

@@ -56,7 +56,7 @@ def test_a_worker_that_hits_a_bug_is_restarted_and_says_so(tmp_path, simulator, 
     plugins.register(BuggyPlugin(), "buggy")
     config = Config(server=ServerConfig(spool=str(tmp_path / "spool.db"), log_level="warning"),
                     delivery=FAST_DELIVERY, printers=[printer("shelf", sim, "buggy-zebra")])
-    caplog.set_level(logging.ERROR, logger="labeld.scheduler")
+    caplog.set_level(logging.ERROR, logger="labeld.delivery.scheduler")
     with ServerThread(config, plugins=plugins) as server:
         secret, _ = server.app.state.daemon.tokens.create_sync("admin", Role.ADMIN)
         client = httpx.Client(base_url=server.url, timeout=10,

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from labeld.errors import Invalid
-from labeld.templating import MAX_FILLED_CHARS, fields, fill, validate_template
+from labeld.intake.placeholders import MAX_FILLED_CHARS, fields, fill, validate_template
 
 LABEL = {
     "width_mm": 58, "height_mm": 40,

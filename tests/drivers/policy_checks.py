@@ -8,7 +8,7 @@ import pytest
 from hypothesis import strategies as st
 
 from labeld.contracts import Language
-from labeld.security.policy import check_raw
+from labeld.intake.policy import check_raw
 from labeld.security.roles import Forbidden, Role
 
 

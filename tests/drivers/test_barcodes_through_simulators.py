@@ -29,7 +29,7 @@ from labeld.drivers.zpl.language import ZplLanguage
 from labeld.drivers.zpl.simulator import SPEC as ZPL_SPEC
 from labeld.plugins.escpos_generic import MODELS as ESCPOS_MODELS
 from labeld.plugins.zebra import MODELS as ZEBRA_MODELS
-from labeld.render import SYMBOLOGIES, FontBook, parse_label, raster_to_bits, render_label
+from labeld.intake.render import SYMBOLOGIES, FontBook, parse_label, raster_to_bits, render_label
 from labeld.sim import SimulatorThread
 from tests.conftest import send_and_read
 

@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from labeld.drivers.escpos.language import EscposLanguage
 from labeld.drivers.escpos.policy import escpos_text
 
-from labeld.security.policy import check_raw, find_commands
+from labeld.intake.policy import check_raw, find_commands
 from labeld.security.roles import Role
-from labeld.security.sanitize import BIDI_CONTROLS
+from labeld.langkit import BIDI_CONTROLS
 from tests.drivers.policy_checks import ENCODINGS, hostile_texts, policy_checks
 
 POS, TECH, ADMIN = Role.POS, Role.TECH, Role.ADMIN

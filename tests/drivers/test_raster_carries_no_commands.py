@@ -41,10 +41,10 @@ from labeld.drivers.escpos.raster import MAX_BAND_ROWS, MAX_ROW_BYTES, encode_gs
 from labeld.drivers.escpos.simulator import SPEC as ESCPOS_SPEC
 from labeld.drivers.tspl.language import TsplLanguage
 from labeld.drivers.tspl.simulator import render_labels
-from labeld.render import FontBook, parse_label, png_to_raster, raster_to_bits, render_label
+from labeld.intake.render import FontBook, parse_label, png_to_raster, raster_to_bits, render_label
 from labeld.drivers.escpos.policy import ESCPOS_RULES
 from labeld.drivers.tspl.policy import TSPL_RULES
-from labeld.security.policy import find_commands
+from labeld.intake.policy import find_commands
 from labeld.sim import SimulatorThread
 from tests.conftest import send_and_read
 

@@ -9,8 +9,8 @@ import pytest
 from labeld.config import Config, DeliveryConfig, PrinterConfig
 from labeld.contracts import Timeouts, TransportError
 from labeld.drivers.transports.serial_port import CHUNK, SerialTransport, parse
-from labeld.printers import build_printers
-from labeld.render import png_to_raster, raster_to_bits
+from labeld.delivery.printers import build_printers
+from labeld.intake.render import png_to_raster, raster_to_bits
 from tests.conftest import run, wait_for, wait_job
 from tests.drivers.serial_printer import PtyPrinter
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from labeld.contracts import PrintOptions, Raster
 from labeld.drivers.tspl.language import STATUS_QUERY, TsplLanguage, decode_status_byte
 from labeld.drivers.tspl.simulator import MILEAGE_QUERY, TsplDevice, render_labels
-from labeld.render import png_to_raster, raster_to_bits
+from labeld.intake.render import png_to_raster, raster_to_bits
 from tests.conftest import ask, connect, printer, send_job, wait_for, wait_job
 from tests.drivers.test_tspl import TSC
 

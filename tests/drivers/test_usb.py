@@ -16,8 +16,8 @@ from labeld.contracts import Timeouts, TransportError
 from labeld.drivers.transports.usb import UsbTransport, decode_port_status, parse
 from labeld.hookspecs import hookimpl
 from labeld.pluginmanager import PluginManager, default_manager
-from labeld.printers import build_printers
-from labeld.render import png_to_raster, raster_to_bits
+from labeld.delivery.printers import build_printers
+from labeld.intake.render import png_to_raster, raster_to_bits
 from tests.conftest import run, wait_job
 from tests.drivers.usb_printer import EmulatedBackend, UsbPrinter
 

@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from labeld.drivers.zpl.language import ZplLanguage
 from labeld.drivers.zpl.policy import ZPL_RULES, zpl_field, zpl_field_decode
 
-from labeld.security.policy import check_raw, find_commands
+from labeld.intake.policy import check_raw, find_commands
 from labeld.security.roles import Role
-from labeld.security.sanitize import strip_controls
+from labeld.langkit import strip_controls
 from tests.drivers.policy_checks import hostile_texts, policy_checks
 
 POS, TECH, ADMIN = Role.POS, Role.TECH, Role.ADMIN

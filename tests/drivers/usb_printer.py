@@ -5,7 +5,7 @@ Each `UsbPrinter` answers as a printer-class device does (reference section 5): 
 configuration, interface and endpoint descriptors; string descriptors (the serial number);
 the class request GET_PORT_STATUS; a kernel driver (usblp) that must be
 detached before the interface is claimed, and only one claim at a time. Behind its bulk
-endpoints sits one of labeld's simulated printers (a `labeld.simulator.Device`): bytes written
+endpoints sits one of labeld's simulated printers (a `labeld.sim.Device`): bytes written
 to bulk OUT go through a session of that device exactly as a TCP connection's bytes do, its
 replies (`~HS`, `DLE EOT`) come back on bulk IN, and one claim of the interface is one job.
 Faults are the device's own (paper out, head open...) plus what only USB has: unplugged, a

@@ -18,8 +18,8 @@ from labeld.errors import Invalid
 from labeld.plugins.escpos_generic import MODELS as ESCPOS_MODELS
 from labeld.plugins.templates_builtin import DESCRIPTIONS, SAMPLE_DATA, TEMPLATES
 from labeld.plugins.zebra import MODELS as ZEBRA_MODELS
-from labeld.render import FontBook, mm_to_dots, parse_label, raster_to_bits, render_label
-from labeld.templating import fields, fill, validate_template
+from labeld.intake.render import FontBook, mm_to_dots, parse_label, raster_to_bits, render_label
+from labeld.intake.placeholders import fields, fill, validate_template
 
 NAMES = sorted(TEMPLATES)
 ZEBRA_203 = next(m for m in ZEBRA_MODELS if m.id == "zebra-generic-203")

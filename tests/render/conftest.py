@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from labeld.render import FontBook, parse_label, raster_to_bits, render_label
+from labeld.intake.render import FontBook, parse_label, raster_to_bits, render_label
 
 
 @pytest.fixture(scope="session")

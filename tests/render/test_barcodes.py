@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from labeld.errors import Invalid
-from labeld.render import BarcodeElement, gtin_check_digit
-from labeld.render.barcodes import QUIET_ZONES, encode, render_barcode
+from labeld.intake.render import BarcodeElement, gtin_check_digit
+from labeld.intake.render.barcodes import QUIET_ZONES, encode, render_barcode
 
 F = zxingcpp.BarcodeFormat
 

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from labeld.errors import Invalid
-from labeld.render import (BarcodeElement, BoxElement, ImageElement, Label, LineElement,
+from labeld.intake.render import (BarcodeElement, BoxElement, ImageElement, Label, LineElement,
                            TextElement, mm_to_dots, parse_label)
 
 
@@ -56,7 +56,7 @@ def test_api_example_parses():
 
 
 def test_api_example_renders(fonts):
-    from labeld.render import render_label
+    from labeld.intake.render import render_label
 
     r = render_label(parse_label(api_example(), 203), fonts)
     assert (r.width, r.height, r.dpi) == (mm_to_dots(100, 203), mm_to_dots(150, 203), 203)

@@ -17,11 +17,11 @@ from PIL import Image
 
 from labeld.contracts import Raster
 from labeld.errors import Invalid
-from labeld.render import (FontBook, mm_to_dots, parse_label, raster_to_bits, raster_to_png,
+from labeld.intake.render import (FontBook, mm_to_dots, parse_label, raster_to_bits, raster_to_png,
                            render_label)
-from labeld.render.barcodes import encode
-from labeld.render.document import BarcodeElement
-from labeld.render.documents import document_to_rasters
+from labeld.intake.render.barcodes import encode
+from labeld.intake.render.label import BarcodeElement
+from labeld.intake.render.documents import document_to_rasters
 
 RECEIPT = {"width_dots": 576, "dpi": 203}  # 80 mm receipt paper, 72 mm printable
 ZEBRA_203 = {"width_dots": 832, "dpi": 203}

@@ -13,8 +13,8 @@ import pytest
 from PIL import Image
 
 from labeld.errors import Invalid
-from labeld.render import decode_image, dither, page_to_raster, raster_to_bits
-from labeld.render.images import BAYER8_THRESHOLDS
+from labeld.intake.render import decode_image, dither, page_to_raster, raster_to_bits
+from labeld.intake.render.images import BAYER8_THRESHOLDS
 
 
 def encoded(im: Image.Image, fmt: str = "PNG", **kw) -> bytes:

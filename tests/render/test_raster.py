@@ -14,10 +14,10 @@ from PIL import Image
 
 from labeld.contracts import Raster
 from labeld.errors import Invalid
-from labeld.render import (SYMBOLOGIES, FontBook, pack, parse_label, png_to_raster,
+from labeld.intake.render import (SYMBOLOGIES, FontBook, pack, parse_label, png_to_raster,
                            raster_to_bits, raster_to_png, render_label)
-from labeld.render.raster import _place
-from labeld.render.sprite import Sprite
+from labeld.intake.render.raster import _place
+from labeld.intake.render.sprite import Sprite
 from tests.render.conftest import ink_box
 
 DOT = 25.4 / 203  # one dot at 203 dpi, in mm

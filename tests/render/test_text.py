@@ -18,9 +18,9 @@ import numpy as np
 import pytest
 
 from labeld.errors import Invalid
-from labeld.render import (FontBook, TextElement, parse_label, png_to_raster, raster_to_bits,
+from labeld.intake.render import (FontBook, TextElement, parse_label, png_to_raster, raster_to_bits,
                            raster_to_png, render_label)
-from labeld.render.text import MIN_TEXT_DOTS, SHIPPED_FONTS, render_text
+from labeld.intake.render.text import MIN_TEXT_DOTS, SHIPPED_FONTS, render_text
 from tests.render.conftest import ink_box
 
 HUNGARIAN = "Árvíztűrő tükörfúrógép ÁRVÍZTŰRŐ TÜKÖRFÚRÓGÉP"
@@ -250,7 +250,7 @@ def test_text_off_the_label_is_refused(draw):
 def test_fast_and_public_glyph_paths_agree(fonts: FontBook, text: str, size: int):
     """The fast path wraps getmask2's result with a private Pillow call; the public fallback
     must produce the same dots in the same place."""
-    from labeld.render.text import _ink, _ink_public
+    from labeld.intake.render.text import _ink, _ink_public
 
     font = fonts.font(fonts.resolve(None, True), size)
     fast, fast_at = _ink(font, text)

@@ -1,6 +1,6 @@
 """Lines composed from cached glyphs are the very dots Pillow draws for the whole line.
 
-labeld.render.text composes a new line of a shipped font from cached glyph bitmaps, advances
+labeld.intake.render.text composes a new line of a shipped font from cached glyph bitmaps, advances
 and checked kerning pairs (~10x faster than laying the line out again). Its claim is exactness,
 not similarity: these tests compare composed lines with Pillow's own rendering of the same text,
 dot for dot, position and advance included."""
@@ -12,8 +12,8 @@ import random
 import numpy as np
 import pytest
 
-from labeld.render import FontBook, TextElement
-from labeld.render.text import COMPOSABLE_FONTS, _crop, _GlyphSet, _ink, render_text
+from labeld.intake.render import FontBook, TextElement
+from labeld.intake.render.text import COMPOSABLE_FONTS, _crop, _GlyphSet, _ink, render_text
 
 LATIN = [chr(c) for c in [*range(0x20, 0x7F), *range(0xA0, 0x250), *range(0x2010, 0x2028), 0x20AC]
          if chr(c).isprintable() and c != 0xAD]

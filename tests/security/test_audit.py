@@ -7,13 +7,13 @@ import sqlite3
 import httpx
 from fastapi import Depends, FastAPI, Request
 
-from labeld.api.app import install_error_handlers
+from labeld.http.app import install_error_handlers
 from labeld.errors import LabeldError, NotFound
-from labeld.security import Guard, error_response
+from labeld.http.security import Guard, error_response
 from labeld.security.audit import STATE_KEY, AuditLog, AuditTrail
 from labeld.security.roles import Role
 from labeld.security.tokens import TokenStore
-from labeld.spool import Spool
+from labeld.store import Spool
 from tests.conftest import run
 
 

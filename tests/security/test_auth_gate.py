@@ -17,8 +17,8 @@ import pytest
 from fastapi import Depends, FastAPI, Request
 from pydantic import BaseModel
 
-from labeld.api.app import install_error_handlers
-from labeld.security import Guard, RateConfig, RateLimiter, SecuritySettings, install_middleware
+from labeld.http.app import install_error_handlers
+from labeld.http.security import Guard, RateConfig, RateLimiter, SecuritySettings, install_middleware
 from labeld.security.audit import STATE_KEY, AuditLog
 from labeld.security.roles import Role
 from labeld.security.tokens import TokenStore

@@ -13,9 +13,9 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from labeld.api.app import install_error_handlers
-from labeld.security import SecuritySettings, install_middleware, wrap
-from labeld.security.middleware import (
+from labeld.http.app import install_error_handlers
+from labeld.http.security import SecuritySettings, install_middleware, wrap
+from labeld.http.middleware import (
     BodyLimit,
     BodyLimitConfig,
     HostAllowlist,

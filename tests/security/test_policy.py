@@ -1,4 +1,4 @@
-"""The raw-command policy engine (labeld/security/policy.py): it applies whatever policy a
+"""The raw-command policy engine (labeld/intake/policy.py): it applies whatever policy a
 language brings, and a language without one is admin-only.
 
 Each built-in language's corpus is with its driver (tests/drivers/test_*_policy.py); copies and
@@ -12,7 +12,7 @@ import pytest
 
 from labeld.contracts import Language, StatusReport
 from labeld.pluginmanager import default_manager
-from labeld.security.policy import check_raw, find_commands, policy_table
+from labeld.intake.policy import check_raw, find_commands, policy_table
 from labeld.security.roles import Forbidden, Role
 
 POS, TECH, ADMIN = Role.POS, Role.TECH, Role.ADMIN

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from labeld.drivers.zpl.language import ZplLanguage
 from labeld.pluginmanager import default_manager
-from labeld.security.policy import check_raw, find_commands
+from labeld.intake.policy import check_raw, find_commands
 from labeld.security.roles import Forbidden, Role
 
 POS, TECH, ADMIN = Role.POS, Role.TECH, Role.ADMIN

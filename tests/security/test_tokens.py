@@ -9,12 +9,12 @@ import httpx
 import pytest
 from fastapi import Depends, FastAPI
 
-from labeld.api.app import install_error_handlers
+from labeld.http.app import install_error_handlers
 from labeld.errors import Conflict, Invalid, LabeldError, NotFound
-from labeld.security import Guard, RateConfig, RateLimiter, error_response
+from labeld.http.security import Guard, RateConfig, RateLimiter, error_response
 from labeld.security.roles import Role
 from labeld.security.tokens import TOKEN_PREFIX, TokenStore
-from labeld.spool import Spool
+from labeld.store import Spool
 from tests.conftest import run
 
 

@@ -18,12 +18,12 @@ from PIL import Image
 
 from labeld.contracts import Raster
 from labeld.errors import Invalid
-from labeld.render.barcodes import render_barcode
-from labeld.render.document import (BarcodeElement, BoxElement, Element, ImageElement, Label,
+from labeld.intake.render.barcodes import render_barcode
+from labeld.intake.render.label import (BarcodeElement, BoxElement, Element, ImageElement, Label,
                                     LineElement, TextElement, mm_to_dots)
-from labeld.render.images import render_image
-from labeld.render.sprite import Sprite, pack
-from labeld.render.text import FontBook, render_text
+from labeld.intake.render.images import render_image
+from labeld.intake.render.sprite import Sprite, pack
+from labeld.intake.render.text import FontBook, render_text
 
 __all__ = ["render_label", "raster_to_png", "png_to_raster", "pack", "raster_to_bits"]
 

@@ -21,32 +21,23 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from labeld import __version__
-from labeld.api.metrics import METRICS_CONTENT_TYPE, render_metrics
-from labeld.api.schemas import JobRequest, TokenRequest, job_json, printer_json, reasons_json
+from labeld.diagnostics.metrics import METRICS_CONTENT_TYPE, render_metrics
+from labeld.http.schemas import JobRequest, TokenRequest, job_json, printer_json, reasons_json
 from labeld.config import Config
 from labeld.errors import LabeldError, NotFound
-from labeld.diagnostics import LogRing, diagnostic_label, run_selftest, support_bundle
+from labeld.diagnostics.selftest import LogRing, diagnostic_label, run_selftest, support_bundle
 from labeld.events import CLOSED, EventHub, event_json, sse
-from labeld.jobs import Prepared, prepare, raw_bytes
-from labeld.render import FontBook, raster_to_png
-from labeld.templates import TemplateStore
-from labeld.templating import fields as template_fields
-from labeld.security.policy import policy_table
-from labeld.security import (
-    AuditLog,
-    Guard,
-    Role,
-    SecuritySettings,
-    TokenInfo,
-    TokenStore,
-    check_raw,
-    error_response,
-    install_middleware,
-)
+from labeld.intake.prepare import Prepared, prepare, raw_bytes
+from labeld.intake.render import FontBook, raster_to_png
+from labeld.intake.templates import TemplateStore
+from labeld.intake.placeholders import fields as template_fields
+from labeld.http.security import Guard, SecuritySettings, error_response, install_middleware
+from labeld.intake.policy import check_raw, policy_table
+from labeld.security import AuditLog, Role, TokenInfo, TokenStore
 from labeld.pluginmanager import PluginManager, default_manager
-from labeld.printers import Printer, build_printers
-from labeld.scheduler import Scheduler
-from labeld.spool import JobState, NewJob, Spool
+from labeld.delivery.printers import Printer, build_printers
+from labeld.delivery.scheduler import Scheduler
+from labeld.store import JobState, NewJob, Spool
 
 log = logging.getLogger(__name__)
 SSE_KEEPALIVE_S = 15.0

@@ -7,14 +7,14 @@ labeld draws labels itself, so every printer prints the same pixels whatever its
     raster = render_label(label, fonts)               # Invalid if it cannot be drawn as asked
 """
 
-from labeld.render.barcodes import gtin_check_digit
-from labeld.render.document import (SYMBOLOGIES, BarcodeElement, BoxElement, Element,
+from labeld.intake.render.barcodes import gtin_check_digit
+from labeld.intake.render.label import (SYMBOLOGIES, BarcodeElement, BoxElement, Element,
                                     ImageElement, Label, LineElement, TextElement, mm_to_dots,
                                     parse_label)
-from labeld.render.images import DEFAULT_MAX_PIXELS, decode_image, dither, page_to_raster
-from labeld.render.raster import png_to_raster, raster_to_bits, raster_to_png, render_label
-from labeld.render.sprite import pack
-from labeld.render.text import DEFAULT_FONT, FontBook
+from labeld.intake.render.images import DEFAULT_MAX_PIXELS, decode_image, dither, page_to_raster
+from labeld.intake.render.raster import png_to_raster, raster_to_bits, raster_to_png, render_label
+from labeld.intake.render.sprite import pack
+from labeld.intake.render.text import DEFAULT_FONT, FontBook
 
 __all__ = [
     "DEFAULT_FONT", "DEFAULT_MAX_PIXELS", "SYMBOLOGIES",

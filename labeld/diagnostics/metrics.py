@@ -11,7 +11,7 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
-    from labeld.api.app import Daemon
+    from labeld.http.app import Daemon
 
 METRICS_CONTENT_TYPE = CONTENT_TYPE_LATEST
 PRINTER_STATES = ("idle", "processing", "stopped")

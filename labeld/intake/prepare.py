@@ -1,4 +1,4 @@
-"""From a job request to what the spool keeps: raw bytes as they are, everything else rendered.
+"""Intake: from a job request to what the store keeps: raw bytes as they are, everything else rendered.
 
 Labels, templates and documents are rendered when the job is submitted, not when it prints: bad
 input is a 422 to the client that sent it (never a job that prints garbage later), and the
@@ -12,14 +12,13 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from labeld.contracts import PrintOptions, Raster
+from labeld.contracts import Raster
 from labeld.errors import Invalid, LabeldError, NotFound
-from labeld.printers import Printer
-from labeld.render import FontBook, parse_label, render_label
-from labeld.render.documents import document_to_rasters
-from labeld.spool import Job
-from labeld.templates import TemplateStore
-from labeld.templating import fill
+from labeld.delivery.printers import Printer
+from labeld.intake.render import FontBook, parse_label, render_label
+from labeld.intake.render.documents import document_to_rasters
+from labeld.intake.templates import TemplateStore
+from labeld.intake.placeholders import fill
 
 @dataclass
 class Prepared:
@@ -91,23 +90,3 @@ def raw_bytes(raw: dict[str, Any]) -> bytes:
     if raw.get("encoding") == "base64":
         return base64.b64decode(raw["data"])
     return raw["data"].encode("utf-8")
-
-
-def job_labels(printer: Printer, job: Job) -> int | None:
-    """How far the job moves the printer's label counter: every page of a raster job is a
-    label; a raw job counts as the language reads it (0 for one that prints no label), None
-    where the language cannot tell."""
-    if job.kind != "raw":
-        return len(job.pages) * job.copies
-    per_copy = printer.language.labels_in_raw(raw_bytes(job.payload))
-    return None if per_copy is None else per_copy * job.copies
-
-
-def job_bytes(printer: Printer, job: Job) -> bytes:
-    """The exact bytes a job sends. Raises LabeldError for a payload that can never print."""
-    if job.kind == "raw":
-        return printer.language.raw_job(raw_bytes(job.payload), job.copies)
-    if not job.pages:
-        raise LabeldError("no-pages", "The job has no rendered pages.", "", status=500)
-    return printer.language.encode_raster(job.pages, printer.model,
-                                          PrintOptions(copies=job.copies, cut=True))

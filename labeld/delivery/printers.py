@@ -19,9 +19,9 @@ from labeld.config import Config, DeliveryConfig, PrinterConfig
 from labeld.contracts import Language, Model, Reason, Severity, StatusReport, Timeouts, Transport, TransportError
 from labeld.errors import ConfigError
 from labeld.pluginmanager import PluginManager
-from labeld.reasons import GARBLED_STATUS_REPLY as GARBLED
-from labeld.reasons import PRINTER_UNREACHABLE as UNREACHABLE
-from labeld.reasons import STATUS_FAILED, STATUS_TIMEOUT
+from labeld.diagnostics.reasons import GARBLED_STATUS_REPLY as GARBLED
+from labeld.diagnostics.reasons import PRINTER_UNREACHABLE as UNREACHABLE
+from labeld.diagnostics.reasons import STATUS_FAILED, STATUS_TIMEOUT
 
 log = logging.getLogger(__name__)
 # Transport error codes that mean "nothing could be sent at all" (the printer is off or away),
@@ -167,7 +167,7 @@ class Printer:
                                jobs_in_printer=report.jobs_in_printer)
         return self.last
 
-    async def status(self, max_age: float) -> LiveStatus:
+    async def recent_status(self, max_age: float) -> LiveStatus:
         """The last status if it is fresh enough, else a new query. A printer that did not
         answer is asked less often, since each silent query costs the whole status timeout."""
         limit = max_age if self.last.answered else max_age * 10

@@ -29,8 +29,8 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from labeld.errors import Invalid
-from labeld.render.document import MAX_LABEL_DOTS, BarcodeElement, TextElement, mm_to_dots
-from labeld.render.sprite import Sprite
+from labeld.intake.render.label import MAX_LABEL_DOTS, BarcodeElement, TextElement, mm_to_dots
+from labeld.intake.render.sprite import Sprite
 
 SHIPPED_FONTS = Path(__file__).resolve().parent / "fonts"
 DEFAULT_FONT = "DejaVu Sans"
@@ -123,7 +123,7 @@ class FontBook:
         self._resolved: LRU[tuple[str | None, bool], Path] = LRU(256)
         self._glyphs: LRU[tuple[Path, int], _GlyphSet] = LRU(font_cache_size)
         # Drawn barcodes by (element placed at 0,0; dpi), so a reprinted label skips encoding
-        # its symbols. Filled by labeld.render.barcodes; held here because a FontBook lives as
+        # its symbols. Filled by labeld.intake.render.barcodes; held here because a FontBook lives as
         # long as the daemon and owns the other rendering caches. Fewer entries than runs: a
         # 4x6 in label's Code 128 is ~0.1 MB of dots.
         self.symbols: LRU[tuple[BarcodeElement, int], tuple[Sprite, int, int]] = LRU(

@@ -28,7 +28,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from labeld.errors import Invalid
-from labeld.render.document import json_type
+from labeld.intake.render.label import json_type
 
 NAME_PATTERN = r"[A-Za-z_][A-Za-z0-9_.-]*"
 PLACEHOLDER = re.compile(r"\{\{\s*(" + NAME_PATTERN + r")\s*\}\}")

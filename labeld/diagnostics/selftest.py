@@ -25,11 +25,11 @@ from labeld import __version__
 from labeld.contracts import (PrintOptions, Reason, SelfTestCheck, Severity, Timeouts,
                               TransportError)
 from labeld.logs import TextFormatter
-from labeld.printers import Printer
-from labeld.reasons import describe
+from labeld.delivery.printers import Printer
+from labeld.diagnostics.reasons import describe
 
 if TYPE_CHECKING:
-    from labeld.api.app import Daemon
+    from labeld.http.app import Daemon
 
 Status = Literal["ok", "warn", "fail", "skip"]
 LATENCY_SAMPLES = 5
@@ -208,7 +208,7 @@ async def run_selftest(printer: Printer, *, print_label: bool = False,
 def diagnostic_label(printer: Printer, fonts: Any) -> bytes:
     """A label that tells a technician about the printer at a glance: its id and time, a dpi
     ruler, and Code 128 samples at several module widths to judge darkness and scannability."""
-    from labeld.render import parse_label, render_label
+    from labeld.intake.render import parse_label, render_label
 
     model = printer.model
     width_mm = min(model.print_width_dots / model.dpi * 25.4, 100.0)
@@ -263,9 +263,9 @@ async def support_bundle(daemon: Daemon, *, jobs: int = 50, events: int = 500,
     """A zip a technician can read offline: version, plugins, config (secrets redacted),
     printers with live status and self-test, the last jobs with errors and previews, events and
     recent log lines."""
-    from labeld.api.schemas import job_json, printer_json
+    from labeld.http.schemas import job_json, printer_json
     from labeld.events import event_json
-    from labeld.render import raster_to_png
+    from labeld.intake.render import raster_to_png
 
     counts = await daemon.spool.queued_counts()
     printers = []

@@ -45,51 +45,7 @@ from typing import Any
 from labeld.contracts import Finding, Language, RawPolicy, Rule
 from labeld.security.roles import Forbidden, Role
 
-__all__ = ["INCOMPLETE", "RulePolicy", "Scanner", "check_raw", "find_commands", "policy_table",
-           "prefixes", "printable"]
-
-Scanner = Callable[[bytes], Iterator[Finding]]
-
-# -- helpers for a language's scanner ------------------------------------------------------
-
-INCOMPLETE = "only the start of the command is there"  # the why of a command cut at its name
-
-
-def printable(raw: bytes) -> str:
-    """Bytes as a Finding shows them: printable ASCII as is, anything else as `<1B>`."""
-    return "".join(chr(b) if 0x20 <= b < 0x7F else f"<{b:02X}>" for b in raw)
-
-
-def prefixes(word: bytes) -> bytes:
-    """A regex group matching any non-empty prefix of `word` (longest first): what a job may
-    not end in when `word` starts a command."""
-    return b"(?:" + b"|".join(re.escape(word[:k]) for k in range(len(word), 0, -1)) + b")"
-
-
-@dataclass(frozen=True)
-class RulePolicy(RawPolicy):
-    """A RawPolicy made of a rule table and `build(rules) -> scanner`, a function that makes a
-    scanner finding the commands of just those rules (and, always, the commands a job ends
-    inside). The built-in languages use it; a plugin may.
-
-    A scanner is built per role at construction, over only the rules that role may not send,
-    so a scan searches for nothing the role may send: a 16 MiB admin job is searched for the
-    few commands nobody may send, not for every rule."""
-
-    rules: tuple[Rule, ...]
-    boundary_hint: str
-    build: Callable[[tuple[Rule, ...]], Scanner]
-    _scanners: Mapping[Role | None, Scanner] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        scanners = {None: self.build(self.rules)}
-        scanners.update({role: self.build(tuple(r for r in self.rules if not r.allows(role)))
-                         for role in Role})
-        object.__setattr__(self, "_scanners", MappingProxyType(scanners))  # frozen: set once
-
-    def scan(self, data: bytes, role: Role | None = None) -> Iterator[Finding]:
-        return self._scanners[None if role is None else Role(role)](data)
-
+__all__ = ["check_raw", "find_commands", "policy_table"]
 
 # -- the engine ----------------------------------------------------------------------------
 

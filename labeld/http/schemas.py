@@ -10,9 +10,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from labeld.contracts import Reason
-from labeld.printers import Printer
-from labeld.reasons import describe
-from labeld.spool import Job
+from labeld.delivery.printers import Printer
+from labeld.diagnostics.reasons import describe
+from labeld.store import Job
 
 MAX_RAW_CHARS = 16 * 1024 * 1024  # a raw job larger than this is not a label or a receipt
 

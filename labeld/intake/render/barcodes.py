@@ -16,9 +16,9 @@ import numpy as np
 import zint
 
 from labeld.errors import Invalid
-from labeld.render.document import MATRIX_SYMBOLOGIES, BarcodeElement, mm_to_dots
-from labeld.render.sprite import Sprite
-from labeld.render.text import FontBook, pt_to_px
+from labeld.intake.render.label import MATRIX_SYMBOLOGIES, BarcodeElement, mm_to_dots
+from labeld.intake.render.sprite import Sprite
+from labeld.intake.render.text import FontBook, pt_to_px
 
 DEFAULT_BAR_HEIGHT_MM = 15.0
 DEFAULT_LINEAR_MODULE_MM = 0.25

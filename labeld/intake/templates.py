@@ -14,7 +14,7 @@ from typing import Any
 
 from labeld.contracts import Template
 from labeld.errors import Conflict, Invalid, NotFound
-from labeld.templating import fields, validate_template
+from labeld.intake.placeholders import fields, validate_template
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 MAX_TEMPLATE_BYTES = 256 * 1024

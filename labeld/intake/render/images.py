@@ -15,8 +15,8 @@ from PIL import Image, ImageOps
 
 from labeld.contracts import Raster
 from labeld.errors import Invalid
-from labeld.render.document import MAX_LABEL_DOTS, Dither, ImageElement, mm_to_dots
-from labeld.render.sprite import Sprite, pack
+from labeld.intake.render.label import MAX_LABEL_DOTS, Dither, ImageElement, mm_to_dots
+from labeld.intake.render.sprite import Sprite, pack
 
 DEFAULT_MAX_PIXELS = 25_000_000  # an A4 page at 300 dpi is 8.7 Mpx; a 4x6 label at 600 dpi 8.6
 

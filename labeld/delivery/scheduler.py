@@ -27,16 +27,16 @@ from dataclasses import dataclass
 from labeld.config import DeliveryConfig
 from labeld.contracts import Outcome, Reason, TransportError
 from labeld.errors import LabeldError
-from labeld.jobs import job_bytes, job_labels
-from labeld.printers import LiveStatus, Printer
-from labeld.reasons import (
+from labeld.delivery.encode import job_bytes, job_labels
+from labeld.delivery.printers import LiveStatus, Printer
+from labeld.diagnostics.reasons import (
     INTERNAL_ERROR,
     NOT_TAKING_DATA,
     OFFLINE_HOLD,
     PRINTER_UNREACHABLE,
     describe,
 )
-from labeld.spool import Evidence, Finish, Job, JobState, Spool
+from labeld.store import Evidence, Finish, Job, JobState, Spool
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +168,7 @@ class PrinterWorker:
             if isinstance(claimed, float):  # the head job is backing off until then
                 await self._sleep_or_wake(max(0.0, claimed - time.time()))
                 continue
-            status = await self.printer.status(PREFLIGHT_MAX_AGE_S)
+            status = await self.printer.recent_status(PREFLIGHT_MAX_AGE_S)
             await self._observe(status)
             if status.fault is not None:
                 # Give the job back, unsent, and wait with the rest of the queue.

@@ -20,12 +20,12 @@ from PIL import Image
 
 from labeld.contracts import Raster
 from labeld.errors import Invalid
-from labeld.render.document import DITHERS, Dither
-from labeld.render.images import DEFAULT_MAX_PIXELS, page_to_raster, why
+from labeld.intake.render.label import DITHERS, Dither
+from labeld.intake.render.images import DEFAULT_MAX_PIXELS, page_to_raster, why
 # imported under another name: document_to_rasters' `dither` argument (the API's field name)
 # would shadow it
-from labeld.render.images import dither as dither_grey
-from labeld.render.sprite import pack
+from labeld.intake.render.images import dither as dither_grey
+from labeld.intake.render.sprite import pack
 
 __all__ = ["CONTENT_TYPES", "DEFAULT_MAX_PAGES", "document_to_rasters"]
 

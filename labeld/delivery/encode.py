@@ -1,0 +1,29 @@
+"""Delivery: the exact bytes a stored job sends, and how far it moves the label counter."""
+
+from __future__ import annotations
+
+from labeld.contracts import PrintOptions
+from labeld.delivery.printers import Printer
+from labeld.errors import LabeldError
+from labeld.intake.prepare import raw_bytes
+from labeld.store import Job
+
+
+def job_labels(printer: Printer, job: Job) -> int | None:
+    """How far the job moves the printer's label counter: every page of a raster job is a
+    label; a raw job counts as the language reads it (0 for one that prints no label), None
+    where the language cannot tell."""
+    if job.kind != "raw":
+        return len(job.pages) * job.copies
+    per_copy = printer.language.labels_in_raw(raw_bytes(job.payload))
+    return None if per_copy is None else per_copy * job.copies
+
+
+def job_bytes(printer: Printer, job: Job) -> bytes:
+    """The exact bytes a job sends. Raises LabeldError for a payload that can never print."""
+    if job.kind == "raw":
+        return printer.language.raw_job(raw_bytes(job.payload), job.copies)
+    if not job.pages:
+        raise LabeldError("no-pages", "The job has no rendered pages.", "", status=500)
+    return printer.language.encode_raster(job.pages, printer.model,
+                                          PrintOptions(copies=job.copies, cut=True))
