@@ -1,0 +1,1 @@
+"""gettext catalogues: labeld.pot and <lang>/LC_MESSAGES/labeld.po."""
