@@ -73,10 +73,11 @@ def test_tables_are_found() -> None:
 
 def test_every_emitted_code_has_both_languages() -> None:
     codes = {r.code for r in _table_reasons()} | set(_literal_codes_in_source())
-    missing = sorted(code for code in codes if code not in reasons.CATALOGUE)
-    assert not missing, f"codes without messages in labeld/diagnostics/reasons.py: {missing}"
+    missing = sorted(code for code in codes if code not in reasons.codes())
+    assert not missing, f"codes without messages in labeld/locale/en/LC_MESSAGES/labeld.po: {missing}"
     for code in codes:
-        entry = reasons.CATALOGUE[code]
+        entry = reasons.lookup(code)
+        assert entry is not None
         for text in (entry.message, entry.hint):
             for lang in reasons.LANGUAGES:
                 assert getattr(text, lang).strip(), (code, lang)
@@ -86,7 +87,7 @@ def test_every_emitted_code_has_both_languages() -> None:
 def test_catalogue_has_no_orphans() -> None:
     # A code nobody emits is a typo or a leftover; either way the words are never shown.
     emitted = {r.code for r in _table_reasons()} | set(_literal_codes_in_source())
-    assert sorted(set(reasons.CATALOGUE) - emitted) == []
+    assert sorted(reasons.codes() - emitted) == []
 
 
 def test_a_code_means_one_thing_everywhere() -> None:
@@ -99,7 +100,9 @@ def test_a_code_means_one_thing_everywhere() -> None:
 
 def test_hungarian_uses_hungarian_letters() -> None:
     # õ/û (tilde, circumflex) are the usual stand-ins when ő/ű are typed on a wrong layout.
-    for code, entry in reasons.CATALOGUE.items():
+    for code in reasons.codes():
+        entry = reasons.lookup(code)
+        assert entry is not None
         for text in (entry.message.hu, entry.hint.hu):
             assert not set(text) & set("õûÕÛôÔêÊ"), code
 
@@ -118,6 +121,12 @@ def test_reference_wording() -> None:
     }
 
 
+def test_lookup() -> None:
+    entry = reasons.lookup("paper-out")
+    assert entry is not None and entry.message.en == "Out of paper or labels"
+    assert reasons.lookup("made-up") is None
+
+
 @pytest.mark.parametrize("severity", list(Severity))
 def test_unknown_code_falls_back(severity: Severity) -> None:
     described = reasons.describe(Reason("other", "made-up-{code}", severity))
@@ -131,7 +140,7 @@ def test_unknown_code_falls_back(severity: Severity) -> None:
 
 def test_malformed_severity_does_not_raise() -> None:
     described = reasons.describe(Reason("other", "x", "catastrophic"))  # type: ignore[arg-type]
-    assert described["message"]["en"]
+    assert described["message"]["en"] == "The printer reports a problem (x)"  # the worst case
 
 
 def test_core_reasons() -> None:

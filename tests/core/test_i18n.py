@@ -1,0 +1,274 @@
+"""gettext catalogues: complete, well-formed, negotiated, extensible by plugins."""
+
+from __future__ import annotations
+
+import io
+import logging
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.frontend import CommandLineInterface
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po, write_po
+
+from labeld import i18n
+from labeld.contracts import Reason, Severity
+from labeld.diagnostics import reasons
+
+ROOT = Path(__file__).resolve().parents[2]
+PLUGIN = Path(__file__).parent / "fixtures" / "locale_plugin"
+POT = i18n.LOCALE_DIR / f"{i18n.DOMAIN}.pot"
+
+
+def _read(path: Path, lang: str | None = None) -> Catalog:
+    with path.open("rb") as f:
+        return read_po(f, locale=lang, abort_invalid=True)  # raises on any syntax error
+
+
+def _messages(catalog: Catalog) -> dict[str, object]:
+    return {m.id if isinstance(m.id, str) else m.id[0]: m for m in catalog if m.id}
+
+
+def untranslated(locale_dir: Path, lang: str) -> list[str]:
+    """Ids of the English catalogue that `lang` does not translate: missing, empty (any
+    plural form) or fuzzy (gettext does not use fuzzy entries)."""
+    source = _messages(_read(i18n.catalogue_path(locale_dir, "en"), "en"))
+    target = _messages(_read(i18n.catalogue_path(locale_dir, lang), lang))
+    missing = []
+    for msgid in source:
+        message = target.get(msgid)
+        strings = () if message is None else message.string  # type: ignore[attr-defined]
+        strings = (strings,) if isinstance(strings, str) else strings
+        if message is None or message.fuzzy or not all(s.strip() for s in strings):  # type: ignore[attr-defined]
+            missing.append(msgid)
+    return missing
+
+
+def _texts(message: object) -> tuple[str, ...]:
+    string = message.string  # type: ignore[attr-defined]
+    return (string,) if isinstance(string, str) else tuple(string)
+
+
+# --- the catalogues themselves ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", i18n.SUPPORTED)
+def test_catalogues_parse_without_fuzzy_entries(lang: str) -> None:
+    catalog = _read(i18n.catalogue_path(i18n.LOCALE_DIR, lang), lang)
+    assert str(catalog.locale) == lang
+    assert not catalog.fuzzy  # the header
+    assert [m.id for m in catalog if m.id and m.fuzzy] == []
+    assert catalog.obsolete == {}
+    assert len(catalog) > 90
+
+
+def test_every_english_message_has_a_hungarian_translation() -> None:
+    assert untranslated(i18n.LOCALE_DIR, "hu") == []
+
+
+def test_the_translation_check_catches_a_gap(tmp_path: Path) -> None:
+    # The real catalogues with one Hungarian entry blanked, one marked fuzzy, one removed.
+    locale = tmp_path / "locale"
+    shutil.copytree(i18n.LOCALE_DIR, locale, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    path = i18n.catalogue_path(locale, "hu")
+    catalog = _read(path, "hu")
+    catalog["reason.paper-out.message"].string = ""
+    catalog["reason.head-open.hint"].flags.add("fuzzy")
+    catalog.delete("reason.paused.message")
+    with path.open("wb") as f:
+        write_po(f, catalog)
+    assert untranslated(locale, "hu") == [
+        "reason.paper-out.message", "reason.head-open.hint", "reason.paused.message"]
+
+
+def test_catalogues_have_the_same_ids() -> None:
+    # No Hungarian leftovers of deleted English messages.
+    english = set(_messages(_read(i18n.catalogue_path(i18n.LOCALE_DIR, "en"), "en")))
+    hungarian = set(_messages(_read(i18n.catalogue_path(i18n.LOCALE_DIR, "hu"), "hu")))
+    assert hungarian == english
+
+
+def test_placeholders_are_named_and_the_same_in_every_language() -> None:
+    english = _messages(_read(i18n.catalogue_path(i18n.LOCALE_DIR, "en"), "en"))
+    hungarian = _messages(_read(i18n.catalogue_path(i18n.LOCALE_DIR, "hu"), "hu"))
+    with_placeholders = 0
+    for msgid, message in english.items():
+        names = {i18n.placeholders(text) for text in _texts(message)}
+        names |= {i18n.placeholders(text) for text in _texts(hungarian[msgid])}
+        assert len(names) == 1, f"{msgid}: placeholders differ between languages: {names}"
+        (found,) = names
+        assert all(name.isidentifier() for name in found), f"{msgid}: positional placeholder"
+        with_placeholders += bool(found)
+    assert with_placeholders >= 3  # the unknown-code fallbacks take {code}
+
+
+def test_placeholders_sees_positional_ones() -> None:
+    assert i18n.placeholders("a {code} b {} c {0}") == {"code", "", "0"}
+    assert i18n.placeholders("no braces {{here}}") == frozenset()
+
+
+def test_the_template_is_up_to_date(tmp_path: Path) -> None:
+    # What `pybabel extract` (README, "Translations") makes now must be what is committed.
+    out = tmp_path / "labeld.pot"
+    CommandLineInterface().run([
+        "pybabel", "-q", "extract", "-F", str(i18n.LOCALE_DIR / "babel.cfg"),
+        "--add-location=file", "-o", str(out),
+        str(ROOT / "labeld"), str(ROOT / "drivers"), str(ROOT / "plugins")])
+
+    def entries(catalog: Catalog) -> list[tuple[object, list[str]]]:
+        return [(m.id, m.auto_comments) for m in catalog if m.id]
+
+    fresh, committed = _read(out), _read(POT)
+    assert entries(committed) == entries(fresh), "run the pybabel extract of README.md"
+    english = _messages(_read(i18n.catalogue_path(i18n.LOCALE_DIR, "en"), "en"))
+    assert set(_messages(committed)) >= set(english)
+
+
+def test_importing_reasons_does_not_import_babel() -> None:
+    # Babel costs ~20 ms to import; drivers and the CLI import the reasons module for its
+    # constants and should not pay it before a word is shown.
+    code = "import sys, labeld.diagnostics.reasons; assert 'babel' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+# --- translators ------------------------------------------------------------------------------
+
+
+def test_translators() -> None:
+    assert i18n.translator("hu").gettext("reason.paper-out.message") == "Kifogyott a papír vagy a címke"
+    assert i18n.translator("en").gettext("reason.paper-out.message") == "Out of paper or labels"
+    assert i18n.translator("hu") is i18n.translator("hu")  # loaded once
+    # A language labeld does not have gets English, not an error.
+    assert i18n.translator("de").lang == "en"
+    assert i18n.translator("hu").format("unknown-reason.report.message", code="x{y}") == \
+        "A nyomtató üzenete: x{y}"
+
+
+def test_format_never_raises() -> None:
+    hu = i18n.translator("hu")
+    # a placeholder the caller did not give stays visible
+    assert hu.format("unknown-reason.report.message") == "A nyomtató üzenete: {code}"
+    # an id nobody has comes back as itself, as gettext does
+    assert hu.format("no.such.id") == "no.such.id"
+
+
+def _catalogue(directory: Path, lang: str, entries: dict[str, str | tuple[str, str]],
+               fuzzy: tuple[str, ...] = ()) -> None:
+    catalog = Catalog(locale=lang, domain=i18n.DOMAIN, fuzzy=False)
+    for msgid, text in entries.items():
+        if isinstance(text, tuple):
+            catalog.add((msgid, msgid + ".plural"), text)
+        else:
+            catalog.add(msgid, text, flags=("fuzzy",) if msgid in fuzzy else ())
+    path = i18n.catalogue_path(directory, lang)
+    path.parent.mkdir(parents=True)
+    with path.open("wb") as f:
+        write_po(f, catalog)
+
+
+def test_a_missing_translation_falls_back_to_english(tmp_path: Path) -> None:
+    _catalogue(tmp_path, "en", {"a": "Apple", "b": "Bread", "c": "Cheese", "n": ("{n} egg", "{n} eggs")})
+    _catalogue(tmp_path, "hu", {"a": "Alma", "b": "", "c": "Sajt", "n": ("{n} tojás", "")},
+               fuzzy=("c",))
+    hu = i18n.Catalogues(tmp_path).translator("hu")
+    assert hu.gettext("a") == "Alma"
+    assert hu.gettext("b") == "Bread"  # empty
+    assert hu.gettext("c") == "Cheese"  # fuzzy: a guess nobody checked is not shown
+    assert hu.nformat("n", "n.plural", 2) == "2 eggs"  # a plural form missing
+    assert hu.knows("b") and not hu.knows("z")
+
+
+# --- negotiation ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("header", "query", "default", "expected"), [
+    ("hu-HU,hu;q=0.9,en;q=0.8", None, "en", "hu"),
+    ("de", None, "hu", "en"),  # asked, but not for anything labeld has: English
+    ("de-DE,de;q=0.9,hu;q=0.5", None, "en", "hu"),
+    ("en;q=0.5,hu;q=0.8", None, "en", "hu"),  # by quality, not by position
+    ("hu;q=0,en", None, "hu", "en"),  # q=0: not acceptable
+    ("HU", None, "en", "hu"),
+    ("hu-HU,hu;q=0.9", "en", "hu", "en"),  # ?lang= beats the header
+    ("en", "hu_HU", "en", "hu"),
+    ("hu", "de", "en", "hu"),  # an unsupported ?lang= leaves the header to decide
+    (None, "de", "hu", "en"),
+    (None, None, "hu", "hu"),  # nobody asks: the configured default
+    ("", "", "hu", "hu"),
+    ("*", None, "hu", "hu"),  # "anything": the configured default
+    ("de, *;q=0.1", None, "hu", "hu"),
+    ("garbage;;q=x", None, "hu", "hu"),  # nothing readable asks for nothing
+    (None, None, "fr", "en"),  # a default labeld cannot serve
+    (None, None, None, "en"),
+])
+def test_negotiate(header: str | None, query: str | None, default: str | None,
+                   expected: str) -> None:
+    assert i18n.negotiate(header, query, default) == expected
+
+
+def test_parse_accept_language() -> None:
+    assert i18n.parse_accept_language("da, en-GB;q=0.8, en;q=0.7, x;q=2, y;q=0") == \
+        ["da", "en-GB", "en"]
+
+
+# --- plugin catalogues ------------------------------------------------------------------------
+
+
+def test_a_plugin_brings_its_own_reasons() -> None:
+    merged = i18n.CORE.with_dirs([PLUGIN])
+    hopper = Reason("other", "acme-hopper-empty", Severity.ERROR)
+    assert reasons.describe(hopper, merged)["message"] == {
+        "en": "The label hopper is empty", "hu": "Kiürült a címketár"}
+    assert reasons.describe(hopper, merged)["hint"]["hu"] == "Töltse fel a címketárat."
+    assert "acme-hopper-empty" in reasons.codes(merged)
+    assert "acme-hopper-empty" not in reasons.codes()  # labeld's own are untouched
+    assert reasons.describe(hopper)["message"]["en"] == "The printer reports a problem (acme-hopper-empty)"
+    # labeld's own words still there, and a plugin cannot reword them
+    assert reasons.describe(reasons.NO_STATUS_REPLY, merged) == reasons.describe(reasons.NO_STATUS_REPLY)
+    assert merged.translator("hu").gettext("reason.paper-out.message") == "Kifogyott a papír vagy a címke"
+
+
+def test_a_plugin_catalogue_falls_back_too() -> None:
+    merged = i18n.CORE.with_dirs([PLUGIN])
+    dusty = reasons.describe(Reason("other", "acme-dusty", Severity.WARNING), merged)
+    assert dusty["message"] == {"en": "The sensor is dusty", "hu": "The sensor is dusty"}
+    ajar = reasons.describe(Reason("other", "acme-lid-ajar", Severity.WARNING), merged)
+    assert ajar["message"]["hu"] == "A fedél nincs teljesen lecsukva (acme-lid-ajar)"
+    assert ajar["hint"] == reasons.describe(Reason("other", "?", Severity.WARNING))["hint"]
+    hu = merged.translator("hu")
+    assert hu.nformat("acme.labels-waiting", "acme.labels-waiting.plural", 3) == "3 címke vár"
+    en = merged.translator("en")
+    assert en.nformat("acme.labels-waiting", "acme.labels-waiting.plural", 1) == "1 label is waiting"
+
+
+def test_with_dirs_is_a_new_value() -> None:
+    merged = i18n.CORE.with_dirs([PLUGIN, str(PLUGIN), i18n.LOCALE_DIR])
+    assert merged.extra == (PLUGIN,)  # repeats and the base itself dropped
+    assert i18n.CORE.extra == ()
+    assert merged.with_dirs([PLUGIN]) == merged
+
+
+def test_a_compiled_plugin_catalogue_is_read(tmp_path: Path) -> None:
+    for lang in i18n.SUPPORTED:
+        mo = i18n.catalogue_path(tmp_path, lang, ".mo")
+        mo.parent.mkdir(parents=True)
+        buffer = io.BytesIO()
+        write_mo(buffer, _read(i18n.catalogue_path(PLUGIN, lang), lang))
+        mo.write_bytes(buffer.getvalue())
+    merged = i18n.CORE.with_dirs([tmp_path])
+    assert merged.translator("hu").gettext("reason.acme-hopper-empty.message") == "Kiürült a címketár"
+
+
+def test_a_broken_plugin_catalogue_is_skipped(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    broken = i18n.catalogue_path(tmp_path, "hu")
+    broken.parent.mkdir(parents=True)
+    broken.write_text('msgid "x"\nthis is not a catalogue\n', encoding="utf-8")
+    with caplog.at_level(logging.ERROR, logger="labeld.i18n"):
+        merged = i18n.CORE.with_dirs([tmp_path, PLUGIN])
+        hu = merged.translator("hu")
+    assert hu.gettext("reason.paper-out.message") == "Kifogyott a papír vagy a címke"
+    assert hu.gettext("reason.acme-hopper-empty.message") == "Kiürült a címketár"
+    assert str(tmp_path) in caplog.text
