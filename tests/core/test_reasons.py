@@ -113,12 +113,33 @@ def test_reference_wording() -> None:
         "keyword": "cover-open",
         "code": "head-open",
         "severity": "error",
-        "message": {"en": "Print head is open", "hu": "Nyomtatófej nyitva"},
+        "message": {"en": "Print head is open", "hu": "Nyitva van a nyomtatófej"},
         "hint": {
             "en": "Close the print head until it clicks.",
-            "hu": "Zárja le a fejet, amíg kattan.",
+            "hu": "Csukja le a nyomtatófejet kattanásig.",
         },
     }
+
+
+@pytest.mark.parametrize(("code", "part", "hungarian"), [
+    # A native reader's corrections: the polite, natural shop wording, not a word-for-word one.
+    ("cover-open", "hint", "Csukja le a fedelet kattanásig."),
+    ("paused", "message", "A nyomtató szünetel"),
+    ("label-waiting", "hint", "Vegye el a címkét; a következőt csak ezután nyomtatja ki."),
+    ("paper-near-end", "hint", "Készítsen elő egy új tekercset, és rövidesen cseréljen tekercset."),
+])
+def test_corrected_wording(code: str, part: str, hungarian: str) -> None:
+    assert reasons.describe(Reason("other", code, Severity.ERROR))[part]["hu"] == hungarian
+
+
+def test_no_word_for_word_leftovers() -> None:
+    # Phrases the review replaced; they must not creep back in through another message.
+    stale = ("amíg kattan", "szüneteltetve", "nyomtatódik", "zárja le a fe")
+    for code in reasons.codes():
+        entry = reasons.lookup(code)
+        assert entry is not None
+        for text in (entry.message.hu, entry.hint.hu):
+            assert not any(s in text.lower() for s in stale), (code, text)
 
 
 def test_lookup() -> None:
