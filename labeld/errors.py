@@ -1,6 +1,19 @@
-"""Errors with a machine-readable reason code; the HTTP edge turns them into JSON."""
+"""Errors with a machine-readable reason code; the HTTP edge turns them into JSON.
+
+`error_body` is the one place the API's error shape is spelled out:
+`{"error": {"code", "message", "hint", ...}}`. Everything that answers with an error (the
+app's exception handlers, the security middleware that runs outside them) builds it here.
+"""
 
 from __future__ import annotations
+
+from typing import Any
+
+
+def error_body(code: str, message: str, hint: str = "", **extra: Any) -> dict[str, Any]:
+    """The JSON body of every error labeld answers with; `extra` adds fields (e.g. the list of
+    invalid `fields` of a 422)."""
+    return {"error": {"code": code, "message": message, "hint": hint, **extra}}
 
 
 class LabeldError(Exception):
@@ -22,6 +35,10 @@ class LabeldError(Exception):
 
     def as_dict(self) -> dict[str, str]:
         return {"code": self.code, "message": self.message, "hint": self.hint}
+
+    def body(self) -> dict[str, Any]:
+        """The error as the API answers it (see error_body)."""
+        return error_body(self.code, self.message, self.hint)
 
 
 class NotFound(LabeldError):

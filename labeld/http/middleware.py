@@ -13,7 +13,7 @@ A print daemon on a shop PC is reachable by every web page the shop's browser op
   buffered here, so a huge upload costs at most the limit.
 
 Each middleware runs outside FastAPI's exception handlers, so each writes its own JSON error in
-the API's format: `{"error": {"code", "message", "hint"}}`.
+the API's format (`labeld.errors.error_body`): `{"error": {"code", "message", "hint"}}`.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from labeld.errors import LabeldError
+from labeld.errors import LabeldError, error_body
 
 DEFAULT_ALLOWED_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 DEFAULT_MAX_BODY_BYTES = 17 * 1024 * 1024  # the largest raw job (16 MiB of text) plus JSON
@@ -50,7 +50,7 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 async def send_json_error(send: Send, status: int, code: str, message: str, hint: str = "",
                           headers: Iterable[tuple[str, str]] = ()) -> None:
-    body = json.dumps({"error": {"code": code, "message": message, "hint": hint}}).encode()
+    body = json.dumps(error_body(code, message, hint)).encode()
     raw_headers = [(b"content-type", b"application/json"),
                    (b"content-length", str(len(body)).encode())]
     raw_headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
