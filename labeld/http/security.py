@@ -11,14 +11,17 @@
   brings its own `Language.sanitize_text`).
 
 This module ties them together for the app: `Guard` (the role check as a FastAPI dependency),
-`AuthGate` (the same check as middleware, before anything else looks at the request),
-`install_middleware` (the middleware in the right order) and `error_response`.
+`require` (the same for routes defined before there is a Guard: module-level routers, which
+use the Guard of the app serving the request, `app.state.guard`), `AuthGate` (the same check
+as middleware, before anything else looks at the request), `install_middleware` (the
+middleware in the right order) and `error_response`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import Depends, Request
 from fastapi.dependencies.models import Dependant
@@ -49,11 +52,17 @@ from labeld.http.middleware import (
 from labeld.security.roles import Forbidden, Role, Unauthorized, role_required
 from labeld.security.tokens import TokenInfo, TokenStore
 
+try:
+    from fastapi.routing import iter_route_contexts
+except ImportError:  # an older FastAPI copies an included router's routes into the app's list
+    iter_route_contexts = None  # type: ignore[assignment]
+
 __all__ = [
     "AuditLog", "AuditTrail", "AuthGate", "BodyLimit", "BodyLimitConfig", "Forbidden", "Guard",
     "HostAllowlist", "HostConfig", "JsonOnly", "JsonOnlyConfig", "OriginConfig", "OriginPolicy",
-    "RateConfig", "RateLimiter", "Role", "SecuritySettings", "TokenInfo", "TokenStore",
-    "TooManyRequests", "Unauthorized", "error_response", "install_middleware", "wrap",
+    "RateConfig", "RateLimiter", "Requirement", "Role", "SecuritySettings", "TokenInfo",
+    "TokenStore", "TooManyRequests", "Unauthorized", "error_response", "install_middleware",
+    "require", "wrap",
 ]
 
 # Declares bearer auth in the OpenAPI document (the "Authorize" button of /docs). auto_error is
@@ -87,7 +96,7 @@ class Guard:
 
     def require(self, role: Role) -> Callable[..., Awaitable[TokenInfo]]:
         # A bound method of a Requirement, so that AuthGate can read the role off the route.
-        return Requirement(self, role).dependency
+        return Requirement(role, self).dependency
 
     async def authorize(self, request: Request, role: Role, token: str | None) -> TokenInfo:
         done = request.scope.get("state", {}).get(_VERIFIED_KEY)
@@ -121,20 +130,36 @@ class Guard:
         return info
 
 
+def require(role: Role) -> Callable[..., Awaitable[TokenInfo]]:
+    """`Depends(require(Role.TECH))`: the role check with the Guard of the app that serves the
+    request (`app.state.guard`), for routes written before any app exists."""
+    return Requirement(role).dependency
+
+
 @dataclass(frozen=True)
 class Requirement:
-    """A route's need: a valid token of `guard` with at least `role`. `dependency` is what
-    FastAPI runs for the route; AuthGate finds the Requirement on the route and checks it
-    before the body is read."""
+    """A route's need: a valid token with at least `role`, checked by `guard` (None: by the
+    serving app's `app.state.guard`). `dependency` is what FastAPI runs for the route;
+    AuthGate finds the Requirement on the route and checks it before the body is read."""
 
-    guard: Guard
     role: Role
+    guard: Guard | None = None
+
+    def guard_for(self, app: Any) -> Guard:
+        if self.guard is not None:
+            return self.guard
+        guard = getattr(getattr(app, "state", None), "guard", None)
+        if not isinstance(guard, Guard):
+            # A setup mistake, never a request's: fail closed, loudly.
+            raise RuntimeError("a route requires a role but its app has no Guard at "
+                               "app.state.guard")
+        return guard
 
     async def dependency(self, request: Request,
                          credentials: HTTPAuthorizationCredentials | None = Depends(_BEARER),
                          ) -> TokenInfo:
-        return await self.guard.authorize(request, self.role,
-                                          credentials.credentials if credentials else None)
+        return await self.guard_for(request.app).authorize(
+            request, self.role, credentials.credentials if credentials else None)
 
 
 def _requirements(dependant: Dependant | None) -> Iterator[Requirement]:
@@ -178,16 +203,17 @@ class AuthGate:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         target = scope.get("app")
-        routes: list[BaseRoute] = list(getattr(getattr(target, "router", None), "routes", ()))
+        routes = _effective_routes(target)
         if scope["type"] not in ("http", "websocket") or not routes:
             await self.app(scope, receive, send)
             return
         route, child = _route_for(routes, scope)
         needs = list(_requirements(getattr(route, "dependant", None)))
+        guard: Guard | None
         if needs:
-            guard, role = needs[0].guard, max(r.role for r in needs)
+            guard, role = needs[0].guard_for(target), max(r.role for r in needs)
         else:
-            guard = next((r.guard for rt in routes
+            guard = next((r.guard_for(target) for rt in routes
                           for r in _requirements(getattr(rt, "dependant", None))), None)
             if guard is None or (route is not None and _public(target, scope["path"])):
                 await self.app(scope, receive, send)
@@ -206,7 +232,17 @@ class AuthGate:
         await self.app(scope, receive, send)
 
 
-def _route_for(routes: list[BaseRoute], scope: Scope) -> tuple[BaseRoute | None, Scope]:
+def _effective_routes(app: object) -> list[Any]:
+    """The app's routes as requests meet them, each with its own `matches` and its full
+    `dependant`. FastAPI keeps a router included with `include_router` as one entry of the
+    app's routes (its routes, with the include's prefix and dependencies, built on demand);
+    `iter_route_contexts`, what FastAPI's OpenAPI generator walks, opens it into its routes.
+    Without this the gate would see no role on any included route."""
+    routes: list[BaseRoute] = list(getattr(getattr(app, "router", None), "routes", ()))
+    return list(iter_route_contexts(routes)) if iter_route_contexts is not None else routes
+
+
+def _route_for(routes: list[Any], scope: Scope) -> tuple[Any | None, Scope]:
     for route in routes:
         match, child = route.matches(scope)
         if match is Match.FULL:
@@ -222,7 +258,7 @@ def _public(app: object, path: str) -> bool:
 def error_response(exc: LabeldError) -> JSONResponse:
     """The API's JSON error for a LabeldError, with its headers (WWW-Authenticate on 401,
     Retry-After on 429). Use it in the app's LabeldError exception handler."""
-    return JSONResponse({"error": exc.as_dict()}, status_code=exc.status,
+    return JSONResponse(exc.body(), status_code=exc.status,
                         headers=getattr(exc, "headers", None) or None)
 
 
