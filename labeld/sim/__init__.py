@@ -7,7 +7,7 @@ and gets the sockets, the transport faults, the connection log and the control i
 * `device.py`: the device contract a plugin implements (Device, Session, SimJob);
 * `png.py`: mono_png, the simulator's own 1-bit PNG writer for print-outs;
 * `printer.py`: Simulator, the TCP printer engine, with its ConnectionLog;
-* `control.py`: the control port, a tiny HTTP/1.1 server and its router;
+* `control.py`: the control port, a Starlette app served by uvicorn on the simulator's loop;
 * `thread.py`: SimulatorThread, a Simulator on its own thread for synchronous code;
 * `cli.py`: run, the `labeld simulate NAME` entry point.
 """

@@ -1,5 +1,4 @@
-"""The simulator's control port: a deliberately tiny HTTP/1.1 server (one request per
-connection) and its router.
+"""The simulator's control port: a Starlette app served by uvicorn on the simulator's own loop.
 
     GET /state                    name, ports, faults, jobs, counters, connection counts
     PUT /faults/NAME              set a fault (body: none, {"value": true} or {"value": N})
@@ -9,8 +8,8 @@ connection) and its router.
     GET /jobs/N/pages             how many pages the device rendered for job N
     GET /jobs/N/page/K.png        page K as a PNG
 
-It has no dependency beyond asyncio streams and runs on the simulator's loop; every operation is
-one of Simulator's own methods. Errors are labeld's JSON error body with the error's status.
+Every operation is one of Simulator's own methods. Errors, the router's 404 and 405 included,
+are labeld's JSON error body `{"error": {"code", "message", "hint"}}` with the error's status.
 """
 
 from __future__ import annotations
@@ -19,10 +18,18 @@ import asyncio
 import contextlib
 import json
 import logging
+import socket
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit
 
-from labeld.errors import Invalid, LabeldError, NotFound
+import uvicorn
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from labeld.errors import Invalid, LabeldError, NotFound, error_body
 from labeld.sim.device import SimJob
 
 if TYPE_CHECKING:
@@ -30,89 +37,123 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("labeld.sim")
 
+# A fault is set with a few bytes of JSON; anything this big is a mistake, not a request.
+MAX_BODY_BYTES = 1 << 20
+# How long stop() lets a request in flight finish before it cuts the connection.
+SHUTDOWN_GRACE_S = 1
+ROUTES_HINT = ("Try GET /state, PUT|DELETE /faults/NAME, DELETE /faults, GET|DELETE /jobs, "
+               "GET /jobs/N, GET /jobs/N/data, GET /jobs/N/pages, GET /jobs/N/page/K.png.")
+FAULT_BODY_HINT = 'Send {"value": true} or {"value": N}, or no body.'
+
 
 class ControlServer:
-    """The control port of one Simulator: `asyncio.start_server(ControlServer(sim).handle,
-    host, port)`."""
+    """The control port of one Simulator: `port = await ControlServer(sim).start(host, port)`,
+    later `await stop()`. Both run on the simulator's loop."""
 
     def __init__(self, sim: Simulator):
         self.sim = sim
+        self.app = Starlette(
+            routes=[
+                Route("/state", self._state, methods=["GET"]),
+                Route("/faults", self._faults, methods=["DELETE"]),
+                Route("/faults/{name}", self._fault, methods=["PUT", "DELETE"]),
+                Route("/jobs", self._jobs, methods=["GET", "DELETE"]),
+                Route("/jobs/{index}", self._job_json, methods=["GET"]),
+                Route("/jobs/{index}/data", self._job_data, methods=["GET"]),
+                Route("/jobs/{index}/pages", self._job_pages, methods=["GET"]),
+                Route("/jobs/{index}/page/{number}.png", self._job_page, methods=["GET"]),
+            ],
+            exception_handlers={LabeldError: _labeld_error, HTTPException: _http_error,
+                                Exception: _internal_error})
+        self._server: _Uvicorn | None = None
+        self._serving: asyncio.Task[None] | None = None
 
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    # -- lifecycle
+
+    async def start(self, host: str, port: int) -> int:
+        """Listen on host:port (0: any free port) and serve; return the port once it answers."""
+        sock = await _bind(host, port)
+        server = _Uvicorn(uvicorn.Config(
+            # log_level: uvicorn's loggers (process-wide) keep its per-start and per-stop info
+            # lines out of the log. No logging setup of its own (it would reconfigure the
+            # process's logging at every simulator start), no access log, no proxy headers to
+            # trust, no websockets to import: a loopback control port needs none of them.
+            self.app, lifespan="off", log_level="warning", log_config=None, access_log=False,
+            proxy_headers=False, ws="none", interface="asgi3",
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_S))
+        loop = asyncio.get_running_loop()
+        serving = loop.create_task(server.serve(sockets=[sock]),
+                                   name=f"simulator-{self.sim.name}-control")
+        ready = loop.create_task(server.ready.wait())
         try:
-            status, body, content_type = await self._exchange(reader)
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError,
-                ValueError):
-            writer.close()
+            await asyncio.wait({serving, ready}, return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:
+            serving.cancel()
+            sock.close()
+            raise
+        finally:
+            ready.cancel()
+        if not server.ready.is_set():
+            sock.close()
+            serving.result()  # raises why it ended
+            raise RuntimeError(f"simulator {self.sim.name}: control server ended at start")
+        self._server, self._serving = server, serving
+        return int(sock.getsockname()[1])
+
+    async def stop(self) -> None:
+        """Stop listening, let requests in flight finish (SHUTDOWN_GRACE_S at most), close
+        every connection, and return once uvicorn has finished."""
+        server, serving, self._server, self._serving = self._server, self._serving, None, None
+        if server is None or serving is None:
             return
-        head = (f"HTTP/1.1 {status} {_REASONS.get(status, 'OK')}\r\n"
-                f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
-                "Connection: close\r\n\r\n")
-        with contextlib.suppress(ConnectionError):
-            writer.write(head.encode("ascii") + body)
-            await writer.drain()
-        writer.close()
-
-    async def _exchange(self, reader: asyncio.StreamReader) -> tuple[int, bytes, str]:
-        request_line = (await reader.readuntil(b"\r\n")).decode("latin-1").strip()
-        headers: dict[str, str] = {}
-        while True:
-            line = (await reader.readuntil(b"\r\n")).decode("latin-1").strip()
-            if not line:
-                break
-            key, _, value = line.partition(":")
-            headers[key.strip().lower()] = value.strip()
-        parts = request_line.split()
-        if len(parts) != 3:
-            return _json_error(Invalid("bad-request", "Malformed HTTP request line."))
-        method, target, _ = parts
-        length = int(headers.get("content-length", "0") or 0)
-        if length > 1 << 20:
-            return _json_error(Invalid("body-too-large", "Request body over 1 MiB."))
-        body = await reader.readexactly(length) if length else b""
-        path = unquote(urlsplit(target).path).rstrip("/") or "/"
+        server.exit()
         try:
-            return await self.route(method.upper(), path, body)
-        except LabeldError as exc:
-            return _json_error(exc)
+            await serving
+        except Exception:
+            log.exception("simulator %s: control server failed while stopping", self.sim.name)
 
-    async def route(self, method: str, path: str, body: bytes) -> tuple[int, bytes, str]:
-        parts = path.strip("/").split("/")
-        match method, parts:
-            case "GET", ["state"]:
-                return _json(self.sim.state())
-            case "PUT", ["faults", name]:
-                await self.sim.set_fault(name, _fault_value(body))
-                return _json(self.sim.state())
-            case "DELETE", ["faults", name]:
-                await self.sim.clear_fault(name)
-                return _json(self.sim.state())
-            case "DELETE", ["faults"]:
-                await self.sim.clear_faults()
-                return _json(self.sim.state())
-            case "GET", ["jobs"]:
-                return _json([job.as_json() for job in self.sim.jobs])
-            case "DELETE", ["jobs"]:
-                self.sim.clear_jobs()
-                return _json(self.sim.state())
-            case "GET", ["jobs", index]:
-                return _json(self._job(index).as_json())
-            case "GET", ["jobs", index, "data"]:
-                return 200, self._job(index).data, "application/octet-stream"
-            case "GET", ["jobs", index, "pages"]:
-                count = len(self._pages(index))
-                return _json({"index": int(index), "pages": count})
-            case "GET", ["jobs", index, "page", name] if name.endswith(".png"):
-                return 200, self._page(index, name.removesuffix(".png")), "image/png"
-        known = {("state",), ("faults",), ("jobs",)}
-        if tuple(parts[:1]) in known:
-            raise LabeldError("method-not-allowed", f"{method} is not supported on {path}.",
-                              "See GET /state, PUT|DELETE /faults/NAME, GET|DELETE /jobs.",
-                              status=405)
-        raise NotFound("not-found", f"No such resource: {path}.",
-                       "Try GET /state, PUT|DELETE /faults/NAME, GET /jobs, "
-                       "GET /jobs/N/data, GET /jobs/N/pages, GET /jobs/N/page/K.png, "
-                       "DELETE /jobs.")
+    # -- routes
+
+    async def _state(self, request: Request) -> Response:
+        return JSONResponse(self.sim.state())
+
+    async def _faults(self, request: Request) -> Response:
+        await self.sim.clear_faults()
+        return JSONResponse(self.sim.state())
+
+    async def _fault(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        if request.method == "PUT":
+            await self.sim.set_fault(name, _fault_value(await _body(request)))
+        else:
+            await self.sim.clear_fault(name)
+        return JSONResponse(self.sim.state())
+
+    async def _jobs(self, request: Request) -> Response:
+        if request.method == "DELETE":
+            self.sim.clear_jobs()
+            return JSONResponse(self.sim.state())
+        return JSONResponse([job.as_json() for job in self.sim.jobs])
+
+    async def _job_json(self, request: Request) -> Response:
+        return JSONResponse(self._job(request.path_params["index"]).as_json())
+
+    async def _job_data(self, request: Request) -> Response:
+        return Response(self._job(request.path_params["index"]).data,
+                        media_type="application/octet-stream")
+
+    async def _job_pages(self, request: Request) -> Response:
+        index = request.path_params["index"]
+        return JSONResponse({"index": int(index), "pages": len(self._pages(index))})
+
+    async def _job_page(self, request: Request) -> Response:
+        index, number = request.path_params["index"], request.path_params["number"]
+        pages = self._pages(index)
+        if number.isdigit() and int(number) < len(pages):
+            return Response(pages[int(number)], media_type="image/png")
+        raise NotFound("unknown-page", f"Job {index} has no page {number!r}.",
+                       f"Pages run from 0 to {len(pages) - 1}." if pages
+                       else "Nothing in this job was rendered (rasters only).")
 
     def _job(self, index: str) -> SimJob:
         if index.isdigit() and int(index) < len(self.sim.jobs):
@@ -135,37 +176,138 @@ class ControlServer:
                            "Use GET /jobs/N/data for the bytes it received.")
         return pages
 
-    def _page(self, index: str, number: str) -> bytes:
-        pages = self._pages(index)
-        if number.isdigit() and int(number) < len(pages):
-            return pages[int(number)]
-        raise NotFound("unknown-page", f"Job {index} has no page {number!r}.",
-                       f"Pages run from 0 to {len(pages) - 1}." if pages
-                       else "Nothing in this job was rendered (rasters only).")
+
+class _Uvicorn(uvicorn.Server):
+    """uvicorn as one part of a simulator, which says when it starts and stops."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.ready = asyncio.Event()
+        self._exit = asyncio.Event()
+
+    def exit(self) -> None:
+        self.should_exit = True
+        self._exit.set()
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        # SIGINT and SIGTERM belong to whoever runs the simulator (`labeld simulate` stops the
+        # whole simulator on them); uvicorn would take them over while it serves.
+        yield
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        self.ready.set()
+
+    async def main_loop(self) -> None:
+        # uvicorn polls should_exit every 0.1 s; tests start and stop hundreds of simulators,
+        # so wait for exit() instead. Its other periodic work is the Date header (date_header
+        # is on by default): keep it true once a second.
+        counter = 0
+        while not await self.on_tick(counter):
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._exit.wait(), 1.0)
+            counter += 10  # on_tick refreshes the Date header when counter % 10 == 0
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        # uvicorn's own shutdown sleeps a fixed 0.1 s after asking connections to close, 0.1 s
+        # on every simulator stop (tests stop hundreds); this one waits only while a request is
+        # still being answered. With lifespan off, that was all it had to do.
+        for server in self.servers:
+            server.close()
+        for sock in sockets or []:
+            sock.close()
+        for connection in list(self.server_state.connections):
+            connection.shutdown()  # idle keep-alive connections close now, busy ones after
+        state = self.server_state
+        try:
+            async with asyncio.timeout(self.config.timeout_graceful_shutdown):
+                while state.connections or state.tasks:
+                    await asyncio.sleep(0.001)
+        except TimeoutError:
+            log.warning("simulator control port: %d request(s) cut off at shutdown",
+                        len(state.tasks))
+            for task in list(state.tasks):
+                task.cancel()
+            for connection in list(state.connections):
+                connection.transport.close()
+        for server in self.servers:
+            await server.wait_closed()
 
 
-_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
-            422: "Unprocessable Entity", 500: "Internal Server Error"}
+async def _bind(host: str, port: int) -> socket.socket:
+    """A listening socket on the first address `host` resolves to, as the printer port does, so
+    that the port is known (port 0) before uvicorn starts, and a port in use is an OSError
+    here rather than uvicorn's sys.exit."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    family, _, _, _, address = infos[0]
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(100)
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
-def _json(value: Any, status: int = 200) -> tuple[int, bytes, str]:
-    return status, json.dumps(value).encode("utf-8"), "application/json"
+def _error(status: int, code: str, message: str, hint: str = "",
+           headers: Mapping[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(error_body(code, message, hint), status_code=status, headers=headers)
 
 
-def _json_error(exc: LabeldError) -> tuple[int, bytes, str]:
-    return _json({"error": exc.as_dict()}, exc.status)
+async def _labeld_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, LabeldError)
+    return JSONResponse(exc.body(), status_code=exc.status)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """The router's own errors: no route for the path (404), or not that method (405)."""
+    assert isinstance(exc, HTTPException)
+    path = request.url.path
+    if exc.status_code == 404:
+        return _error(404, "not-found", f"No such resource: {path}.", ROUTES_HINT)
+    if exc.status_code == 405:
+        allowed = (exc.headers or {}).get("Allow", "")
+        return _error(405, "method-not-allowed", f"{request.method} is not supported on {path}.",
+                      f"{path} takes {allowed}." if allowed else ROUTES_HINT, headers=exc.headers)
+    return _error(exc.status_code, "http-error", str(exc.detail), headers=exc.headers)
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    # Starlette re-raises once this answer is out, and uvicorn logs the traceback.
+    return _error(500, "internal-error", f"{request.method} {request.url.path} failed.",
+                  "The simulator's log has the details.")
+
+
+async def _body(request: Request) -> bytes:
+    """The request body, refused past MAX_BODY_BYTES before it is all read."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise _too_large()
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise _too_large()
+    return bytes(body)
+
+
+def _too_large() -> LabeldError:
+    return LabeldError("too-large", f"The request body is larger than {MAX_BODY_BYTES} bytes.",
+                       FAULT_BODY_HINT, status=413)
 
 
 def _fault_value(body: bytes) -> object:
     if not body.strip():
         return True
     try:
-        payload = json.loads(body)
+        payload: Any = json.loads(body)
     except ValueError:
-        raise Invalid("invalid-json", "The request body is not JSON.",
-                      'Send {"value": true} or {"value": N}, or no body.') from None
+        raise Invalid("invalid-json", "The request body is not JSON.", FAULT_BODY_HINT) from None
     if not isinstance(payload, dict) or set(payload) - {"value"}:
         raise Invalid("invalid-body", 'The body must be an object with one key, "value".',
-                      'Send {"value": true} or {"value": N}, or no body.')
+                      FAULT_BODY_HINT)
     return payload.get("value", True)
-

@@ -1,10 +1,10 @@
 """mono_png: the 1-bit PNG writer simulated printers draw their print-outs with.
 
-labeld's renderer has its own (labeld.intake.render.raster_to_png, on Pillow), and the simulator does
-not use it on purpose: tests compare what a simulator printed with what the renderer drew, so the
-simulator must not share code with what it checks. It is an independent oracle, and a bug in the
-renderer's PNG path cannot show up on both sides of the comparison and cancel out. Only zlib and
-struct from the standard library are used.
+The simulator keeps this tiny writer rather than use the renderer's
+(labeld.intake.render.raster_to_png) because it must not depend on the rendering stack: tests
+compare what a simulator printed with what the renderer drew, and a simulator built on the
+renderer's code (Pillow and all) would repeat a renderer bug on both sides of the comparison
+instead of catching it. Only zlib and struct from the standard library are used.
 """
 
 from __future__ import annotations

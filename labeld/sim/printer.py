@@ -128,7 +128,7 @@ class Simulator:
         self._faults: dict[str, FaultValue] = {}  # the generic, transport-level ones
         self._listener: socket.socket | None = None
         self._accept_task: asyncio.Task[None] | None = None
-        self._control: asyncio.Server | None = None
+        self._control = ControlServer(self)
         self._connections: dict[int, _Connection] = {}
         self.connection_log = ConnectionLog()
         self._refusal: asyncio.Task[None] | None = None  # ends `refuse-for`
@@ -141,18 +141,18 @@ class Simulator:
 
     async def start(self) -> None:
         await self._listen()
-        self._control = await asyncio.start_server(ControlServer(self).handle, self.host,
-                                                   self.control_port)
-        self.control_port = self._control.sockets[0].getsockname()[1]
+        try:
+            self.control_port = await self._control.start(self.host, self.control_port)
+        except BaseException:
+            await self.stop()  # a simulator that failed to start holds no port and no task
+            raise
         log.debug("simulator %s listening on %s:%d, control on %d", self.name, self.host,
                  self.port, self.control_port)
 
     async def stop(self) -> None:
         self._closing = True
         self._stop_listening()
-        if self._control is not None:
-            self._control.close()
-            self._control = None
+        await self._control.stop()
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:

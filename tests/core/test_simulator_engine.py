@@ -25,7 +25,7 @@ from labeld.contracts import SimulatorSpec
 from labeld.errors import Invalid, NotFound
 from labeld.sim import (GARBAGE_REPLY, GENERIC_FAULT_NAMES, Device, FaultSpec, Session,
                         Simulator, SimulatorThread, spec_faults)
-from tests.conftest import connect, read_exactly, send_job, wait_for
+from tests.conftest import connect, free_port, read_exactly, send_job, wait_for
 
 
 class ToySession(Session):
@@ -494,6 +494,27 @@ def test_put_and_delete_faults_over_http(control):
     assert control.delete("/faults").json()["faults"] == {}
 
 
+def test_a_stopping_fault_set_over_http_holds_jobs_and_clearing_it_prints_them(sim, control):
+    control.put("/faults/jammed")
+    send_job(sim.port, b"held")
+    sim.wait_jobs(1)
+    assert control.get("/jobs").json()[0]["printed"] is False
+    assert control.get("/state").json()["buffered"] == 1
+    control.delete("/faults/jammed")
+    assert control.get("/jobs").json()[0]["printed"] is True
+
+
+def test_a_transport_fault_set_over_http_acts_on_the_printer_port(sim, control):
+    control.put("/faults/silent")
+    with connect(sim.port) as sock:
+        sock.sendall(b"?")
+        assert_silent(sock)
+    control.delete("/faults/silent")
+    with connect(sim.port) as sock:
+        sock.sendall(b"?")
+        assert read_exactly(sock, 3) == b"OK\n"
+
+
 def test_offline_over_http(sim, control):
     control.put("/faults/offline")
     with pytest.raises(ConnectionRefusedError):
@@ -509,6 +530,8 @@ def test_offline_over_http(sim, control):
     ("/faults/slow", {"value": 0}, 422, "bad-fault-value"),
     ("/faults/jammed", {"value": 7}, 422, "bad-fault-value"),
     ("/faults/jammed", {"colour": "red"}, 422, "invalid-body"),
+    ("/faults/jammed", [True], 422, "invalid-body"),
+    ("/faults/drop-after", {"value": -1}, 422, "bad-fault-value"),
 ])
 def test_fault_errors_are_json_with_code_message_and_hint(control, path, body, status, code):
     resp = control.put(path, json=body) if body is not None else control.put(path)
@@ -520,6 +543,19 @@ def test_fault_errors_are_json_with_code_message_and_hint(control, path, body, s
 def test_a_body_that_is_not_json_is_rejected(control):
     resp = control.put("/faults/jammed", content=b"{nope", headers={"content-type": "text/plain"})
     assert (resp.status_code, resp.json()["error"]["code"]) == (422, "invalid-json")
+
+
+def test_a_body_over_a_mebibyte_is_refused_and_sets_nothing(control):
+    resp = control.put("/faults/jammed", content=b" " * ((1 << 20) + 1))
+    assert (resp.status_code, resp.json()["error"]["code"]) == (413, "too-large")
+    assert control.get("/state").json()["faults"] == {}
+
+
+def test_a_refused_fault_leaves_the_faults_as_they_were(control):
+    control.put("/faults/slow", json={"value": 100})
+    assert control.put("/faults/slow", json={"value": 0}).status_code == 422
+    assert control.put("/faults/on-fire").status_code == 404
+    assert control.get("/state").json()["faults"] == {"slow": 100}
 
 
 def test_jobs_over_http(sim, control):
@@ -540,11 +576,58 @@ def test_jobs_over_http(sim, control):
     assert control.get("/jobs").json() == []
 
 
-def test_unknown_routes_and_methods_are_json_errors(control):
-    resp = control.get("/nowhere")
-    assert (resp.status_code, resp.json()["error"]["code"]) == (404, "not-found")
+@pytest.mark.parametrize("path", ["/nowhere", "/jobs/0/nothing", "/faults/jammed/now"])
+def test_an_unknown_route_is_a_json_404_that_lists_the_routes(control, path):
+    resp = control.get(path)
+    assert resp.status_code == 404
+    error = resp.json()["error"]
+    assert error["code"] == "not-found" and path in error["message"]
+    assert "GET /state" in error["hint"]
+
+
+def test_a_method_a_route_does_not_take_is_a_json_405_that_says_which_it_takes(control):
     resp = control.post("/state")
     assert (resp.status_code, resp.json()["error"]["code"]) == (405, "method-not-allowed")
+    resp = control.get("/faults/jammed")
+    assert resp.status_code == 405
+    assert set(resp.headers["allow"].split(", ")) == {"PUT", "DELETE"}
+    assert "PUT" in resp.json()["error"]["hint"]
+
+
+def test_a_missing_job_or_page_is_a_json_404_with_its_own_code(sim, control):
+    assert control.get("/jobs/0").json()["error"]["code"] == "unknown-job"
+    assert control.get("/jobs/first").json()["error"]["code"] == "unknown-job"
+    send_job(sim.port, b"x")
+    sim.wait_jobs(1)
+    resp = control.get("/jobs/0/page/0.png")  # the toy device draws nothing
+    assert (resp.status_code, resp.json()["error"]["code"]) == (404, "no-rendering")
+
+
+def test_a_control_client_may_keep_its_connection_open_between_requests(control):
+    for _ in range(3):
+        assert control.get("/state").status_code == 200
+    assert control.put("/faults/dusty").status_code == 200
+
+
+def test_stopping_closes_the_control_port_promptly_with_a_client_still_connected():
+    sim = SimulatorThread(TOY).start()
+    with httpx.Client(base_url=sim.control_url, timeout=5) as client:
+        assert client.get("/state").status_code == 200  # its connection stays open
+        started = time.monotonic()
+        sim.stop()
+        assert time.monotonic() - started < 0.5
+        with pytest.raises(httpx.ConnectError):
+            client.get("/state")
+
+
+def test_a_control_port_in_use_fails_the_start_and_leaves_the_printer_port_closed():
+    port = free_port()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        with pytest.raises(OSError):
+            SimulatorThread(TOY, port=port, control_port=taken.getsockname()[1]).start()
+    assert refused(port)
 
 
 # --- the blocking entry point behind `labeld simulate`
