@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-if TYPE_CHECKING:  # at run time only annotations name it; importing it would be circular
+if TYPE_CHECKING:  # at run time only annotations name them; importing them would be circular
     from labeld.security.roles import Role
+    from labeld.sim.device import Device
 
 
 class Outcome(StrEnum):
@@ -373,7 +374,7 @@ class SimulatorSpec:
     language: str
     description: str
     faults: tuple[str, ...]
-    factory: Callable[..., Any]  # (**options) -> labeld.sim.Device
+    factory: Callable[..., Device]  # (**options): the simulated printer's device
 
 
 @dataclass(frozen=True)
