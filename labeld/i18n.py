@@ -221,7 +221,9 @@ def read_catalogue(directory: Path, lang: str) -> Catalog | None:
 
 # --- choosing a language --------------------------------------------------------------------
 
-_ACCEPT_ITEM = re.compile(r"^\s*([A-Za-z]{1,8}(?:[-_][A-Za-z0-9]{1,8})*|\*)\s*(?:;\s*q\s*=\s*([0-9.]+)\s*)?$")
+# One item of Accept-Language: a tag (or `*`) and an optional weight, `hu-HU;q=0.9`.
+_ACCEPT_ITEM = re.compile(
+    r"^\s*([A-Za-z]{1,8}(?:[-_][A-Za-z0-9]{1,8})*|\*)\s*(?:;\s*q\s*=\s*([0-9.]+)\s*)?$")
 
 
 def parse_accept_language(header: str) -> list[str]:

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from babel.messages.catalog import Catalog
+from babel.messages.catalog import Catalog, Message
 from babel.messages.frontend import CommandLineInterface
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
@@ -29,28 +29,42 @@ def _read(path: Path, lang: str | None = None) -> Catalog:
         return read_po(f, locale=lang, abort_invalid=True)  # raises on any syntax error
 
 
-def _messages(catalog: Catalog) -> dict[str, object]:
+def _messages(catalog: Catalog) -> dict[str, Message]:
     return {m.id if isinstance(m.id, str) else m.id[0]: m for m in catalog if m.id}
 
 
+def _ids_to_translate(locale_dir: Path) -> list[str]:
+    """Every id a translation must cover: the template's (keyed ids and sentences written in
+    code as _("...")) and, should the template lag behind, the English catalogue's."""
+    ids = list(_messages(_read(locale_dir / f"{i18n.DOMAIN}.pot")))
+    english = _messages(_read(i18n.catalogue_path(locale_dir, "en"), "en"))
+    return ids + [msgid for msgid in english if msgid not in ids]
+
+
 def untranslated(locale_dir: Path, lang: str) -> list[str]:
-    """Ids of the English catalogue that `lang` does not translate: missing, empty (any
-    plural form) or fuzzy (gettext does not use fuzzy entries)."""
-    source = _messages(_read(i18n.catalogue_path(locale_dir, "en"), "en"))
+    """Ids that `lang` does not translate: missing, empty (any plural form) or fuzzy (gettext
+    does not use fuzzy entries)."""
     target = _messages(_read(i18n.catalogue_path(locale_dir, lang), lang))
-    missing = []
-    for msgid in source:
-        message = target.get(msgid)
-        strings = () if message is None else message.string  # type: ignore[attr-defined]
-        strings = (strings,) if isinstance(strings, str) else strings
-        if message is None or message.fuzzy or not all(s.strip() for s in strings):  # type: ignore[attr-defined]
-            missing.append(msgid)
-    return missing
+    return [msgid for msgid in _ids_to_translate(locale_dir) if not _translated(target.get(msgid))]
 
 
-def _texts(message: object) -> tuple[str, ...]:
-    string = message.string  # type: ignore[attr-defined]
-    return (string,) if isinstance(string, str) else tuple(string)
+def _translated(message: Message | None) -> bool:
+    return message is not None and not message.fuzzy and all(t.strip() for t in _texts(message))
+
+
+def _texts(message: Message) -> tuple[str, ...]:
+    string = message.string
+    return (string,) if isinstance(string, str) else tuple(string or ())
+
+
+def _english(msgid: str, english: dict[str, Message],
+             template: dict[str, Message]) -> tuple[str, ...]:
+    """What a translation of `msgid` translates: the English catalogue's text for a keyed id,
+    the id itself (and its plural) for a sentence written in code."""
+    if msgid in english:
+        return _texts(english[msgid])
+    source = template[msgid].id
+    return (source,) if isinstance(source, str) else tuple(source)
 
 
 # --- the catalogues themselves ---------------------------------------------------------------
@@ -67,7 +81,7 @@ def test_catalogues_parse_without_fuzzy_entries(lang: str) -> None:
 
 
 def test_every_english_message_has_a_hungarian_translation() -> None:
-    assert untranslated(i18n.LOCALE_DIR, "hu") == []
+    assert untranslated(i18n.LOCALE_DIR, "hu") == [], "translate these in hu/LC_MESSAGES/labeld.po"
 
 
 def test_the_translation_check_catches_a_gap(tmp_path: Path) -> None:
@@ -85,20 +99,22 @@ def test_the_translation_check_catches_a_gap(tmp_path: Path) -> None:
         "reason.paper-out.message", "reason.head-open.hint", "reason.paused.message"]
 
 
-def test_catalogues_have_the_same_ids() -> None:
-    # No Hungarian leftovers of deleted English messages.
-    english = set(_messages(_read(i18n.catalogue_path(i18n.LOCALE_DIR, "en"), "en")))
+def test_the_hungarian_catalogue_has_no_leftovers() -> None:
+    # Ids that are gone from the template (a deleted message) are gone from the translation.
     hungarian = set(_messages(_read(i18n.catalogue_path(i18n.LOCALE_DIR, "hu"), "hu")))
-    assert hungarian == english
+    assert sorted(hungarian - set(_ids_to_translate(i18n.LOCALE_DIR))) == []
 
 
 def test_placeholders_are_named_and_the_same_in_every_language() -> None:
     english = _messages(_read(i18n.catalogue_path(i18n.LOCALE_DIR, "en"), "en"))
+    template = _messages(_read(POT))
     hungarian = _messages(_read(i18n.catalogue_path(i18n.LOCALE_DIR, "hu"), "hu"))
     with_placeholders = 0
-    for msgid, message in english.items():
-        names = {i18n.placeholders(text) for text in _texts(message)}
-        names |= {i18n.placeholders(text) for text in _texts(hungarian[msgid])}
+    for msgid in _ids_to_translate(i18n.LOCALE_DIR):
+        texts = _english(msgid, english, template)
+        if msgid in hungarian:
+            texts += tuple(t for t in _texts(hungarian[msgid]) if t)
+        names = {i18n.placeholders(text) for text in texts}
         assert len(names) == 1, f"{msgid}: placeholders differ between languages: {names}"
         (found,) = names
         assert all(name.isidentifier() for name in found), f"{msgid}: positional placeholder"
@@ -114,7 +130,7 @@ def test_placeholders_sees_positional_ones() -> None:
 def test_the_template_is_up_to_date(tmp_path: Path) -> None:
     # What `pybabel extract` (README, "Translations") makes now must be what is committed.
     out = tmp_path / "labeld.pot"
-    CommandLineInterface().run([
+    CommandLineInterface().run([  # type: ignore[no-untyped-call]
         "pybabel", "-q", "extract", "-F", str(i18n.LOCALE_DIR / "babel.cfg"),
         "--add-location=file", "-o", str(out),
         str(ROOT / "labeld"), str(ROOT / "drivers"), str(ROOT / "plugins")])
@@ -139,8 +155,9 @@ def test_importing_reasons_does_not_import_babel() -> None:
 
 
 def test_translators() -> None:
-    assert i18n.translator("hu").gettext("reason.paper-out.message") == "Kifogyott a papír vagy a címke"
-    assert i18n.translator("en").gettext("reason.paper-out.message") == "Out of paper or labels"
+    paper_out = "reason.paper-out.message"
+    assert i18n.translator("hu").gettext(paper_out) == "Kifogyott a papír vagy a címke"
+    assert i18n.translator("en").gettext(paper_out) == "Out of paper or labels"
     assert i18n.translator("hu") is i18n.translator("hu")  # loaded once
     # A language labeld does not have gets English, not an error.
     assert i18n.translator("de").lang == "en"
@@ -171,7 +188,8 @@ def _catalogue(directory: Path, lang: str, entries: dict[str, str | tuple[str, s
 
 
 def test_a_missing_translation_falls_back_to_english(tmp_path: Path) -> None:
-    _catalogue(tmp_path, "en", {"a": "Apple", "b": "Bread", "c": "Cheese", "n": ("{n} egg", "{n} eggs")})
+    _catalogue(tmp_path, "en",
+               {"a": "Apple", "b": "Bread", "c": "Cheese", "n": ("{n} egg", "{n} eggs")})
     _catalogue(tmp_path, "hu", {"a": "Alma", "b": "", "c": "Sajt", "n": ("{n} tojás", "")},
                fuzzy=("c",))
     hu = i18n.Catalogues(tmp_path).translator("hu")
@@ -225,10 +243,13 @@ def test_a_plugin_brings_its_own_reasons() -> None:
     assert reasons.describe(hopper, merged)["hint"]["hu"] == "Töltse fel a címketárat."
     assert "acme-hopper-empty" in reasons.codes(merged)
     assert "acme-hopper-empty" not in reasons.codes()  # labeld's own are untouched
-    assert reasons.describe(hopper)["message"]["en"] == "The printer reports a problem (acme-hopper-empty)"
+    unknown_here = reasons.describe(hopper)["message"]["en"]
+    assert unknown_here == "The printer reports a problem (acme-hopper-empty)"
     # labeld's own words still there, and a plugin cannot reword them
-    assert reasons.describe(reasons.NO_STATUS_REPLY, merged) == reasons.describe(reasons.NO_STATUS_REPLY)
-    assert merged.translator("hu").gettext("reason.paper-out.message") == "Kifogyott a papír vagy a címke"
+    no_reply = reasons.NO_STATUS_REPLY
+    assert reasons.describe(no_reply, merged) == reasons.describe(no_reply)
+    paper_out = merged.translator("hu").gettext("reason.paper-out.message")
+    assert paper_out == "Kifogyott a papír vagy a címke"
 
 
 def test_a_plugin_catalogue_falls_back_too() -> None:
@@ -241,7 +262,8 @@ def test_a_plugin_catalogue_falls_back_too() -> None:
     hu = merged.translator("hu")
     assert hu.nformat("acme.labels-waiting", "acme.labels-waiting.plural", 3) == "3 címke vár"
     en = merged.translator("en")
-    assert en.nformat("acme.labels-waiting", "acme.labels-waiting.plural", 1) == "1 label is waiting"
+    assert en.nformat("acme.labels-waiting", "acme.labels-waiting.plural", 1) == \
+        "1 label is waiting"
 
 
 def test_with_dirs_is_a_new_value() -> None:
@@ -259,10 +281,12 @@ def test_a_compiled_plugin_catalogue_is_read(tmp_path: Path) -> None:
         write_mo(buffer, _read(i18n.catalogue_path(PLUGIN, lang), lang))
         mo.write_bytes(buffer.getvalue())
     merged = i18n.CORE.with_dirs([tmp_path])
-    assert merged.translator("hu").gettext("reason.acme-hopper-empty.message") == "Kiürült a címketár"
+    hopper = merged.translator("hu").gettext("reason.acme-hopper-empty.message")
+    assert hopper == "Kiürült a címketár"
 
 
-def test_a_broken_plugin_catalogue_is_skipped(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_broken_plugin_catalogue_is_skipped(tmp_path: Path,
+                                              caplog: pytest.LogCaptureFixture) -> None:
     broken = i18n.catalogue_path(tmp_path, "hu")
     broken.parent.mkdir(parents=True)
     broken.write_text('msgid "x"\nthis is not a catalogue\n', encoding="utf-8")

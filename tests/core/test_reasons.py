@@ -74,7 +74,7 @@ def test_tables_are_found() -> None:
 def test_every_emitted_code_has_both_languages() -> None:
     codes = {r.code for r in _table_reasons()} | set(_literal_codes_in_source())
     missing = sorted(code for code in codes if code not in reasons.codes())
-    assert not missing, f"codes without messages in labeld/locale/en/LC_MESSAGES/labeld.po: {missing}"
+    assert not missing, f"codes without words in labeld/locale/en/LC_MESSAGES/labeld.po: {missing}"
     for code in codes:
         entry = reasons.lookup(code)
         assert entry is not None
@@ -126,7 +126,8 @@ def test_reference_wording() -> None:
     ("cover-open", "hint", "Csukja le a fedelet kattanásig."),
     ("paused", "message", "A nyomtató szünetel"),
     ("label-waiting", "hint", "Vegye el a címkét; a következőt csak ezután nyomtatja ki."),
-    ("paper-near-end", "hint", "Készítsen elő egy új tekercset, és rövidesen cseréljen tekercset."),
+    ("paper-near-end", "hint",
+     "Készítsen elő egy új tekercset, és rövidesen cseréljen tekercset."),
 ])
 def test_corrected_wording(code: str, part: str, hungarian: str) -> None:
     assert reasons.describe(Reason("other", code, Severity.ERROR))[part]["hu"] == hungarian
