@@ -85,29 +85,31 @@ def _client(args: argparse.Namespace):
     return httpx.Client(base_url=args.url, timeout=15, headers=headers)
 
 
-def _token_store(args: argparse.Namespace):
-    """Tokens live in the spool file; the CLI opens it directly, so it works without a daemon
-    (the first admin token is made this way)."""
+def _token_rooms(args: argparse.Namespace):
+    """Tokens live in the store's file; the CLI opens it directly, so it works without a daemon
+    (the first admin token is made this way). Returns the open Database, its tokens and its
+    audit log; the caller closes the Database."""
     from labeld import config as cfg
-    from labeld.security import TokenStore
-    from labeld.store import Spool
+    from labeld.security import AuditLog, TokenStore
+    from labeld.store import Database
 
     config = cfg.load(args.config) if args.config else cfg.Config()
-    spool = Spool(config.server.spool)
-    spool.open()
-    return spool, TokenStore(spool)
+    db = Database(config.server.spool)
+    tokens, audit = TokenStore(db), AuditLog(db)  # their tables, registered before it opens
+    db.open()
+    return db, tokens, audit
 
 
 def cmd_token(args: argparse.Namespace) -> int:
-    from labeld.security import AuditLog, Role
+    from labeld.security import Role
 
-    spool, store = _token_store(args)
+    db, store, audit = _token_rooms(args)
     try:
         who = f"cli:{os.environ.get('USER', 'unknown')}"
         if args.action == "create":
             secret, info = store.create_sync(args.name, Role.parse(args.role))
-            AuditLog(spool).record_sync(who=who, role="admin", method="CLI", path="token create",
-                                        target=info.name, status=201)
+            audit.record_sync(who=who, role="admin", method="CLI", path="token create",
+                              target=info.name, status=201)
             print(secret)  # stdout holds only the token, so scripts can capture it
             print(f"token {info.name!r} ({info.role}) created; it is shown only this once",
                   file=sys.stderr)
@@ -117,11 +119,11 @@ def cmd_token(args: argparse.Namespace) -> int:
                 print(f"{d['name']:<24} {d['role']:<6} {d.get('hint', ''):<10} {d['created_at']}")
         else:
             info = store.revoke_sync(args.name)
-            AuditLog(spool).record_sync(who=who, role="admin", method="CLI", path="token revoke",
-                                        target=info.name, status=200)
+            audit.record_sync(who=who, role="admin", method="CLI", path="token revoke",
+                              target=info.name, status=200)
             print(f"token {info.name!r} revoked", file=sys.stderr)
     finally:
-        spool.close()
+        db.close()
     return 0
 
 

@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 if TYPE_CHECKING:  # at run time only annotations name them; importing them would be circular
+    from labeld.delivery.printers import Printer
     from labeld.security.roles import Role
     from labeld.sim.device import Device
 
@@ -386,14 +387,29 @@ class Template:
     description: str = ""
 
 
+CheckStatus = Literal["ok", "warn", "fail", "skip"]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What one self-test check found: `status`, a plain `detail`, a `hint` for the person at
+    the printer (when there is something to do) and `data` for the support bundle."""
+
+    status: CheckStatus
+    detail: str
+    hint: str = ""
+    data: dict[str, Any] | None = None
+
+
 @dataclass(frozen=True)
 class SelfTestCheck:
     """An extra self-test check a model plugin adds for its models (empty `models`: all).
 
-    `run(printer)` returns (status, detail, hint, data) with status ok, warn, fail or skip; it
-    is bounded by the status timeout like every built-in check."""
+    `run(printer)` asks the configured printer (`labeld.delivery.printers.Printer`: `ask`,
+    `query_status`, `language`, `status_timeout`...) and returns a CheckResult; it is bounded
+    by the status timeout like every built-in check."""
 
     name: str
-    run: Callable[[Any], Awaitable[tuple[str, str, str, dict[str, Any] | None]]]
+    run: Callable[[Printer], Awaitable[CheckResult]]
     models: tuple[str, ...] = ()
 

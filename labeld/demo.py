@@ -77,7 +77,7 @@ def run_demo(listen: str = "127.0.0.1:8631", once: bool = False) -> int:
         config = Config(server=ServerConfig(listen=listen, spool=str(Path(tmp) / "spool.db"),
                                             log_level="warning"), printers=printers)
         server = stack.enter_context(ServerThread(config, listen=listen, plugins=plugins))
-        secret, _ = server.app.state.daemon.tokens.create_sync("demo", Role.ADMIN)
+        secret, _ = server.app.state.daemon.token_store.create_sync("demo", Role.ADMIN)
         print(f"labeld demo: API at {server.url}  (interactive docs: {server.url}/docs)")
         print(f"  token (admin, for this demo only): {secret}")
         jobs: dict[str, str] = {}

@@ -1,37 +1,33 @@
-"""Status changes and job outcomes: stored in the spool and fanned out live (Server-Sent Events).
+"""Status changes and job outcomes: stored in the event log and fanned out live.
 
 Subscribers get a bounded queue each; a client too slow to keep up loses the oldest events and
-is told so (a `gap` event), rather than making the daemon hold memory for it.
+is told so (a `gap` marker), rather than making the daemon hold memory for it. How a subscriber
+shows them (Server-Sent Events over HTTP, later others) is its front door's business.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
-from labeld.http.schemas import iso
-from labeld.store import Event, Spool
+from labeld.store import Event, EventLog
 
 SUBSCRIBER_QUEUE = 1000
 GAP, CLOSED = "gap", "closed"  # in-queue markers: events were dropped / the daemon stops
 
-
-def event_json(e: Event) -> dict[str, Any]:
-    return {"seq": e.seq, "at": iso(e.at), "printer": e.printer, "job": e.job_id, "kind": e.kind,
-            "code": e.code, "message": e.message, "data": e.data}
+Subscription = asyncio.Queue[Event | str]
 
 
 class EventHub:
-    def __init__(self, spool: Spool):
-        self.spool = spool
-        self._subscribers: set[asyncio.Queue[Event | str]] = set()
+    def __init__(self, log: EventLog):
+        self.log = log
+        self._subscribers: set[Subscription] = set()
 
     async def emit(self, kind: str, *, printer: str | None = None, job_id: str | None = None,
                    code: str | None = None, message: str | None = None,
                    data: dict[str, Any] | None = None) -> Event:
-        event = await self.spool.add_event(kind, printer=printer, job_id=job_id, code=code,
-                                           message=message, data=data)
+        event = await self.log.add(kind, printer=printer, job_id=job_id, code=code,
+                                   message=message, data=data)
         for q in list(self._subscribers):
             if q.full():
                 q.get_nowait()
@@ -40,12 +36,12 @@ class EventHub:
             q.put_nowait(event)
         return event
 
-    def subscribe(self) -> asyncio.Queue[Event | str]:
-        q: asyncio.Queue[Event | str] = asyncio.Queue(SUBSCRIBER_QUEUE)
+    def subscribe(self) -> Subscription:
+        q: Subscription = asyncio.Queue(SUBSCRIBER_QUEUE)
         self._subscribers.add(q)
         return q
 
-    def unsubscribe(self, q: asyncio.Queue[Event | str]) -> None:
+    def unsubscribe(self, q: Subscription) -> None:
         self._subscribers.discard(q)
 
     def close(self) -> None:
@@ -54,10 +50,3 @@ class EventHub:
                 q.get_nowait()
             q.put_nowait(CLOSED)
         self._subscribers.clear()
-
-
-def sse(event: Event | str) -> bytes:
-    if isinstance(event, str):
-        return f"event: {event}\ndata: {{}}\n\n".encode()
-    return (f"id: {event.seq}\nevent: {event.kind}\n"
-            f"data: {json.dumps(event_json(event), ensure_ascii=False)}\n\n").encode()

@@ -23,7 +23,7 @@ from labeld.pluginmanager import PluginManager, default_manager
 from labeld.security import Role
 from labeld.server import ServerThread
 from labeld.sim import SimulatorThread
-from labeld.store import Spool
+from labeld.store import Database
 
 # Fast retries keep fault tests short; the production defaults are in examples/labeld.toml.
 FAST_DELIVERY = DeliveryConfig(max_attempts=4, backoff_initial_s=0.05, backoff_max_s=0.2,
@@ -72,7 +72,7 @@ def daemon(tmp_path, plugins) -> Iterator[Callable[..., httpx.Client]]:
         server = ServerThread(config, plugins=plugins).start()
         servers.append(server)
         # Tests act as an administrator unless they ask for another role (see token()).
-        secret, _ = server.app.state.daemon.tokens.create_sync("test-admin", Role.ADMIN)
+        secret, _ = server.app.state.daemon.token_store.create_sync("test-admin", Role.ADMIN)
         client = httpx.Client(base_url=server.url, timeout=10,
                               headers={"Authorization": f"Bearer {secret}"})
         client.server = server
@@ -105,18 +105,19 @@ def client(daemon, zebra, till) -> httpx.Client:
 
 def token(client: httpx.Client, role: str, name: str | None = None) -> str:
     """A new token of `role` on the daemon behind `client`."""
-    secret, _ = client.server.app.state.daemon.tokens.create_sync(name or f"test-{role}-{time.time_ns()}",
-                                                                  Role(role))
+    secret, _ = client.server.app.state.daemon.token_store.create_sync(
+        name or f"test-{role}-{time.time_ns()}", Role(role))
     return secret
 
 
 @pytest.fixture
-def spool(tmp_path) -> Iterator[Spool]:
-    """A real spool file in the test's folder."""
-    s = Spool(tmp_path / "spool.db")
-    s.open()
-    yield s
-    s.close()
+def db(tmp_path) -> Iterator[Database]:
+    """The store's real SQLite file in the test's folder, open; rooms built on it (JobQueue,
+    TokenStore...) register their tables at once."""
+    d = Database(tmp_path / "spool.db")
+    d.open()
+    yield d
+    d.close()
 
 
 def run(coro):

@@ -36,7 +36,7 @@ from labeld.diagnostics.reasons import (
     PRINTER_UNREACHABLE,
     describe,
 )
-from labeld.store import Evidence, Finish, Job, JobState, Spool
+from labeld.store import Evidence, Finish, Job, JobQueue, JobState
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +66,9 @@ class Sent:
 class PrinterWorker:
     """Delivers one printer's jobs, in order, checking the printer before and after."""
 
-    def __init__(self, printer: Printer, spool: Spool, delivery: DeliveryConfig, emit: Emit):
+    def __init__(self, printer: Printer, queue: JobQueue, delivery: DeliveryConfig, emit: Emit):
         self.printer = printer
-        self.spool = spool
+        self.queue = queue
         self.delivery = delivery
         self.emit = emit
         self._wake = asyncio.Event()
@@ -120,12 +120,12 @@ class PrinterWorker:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RESTART_BACKOFF_MAX_S)
                 try:
-                    recovered = await self.spool.recover({self.printer.id: self.printer.crash_policy},
+                    recovered = await self.queue.recover({self.printer.id: self.printer.crash_policy},
                                                          printer=self.printer.id)
                     if any(recovered.values()):
                         log.warning("printer %s: jobs interrupted by the failure: %s",
                                     self.printer.id, recovered, extra={"printer": self.printer.id})
-                except Exception:  # noqa: BLE001 - the spool itself failing: try again later
+                except Exception:  # noqa: BLE001 - the store itself failing: try again later
                     log.exception("printer %s: recovering its jobs failed", self.printer.id)
             else:
                 return
@@ -151,7 +151,7 @@ class PrinterWorker:
                 self.printer.busy = False
                 await self._sleep_or_wake(None)
                 continue
-            claimed = await self.spool.claim_next(self.printer.id)
+            claimed = await self.queue.claim_next(self.printer.id)
             if claimed is None:
                 self.printer.busy = False
                 self._healthy()
@@ -172,7 +172,7 @@ class PrinterWorker:
             await self._observe(status)
             if status.fault is not None:
                 # Give the job back, unsent, and wait with the rest of the queue.
-                await self.spool.finish_attempt(Finish(claimed.id, JobState.PENDING, Outcome.HOLD,
+                await self.queue.finish_attempt(Finish(claimed.id, JobState.PENDING, Outcome.HOLD,
                                                        error=_fault_error(status.fault)))
                 await self._hold(status, status.fault, lambda s: s.fault is None)
                 continue
@@ -194,7 +194,7 @@ class PrinterWorker:
                     "hint": "See the labeld log; report it with the support bundle."})
             # Recorded at once, not with the next claim: a crash after the printer took the job
             # must find it `sent`, or the job would print again after the restart.
-            await self.spool.finish_attempt(done)
+            await self.queue.finish_attempt(done)
             self._healthy()
             await self._announce_job(claimed, done)
             if done.outcome == Outcome.HOLD:  # the printer stayed away through the retry budget
@@ -334,7 +334,7 @@ class PrinterWorker:
     async def _settle(self, job_ids: list[str], delivery: str, evidence: Evidence) -> None:
         if not job_ids:
             return
-        await self.spool.settle(job_ids, delivery, evidence)
+        await self.queue.settle(job_ids, delivery, evidence)
         if evidence is not Evidence.COUNTER and any(self._sent[j].labels != 0 for j in job_ids):
             # Settled without the counter, these jobs may or may not have moved it: what it
             # shows from now on cannot be credited to the jobs after them.
@@ -381,7 +381,7 @@ class PrinterWorker:
                                          "(POST /v1/jobs/ID/release) to print it, or cancel it.")
                         hold = True
                     self._sent.pop(job_id, None)
-                    if await self.spool.unsend(job_id, error, hold=hold):
+                    if await self.queue.unsend(job_id, error, hold=hold):
                         log.warning("printer %s: job %s was not taken; %s", self.printer.id,
                                     job_id, "held" if hold else "sent again",
                                     extra={"printer": self.printer.id, "job": job_id,
@@ -407,7 +407,7 @@ class PrinterWorker:
         error = _fault_error(cause)
         while (wait_first or not ready(status)) and not self.printer.paused:
             wait_first = False
-            held = await self.spool.hold_printer(self.printer.id, error)
+            held = await self.queue.hold_printer(self.printer.id, error)
             if held:
                 log.info("printer %s: %s; %d job(s) held", self.printer.id, cause.code, held,
                          extra={"printer": self.printer.id, "code": cause.code})
@@ -417,7 +417,7 @@ class PrinterWorker:
             await self._observe(status)
             if status.fault is not None:
                 cause, error = status.fault, _fault_error(status.fault)
-        released = await self.spool.release_printer(self.printer.id)
+        released = await self.queue.release_printer(self.printer.id)
         if released:
             log.info("printer %s: ready again; %d job(s) released", self.printer.id, released,
                      extra={"printer": self.printer.id, "code": "released"})
@@ -432,7 +432,7 @@ class PrinterWorker:
             self._wake.clear()
             await self._sleep_or_wake(left)
             if self._wake.is_set():
-                await self.spool.hold_printer(self.printer.id, hold)
+                await self.queue.hold_printer(self.printer.id, hold)
 
     async def _announce_job(self, job: Job, done: Finish) -> None:
         if done.state is JobState.PROCESSING:
@@ -454,19 +454,19 @@ def _reachable(status: LiveStatus) -> bool:
 
 
 class Scheduler:
-    def __init__(self, spool: Spool, printers: dict[str, Printer], delivery: DeliveryConfig,
+    def __init__(self, queue: JobQueue, printers: dict[str, Printer], delivery: DeliveryConfig,
                  emit: Emit):
-        self.spool = spool
+        self.queue = queue
         self.printers = printers
-        self.workers = {pid: PrinterWorker(p, spool, delivery, emit) for pid, p in printers.items()}
+        self.workers = {pid: PrinterWorker(p, queue, delivery, emit) for pid, p in printers.items()}
         self._tasks: list[asyncio.Task] = []
 
     async def start(self) -> None:
-        recovered = await self.spool.recover({pid: p.crash_policy for pid, p in self.printers.items()})
+        recovered = await self.queue.recover({pid: p.crash_policy for pid, p in self.printers.items()})
         if any(recovered.values()):
             log.warning("recovered jobs interrupted by a stop: %s", recovered)
         # A printer paused for maintenance must not start printing because labeld restarted.
-        for pid in await self.spool.paused_printers() & self.printers.keys():
+        for pid in await self.queue.paused_printers() & self.printers.keys():
             self.printers[pid].paused = True
             log.info("printer %s: paused (since before the restart)", pid)
         for pid, worker in self.workers.items():

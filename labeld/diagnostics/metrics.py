@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Iterator, Mapping
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
-if TYPE_CHECKING:
-    from labeld.http.app import Daemon
+from labeld.delivery.printers import Printer
+from labeld.store import Database, JobQueue
 
 METRICS_CONTENT_TYPE = CONTENT_TYPE_LATEST
 PRINTER_STATES = ("idle", "processing", "stopped")
@@ -27,8 +26,10 @@ class _Snapshot(Collector):
         yield from self.families
 
 
-async def render_metrics(daemon: Daemon) -> bytes:
-    counts = await daemon.spool.jobs.counts_by_printer_and_state()
+async def render_metrics(queue: JobQueue, db: Database, printers: Mapping[str, Printer]) -> bytes:
+    """The scrape: jobs by printer and state (one read of the queue), the store's commit
+    counter, each printer's state and active reasons. No SQL here: the rooms answer."""
+    counts = await queue.counts_by_printer_and_state()
     jobs = GaugeMetricFamily("labeld_jobs", "Jobs in the spool by printer and state",
                              labels=["printer", "state"])
     for printer, job_state, n in counts:
@@ -37,12 +38,12 @@ async def render_metrics(daemon: Daemon) -> bytes:
     # commit this grows slower than the operations: jobs per commit is what bench_raw reports.
     commits = CounterMetricFamily(
         "labeld_spool_commits", "Transactions the spool committed since the daemon started",
-        value=daemon.spool.db.commits)
+        value=db.commits)
     state = GaugeMetricFamily("labeld_printer_state", "1 for the printer's current state",
                               labels=["printer", "state"])
     reasons = GaugeMetricFamily("labeld_printer_reason", "Active printer state reasons",
                                 labels=["printer", "code", "severity"])
-    for pid, p in daemon.printers.items():
+    for pid, p in printers.items():
         for s in PRINTER_STATES:
             state.add_metric([pid, s], 1.0 if p.state == s else 0.0)
         for r in p.reasons:

@@ -19,7 +19,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from labeld.security.roles import Role
-from labeld.store.database import Database, HasDatabase, Schema, database_of
+from labeld.store.database import Database, Schema
 
 log = logging.getLogger(__name__)
 
@@ -61,13 +61,10 @@ class AuditEntry:
 class AuditLog:
     """The audit log, a room of the store: its table in the store's Database."""
 
-    def __init__(self, db: Database | HasDatabase, clock: Callable[[], float] = time.time):
-        self.db = database_of(db)  # the Spool facade still passed by older callers: its .db
+    def __init__(self, db: Database, clock: Callable[[], float] = time.time):
+        self.db = db
         self._clock = clock
         self.db.register_schema(SCHEMA)
-
-
-
 
     def _op_record(self, who: str, role: str, method: str, path: str, target: str,
                    status: int) -> Callable[[sqlite3.Connection], AuditEntry]:

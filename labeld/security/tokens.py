@@ -1,4 +1,4 @@
-"""API tokens: created once, shown once, stored only as a hash in the spool's SQLite file.
+"""API tokens: created once, shown once, stored only as a hash in the store's SQLite file.
 
 A token is `lbd_` + 32 random bytes in URL-safe base64 (43 characters). Only its SHA-256 is
 stored. A password needs a slow KDF because people choose guessable ones; a 256-bit random token
@@ -27,11 +27,9 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-
 from labeld.errors import Conflict, Invalid, NotFound
 from labeld.security.roles import Role
-from labeld.store.database import Database, HasDatabase, Schema, database_of
-
+from labeld.store.database import Database, Schema
 
 TOKEN_PREFIX = "lbd_"
 TOKEN_BYTES = 32
@@ -98,9 +96,9 @@ class TokenStore:
     after `cache_ttl_s` at most.
     """
 
-    def __init__(self, db: Database | HasDatabase, *, cache_ttl_s: float = 30.0,
+    def __init__(self, db: Database, *, cache_ttl_s: float = 30.0,
                  cache_size: int = 256, clock: Callable[[], float] = time.monotonic):
-        self.db = database_of(db)  # the Spool facade still passed by older callers: its .db
+        self.db = db
         self.cache_ttl_s = cache_ttl_s
         self.cache_size = cache_size
         self._clock = clock
@@ -112,9 +110,6 @@ class TokenStore:
         self.db.register_schema(SCHEMA)
 
     # -- operations on a connection (run on the Database's thread) ------------------------
-
-
-
 
     def _op_create(self, name: str,
                    role: Role) -> Callable[[sqlite3.Connection], tuple[str, TokenInfo]]:

@@ -22,7 +22,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -183,19 +183,6 @@ class Database:
                 else:
                     fut.set_exception(exc)
         conn.close()
-
-
-class HasDatabase(Protocol):
-    """Something that holds the store's database: the transitional `Spool` facade."""
-
-    @property
-    def db(self) -> Database: ...
-
-
-def database_of(handle: Database | HasDatabase) -> Database:
-    """The Database behind `handle`. Tokens and audit take the Database; until labeld/http/app.py
-    and labeld/cli.py hand it over themselves they pass the Spool facade, which holds it."""
-    return handle if isinstance(handle, Database) else handle.db
 
 
 def _apply(conn: sqlite3.Connection, schema: Schema) -> None:

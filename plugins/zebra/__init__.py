@@ -1,9 +1,14 @@
 """Zebra label printers speaking ZPL II."""
 
-from typing import Any
+from __future__ import annotations
 
-from labeld.contracts import Model, SelfTestCheck
+from typing import TYPE_CHECKING
+
+from labeld.contracts import CheckResult, Model, SelfTestCheck
 from labeld.hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from labeld.delivery.printers import Printer
 
 ZEBRA_VID = 0x0A5F
 
@@ -34,7 +39,7 @@ def labeld_models() -> list[Model]:
     return list(MODELS)
 
 
-async def _error_word(printer: Any) -> tuple[str, str, str, dict[str, Any] | None]:
+async def _error_word(printer: Printer) -> CheckResult:
     """~HQES: the detailed error and warning words, richer than ~HS (cutter, head element,
     calibration, clean head...), and answered by Zebras that stay silent on ~HS in a fault."""
     from labeld.diagnostics.selftest import verdict
@@ -42,7 +47,7 @@ async def _error_word(printer: Any) -> tuple[str, str, str, dict[str, Any] | Non
 
     reply = await printer.ask(HQES_QUERY, hqes_complete, printer.status_timeout)
     if not reply:
-        return "skip", "the printer does not answer ~HQES (older firmware)", "", None
+        return CheckResult("skip", "the printer does not answer ~HQES (older firmware)")
     reasons, fields = decode_hqes(reply)
     return verdict(reasons, fields, "no error or warning flags")
 

@@ -27,7 +27,7 @@ def fuzz_server(tmp_path_factory, plugins):
             printers=[PrinterConfig(id="shelf", uri=f"socket://127.0.0.1:{zebra.port}",
                                     model="zebra-generic-203")])
         with ServerThread(config, plugins=plugins) as server:
-            secret, _ = server.app.state.daemon.tokens.create_sync("fuzz", Role.ADMIN)
+            secret, _ = server.app.state.daemon.token_store.create_sync("fuzz", Role.ADMIN)
             yield server.url, secret
 
 

@@ -25,7 +25,7 @@ def env(tmp_path_factory, plugins):
             server=cfg.ServerConfig(spool=str(tmp_path_factory.mktemp("sec") / "spool.db")),
             delivery=FAST_DELIVERY, printers=[printer("shelf", zebra, "zebra-generic-203")])
         with ServerThread(config, plugins=plugins) as server:
-            secret, _ = server.app.state.daemon.tokens.create_sync("matrix-admin", _role("admin"))
+            secret, _ = server.app.state.daemon.token_store.create_sync("matrix-admin", _role("admin"))
             admin = httpx.Client(base_url=server.url, timeout=10,
                                  headers={"Authorization": f"Bearer {secret}"})
             admin.server = server
@@ -211,7 +211,7 @@ def test_a_configured_pos_origin_gets_cors_and_private_network_access(daemon, si
     zebra = simulator("zpl")
     client = daemon([printer("shelf", zebra, "zebra-generic-203")])
     # A second daemon with an allowed origin, built the way an operator configures it.
-    config = cfg.Config(server=cfg.ServerConfig(spool=str(client.server.app.state.daemon.spool.path)
+    config = cfg.Config(server=cfg.ServerConfig(spool=str(client.server.app.state.daemon.db.path)
                                                 .replace("spool.db", "s2.db")),
                         security=SecurityConfig(allowed_origins=["https://pos.example"]),
                         printers=[printer("shelf", zebra, "zebra-generic-203")])
@@ -339,12 +339,12 @@ def test_a_token_over_its_rate_gets_429_with_retry_after(daemon, simulator):
 
     zebra = simulator("zpl")
     first = daemon([printer("shelf", zebra, "zebra-generic-203")])
-    config = cfg.Config(server=cfg.ServerConfig(spool=str(first.server.app.state.daemon.spool.path)),
+    config = cfg.Config(server=cfg.ServerConfig(spool=str(first.server.app.state.daemon.db.path)),
                         security=SecurityConfig(rate_per_second=1, burst=3),
                         printers=[printer("shelf", zebra, "zebra-generic-203")])
     first.server.stop()
     with ServerThread(config) as server:
-        secret, _ = server.app.state.daemon.tokens.create_sync("limited", _role("pos"))
+        secret, _ = server.app.state.daemon.token_store.create_sync("limited", _role("pos"))
         codes = [httpx.get(server.url + "/v1/jobs", headers={"Authorization": f"Bearer {secret}"})
                  for _ in range(6)]
     assert [c.status_code for c in codes[:3]] == [200, 200, 200]

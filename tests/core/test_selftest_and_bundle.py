@@ -151,3 +151,37 @@ def test_selftest_command_reports_one_printer(env, capsys, monkeypatch):
     assert main(["selftest", "gone", "--url", str(client.base_url)]) == 1
     assert "FAIL transport reachable" in capsys.readouterr().out
 
+
+
+def test_a_model_plugins_check_answers_with_a_check_result(simulator, plugins):
+    """The contract of labeld_selftest_checks: run(printer) -> CheckResult, bounded and named."""
+    import asyncio
+
+    from labeld.config import Config
+    from labeld.contracts import CheckResult, SelfTestCheck
+    from labeld.delivery.printers import build_printers
+    from labeld.diagnostics.reasons import INTERNAL_ERROR
+    from labeld.diagnostics.selftest import run_selftest, verdict, worst
+
+    async def model_answer(p):
+        return CheckResult("warn", f"{p.model.id} is fine, mostly", "Look at it.", {"n": 1})
+
+    async def never(_):
+        await asyncio.sleep(60)
+
+    zebra = simulator("zpl")
+    shelf = build_printers(Config(delivery=FAST_DELIVERY,
+                                  printers=[printer("shelf", zebra, "zebra-generic-203")]),
+                           plugins)["shelf"]
+    checks = asyncio.run(run_selftest(shelf, extra=[SelfTestCheck("model", model_answer),
+                                                    SelfTestCheck("stuck", never)]))
+    by = {c.name: c for c in checks}
+    assert (by["model"].status, by["model"].detail, by["model"].hint, by["model"].data) == \
+        ("warn", "zebra-generic-203 is fine, mostly", "Look at it.", {"n": 1})
+    assert by["stuck"].status == "fail" and "no answer within" in by["stuck"].detail
+    assert worst(checks) == "fail"
+
+    assert verdict([], {}, "all good") == CheckResult("ok", "all good", "",
+                                                      {"reasons": [], "fields": {}})
+    failed = verdict([INTERNAL_ERROR], {"x": 1}, "all good")  # an error: the check fails
+    assert failed.status == "fail" and failed.hint and failed.data["fields"] == {"x": 1}

@@ -58,7 +58,7 @@ def test_a_worker_that_hits_a_bug_is_restarted_and_says_so(tmp_path, simulator, 
                     delivery=FAST_DELIVERY, printers=[printer("shelf", sim, "buggy-zebra")])
     caplog.set_level(logging.ERROR, logger="labeld.delivery.scheduler")
     with ServerThread(config, plugins=plugins) as server:
-        secret, _ = server.app.state.daemon.tokens.create_sync("admin", Role.ADMIN)
+        secret, _ = server.app.state.daemon.token_store.create_sync("admin", Role.ADMIN)
         client = httpx.Client(base_url=server.url, timeout=10,
                               headers={"Authorization": f"Bearer {secret}"})
         jid = client.post("/v1/jobs", json={"printer": "shelf", "raw": {"data": ZPL}}).json()["id"]

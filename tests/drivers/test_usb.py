@@ -303,7 +303,7 @@ def daemon_with(tmp_path):
                                             log_level="warning"),
                         printers=printers, delivery=FAST_DELIVERY)
         server = ServerThread(config, plugins=plugin_manager(cls)).start()
-        secret, _ = server.app.state.daemon.tokens.create_sync("usb-test", Role.ADMIN)
+        secret, _ = server.app.state.daemon.token_store.create_sync("usb-test", Role.ADMIN)
         client = httpx.Client(base_url=server.url, timeout=10,
                               headers={"Authorization": f"Bearer {secret}"})
         started.append((server, client))

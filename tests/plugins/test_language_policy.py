@@ -37,7 +37,7 @@ def acme(tmp_path, monkeypatch):
     with ServerThread(config, plugins=plugins) as server:
         daemon = server.app.state.daemon
         clients = [httpx.Client(base_url=server.url, timeout=10, headers={
-            "Authorization": f"Bearer {daemon.tokens.create_sync(role.value, role)[0]}"})
+            "Authorization": f"Bearer {daemon.token_store.create_sync(role.value, role)[0]}"})
             for role in (Role.ADMIN, Role.POS)]
         yield clients[0], clients[1], out
         for c in clients:

@@ -13,14 +13,13 @@ from labeld.http.security import Guard, error_response
 from labeld.security.audit import STATE_KEY, AuditLog, AuditTrail
 from labeld.security.roles import Role
 from labeld.security.tokens import TokenStore
-from labeld.store import Spool
+from labeld.store import Database
 from tests.conftest import run
 
 
-
-def test_entries_are_listed_newest_first_with_a_limit(spool):
+def test_entries_are_listed_newest_first_with_a_limit(db):
     clock = iter(range(100, 200))
-    audit = AuditLog(spool, clock=lambda: float(next(clock)))
+    audit = AuditLog(db, clock=lambda: float(next(clock)))
     for i in range(5):
         run(audit.record(who=f"t{i}", role=Role.TECH, method="POST",
                          path=f"/v1/printers/p{i}/pause", target=f"printer_id=p{i}", status=200))
@@ -35,23 +34,23 @@ def test_entries_are_listed_newest_first_with_a_limit(spool):
 
 
 def test_the_cli_records_without_a_daemon_and_entries_survive_a_restart(tmp_path):
-    s = Spool(tmp_path / "spool.db")
-    s.open()
-    AuditLog(s).record_sync(who="cli:root", role=Role.ADMIN, method="CLI",
-                            path="token create", target="till-1", status=0)
-    s.close()
-    s = Spool(tmp_path / "spool.db")
-    s.open()
+    db = Database(tmp_path / "spool.db")
+    db.open()
+    AuditLog(db).record_sync(who="cli:root", role=Role.ADMIN, method="CLI",
+                             path="token create", target="till-1", status=0)
+    db.close()
+    db = Database(tmp_path / "spool.db")
+    db.open()
     try:
-        [e] = AuditLog(s).list_sync()
+        [e] = AuditLog(db).list_sync()
         assert (e.who, e.method, e.path, e.target) == ("cli:root", "CLI", "token create", "till-1")
     finally:
-        s.close()
+        db.close()
 
 
-def audited_app(spool):
-    tokens = TokenStore(spool)
-    audit = AuditLog(spool)
+def audited_app(db):
+    tokens = TokenStore(db)
+    audit = AuditLog(db)
     guard = Guard(tokens)
     app = FastAPI()
     install_error_handlers(app)
@@ -89,8 +88,8 @@ def call(app, method, path, token):
     return run(go())
 
 
-def test_tech_and_admin_actions_are_audited_with_their_outcome(spool, tmp_path):
-    app, tokens, audit = audited_app(spool)
+def test_tech_and_admin_actions_are_audited_with_their_outcome(db, tmp_path):
+    app, tokens, audit = audited_app(db)
     pos, _ = run(tokens.create("till-1", Role.POS))
     tech, _ = run(tokens.create("tech-anna", Role.TECH))
     admin, _ = run(tokens.create("admin", Role.ADMIN))

@@ -14,11 +14,12 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from pydantic import BaseModel
 
 from labeld.http.app import install_error_handlers
-from labeld.http.security import Guard, RateConfig, RateLimiter, SecuritySettings, install_middleware
+from labeld.http.security import (Guard, RateConfig, RateLimiter, SecuritySettings,
+                                  install_middleware, require)
 from labeld.security.audit import STATE_KEY, AuditLog
 from labeld.security.roles import Role
 from labeld.security.tokens import TokenStore
@@ -41,9 +42,9 @@ class Source:
             yield b"x" * self.size
 
 
-def gated_app(spool, rate: RateConfig | None = None) -> tuple[FastAPI, TokenStore, AuditLog]:
-    tokens = TokenStore(spool)
-    audit = AuditLog(spool)
+def gated_app(db, rate: RateConfig | None = None) -> tuple[FastAPI, TokenStore, AuditLog]:
+    tokens = TokenStore(db)
+    audit = AuditLog(db)
     guard = Guard(tokens, RateLimiter(rate or RateConfig(rate_per_second=100, burst=100)))
     app = FastAPI()
     install_error_handlers(app)
@@ -89,8 +90,8 @@ def call(app, method: str, path: str, token: str | None = None, content: Any = N
 
 
 @pytest.fixture
-def env(spool):
-    app, tokens, audit = gated_app(spool)
+def env(db):
+    app, tokens, audit = gated_app(db)
     made = {r: run(tokens.create(f"t-{r.value}", r))[0] for r in Role}
     return app, made, audit
 
@@ -170,8 +171,8 @@ def test_open_routes_are_only_the_ones_meant_to_be(env):
     assert call(app, "GET", "/v1/forgotten", made[Role.ADMIN]).status_code == 200
 
 
-def test_the_rate_limiter_is_charged_once_per_request(spool):
-    app, tokens, _ = gated_app(spool, RateConfig(rate_per_second=0.001, burst=3))
+def test_the_rate_limiter_is_charged_once_per_request(db):
+    app, tokens, _ = gated_app(db, RateConfig(rate_per_second=0.001, burst=3))
     pos, _ = run(tokens.create("till-1", Role.POS))
     # The gate and the route's own Guard dependency both see the request; one token each.
     codes = [call(app, "POST", "/v1/jobs", pos, b'{"printer": "p"}').status_code
@@ -186,3 +187,41 @@ def test_refusals_by_the_gate_are_audited_with_their_target(env):
     got = [(e.who, e.path, e.target, e.status) for e in run(audit.list())]
     assert got == [("t-tech", "/v1/printers/shelf/pause", "printer=shelf", 200),
                    ("t-pos", "/v1/printers/shelf/pause", "printer_id=shelf", 403)]
+
+
+def routed_app(db) -> tuple[FastAPI, TokenStore]:
+    """Routes written on an APIRouter before any app (as labeld/http/routers/ are), with the
+    role checks of `require` (the serving app's Guard) and one from the include itself."""
+    tokens = TokenStore(db)
+    router, admin_only = APIRouter(), APIRouter()
+
+    @router.post("/v1/jobs")
+    async def submit(body: Body, token=Depends(require(Role.POS))) -> dict[str, str]:
+        return {"printer": body.printer, "who": token.name}
+
+    @admin_only.post("/v1/tokens")
+    async def create_token(body: Body) -> dict[str, str]:
+        return {"created": body.printer}
+
+    app = FastAPI()
+    app.state.guard = Guard(tokens)
+    install_error_handlers(app)
+    install_middleware(app, SecuritySettings(max_body_bytes=4096))
+    app.include_router(router)
+    app.include_router(admin_only, dependencies=[Depends(require(Role.ADMIN))])
+    return app, tokens
+
+
+def test_routes_of_included_routers_are_gated_before_the_body_is_read(db):
+    app, tokens = routed_app(db)
+    pos, _ = run(tokens.create("till-1", Role.POS))
+    source = Source(chunks=1000)
+    r = call(app, "POST", "/v1/jobs", content=source)
+    assert r.status_code == 401 and r.json()["error"]["code"] == "token-required"
+    assert source.taken == 0
+    assert call(app, "POST", "/v1/jobs", content=b"{not json").status_code == 401
+    # The include's own dependency counts as the route's: 403 before the broken body.
+    r = call(app, "POST", "/v1/tokens", pos, b"{not json")
+    assert r.status_code == 403 and r.json()["error"]["code"] == "insufficient-role"
+    r = call(app, "POST", "/v1/jobs", pos, b'{"printer": "shelf"}')
+    assert r.status_code == 200 and r.json() == {"printer": "shelf", "who": "till-1"}

@@ -14,7 +14,7 @@ from labeld.errors import Conflict, Invalid, LabeldError, NotFound
 from labeld.http.security import Guard, RateConfig, RateLimiter, error_response
 from labeld.security.roles import Role
 from labeld.security.tokens import TOKEN_PREFIX, TokenStore
-from labeld.store import Spool
+from labeld.store import Database
 from tests.conftest import run
 
 
@@ -41,8 +41,8 @@ def test_roles_are_ordered_by_power_not_alphabet():
 
 # -- the store -----------------------------------------------------------------------------
 
-def test_a_token_is_shown_once_and_stored_only_as_its_hash(spool, tmp_path):
-    store = TokenStore(spool)
+def test_a_token_is_shown_once_and_stored_only_as_its_hash(db, tmp_path):
+    store = TokenStore(db)
     plaintext, info = run(store.create("till-1", Role.POS))
     assert plaintext.startswith(TOKEN_PREFIX) and len(plaintext) == len(TOKEN_PREFIX) + 43
     assert info.name == "till-1" and info.role is Role.POS and info.hint == plaintext[:8]
@@ -56,8 +56,8 @@ def test_a_token_is_shown_once_and_stored_only_as_its_hash(spool, tmp_path):
         assert plaintext.encode() not in f.read_bytes()
 
 
-def test_verify_accepts_the_token_and_nothing_else(spool):
-    store = TokenStore(spool)
+def test_verify_accepts_the_token_and_nothing_else(db):
+    store = TokenStore(db)
     plaintext, info = run(store.create("tech-anna", Role.TECH))
     assert run(store.verify(plaintext)) == info
     assert run(store.verify(plaintext[:-1] + ("A" if plaintext[-1] != "A" else "B"))) is None
@@ -67,8 +67,8 @@ def test_verify_accepts_the_token_and_nothing_else(spool):
     assert run(store.verify("x" * 10_000)) is None
 
 
-def test_names_are_unique_and_checked(spool):
-    store = TokenStore(spool)
+def test_names_are_unique_and_checked(db):
+    store = TokenStore(db)
     run(store.create("till-1", Role.POS))
     with pytest.raises(Conflict) as e:
         run(store.create("till-1", Role.ADMIN))
@@ -78,8 +78,8 @@ def test_names_are_unique_and_checked(spool):
             run(store.create(bad, Role.POS))
 
 
-def test_revoke_by_name_or_id_takes_effect_at_once_despite_the_cache(spool):
-    store = TokenStore(spool)
+def test_revoke_by_name_or_id_takes_effect_at_once_despite_the_cache(db):
+    store = TokenStore(db)
     t1, i1 = run(store.create("till-1", Role.POS))
     t2, i2 = run(store.create("till-2", Role.POS))
     assert run(store.verify(t1)) and run(store.verify(t2))  # both cached now
@@ -92,16 +92,16 @@ def test_revoke_by_name_or_id_takes_effect_at_once_despite_the_cache(spool):
         run(store.revoke("till-1"))
 
 
-def test_a_failed_first_operation_does_not_lose_the_schema(spool):
-    store = TokenStore(spool)
+def test_a_failed_first_operation_does_not_lose_the_schema(db):
+    store = TokenStore(db)
     with pytest.raises(NotFound):
         run(store.revoke("nobody"))  # the first operation on a fresh file, and it fails
     plaintext, info = run(store.create("till-1", Role.POS))
     assert run(store.verify(plaintext)) == info
 
 
-def test_list_shows_names_roles_and_hints_never_tokens(spool):
-    store = TokenStore(spool)
+def test_list_shows_names_roles_and_hints_never_tokens(db):
+    store = TokenStore(db)
     plaintext, _ = run(store.create("admin", Role.ADMIN))
     run(store.create("till-1", Role.POS))
     listed = run(store.list())
@@ -112,16 +112,16 @@ def test_list_shows_names_roles_and_hints_never_tokens(spool):
 def test_the_cli_path_works_without_a_daemon_and_the_daemon_sees_it(tmp_path):
     path = tmp_path / "spool.db"
     # `labeld token create` opens the spool file itself, synchronously.
-    cli_spool = Spool(path)
-    cli_spool.open()
-    cli = TokenStore(cli_spool)
+    cli_db = Database(path)
+    cli_db.open()
+    cli = TokenStore(cli_db)
     plaintext, info = cli.create_sync("admin", Role.ADMIN)
     assert cli.verify_sync(plaintext) == info and [t.name for t in cli.list_sync()] == ["admin"]
 
-    daemon_spool = Spool(path)  # the running daemon: another connection to the same file
-    daemon_spool.open()
+    daemon_db = Database(path)  # the running daemon: another connection to the same file
+    daemon_db.open()
     clock = Clock()
-    daemon = TokenStore(daemon_spool, cache_ttl_s=30, clock=clock)
+    daemon = TokenStore(daemon_db, cache_ttl_s=30, clock=clock)
     try:
         assert run(daemon.verify(plaintext)) == info
         # A revoke by another process reaches the daemon when its cache entry expires.
@@ -130,12 +130,12 @@ def test_the_cli_path_works_without_a_daemon_and_the_daemon_sees_it(tmp_path):
         clock.now += 31
         assert run(daemon.verify(plaintext)) is None
     finally:
-        cli_spool.close()
-        daemon_spool.close()
+        cli_db.close()
+        daemon_db.close()
 
 
-def test_a_lookup_racing_a_revoke_does_not_cache_the_revoked_token(spool):
-    store = TokenStore(spool)
+def test_a_lookup_racing_a_revoke_does_not_cache_the_revoked_token(db):
+    store = TokenStore(db)
     plaintext, info = run(store.create("till-1", Role.POS))
     from labeld.security.tokens import hash_token
     generation = store._generation_now()  # a verify starts and reads the row...
@@ -146,8 +146,8 @@ def test_a_lookup_racing_a_revoke_does_not_cache_the_revoked_token(spool):
 
 # -- the role check as a FastAPI dependency --------------------------------------------------
 
-def guarded_app(spool, clock=None, rate=RateConfig(rate_per_second=100, burst=100)):
-    tokens = TokenStore(spool)
+def guarded_app(db, clock=None, rate=RateConfig(rate_per_second=100, burst=100)):
+    tokens = TokenStore(db)
     guard = Guard(tokens, RateLimiter(rate, clock=clock or Clock()))
     app = FastAPI()
     install_error_handlers(app)
@@ -180,8 +180,8 @@ def call(app, method, path, token=None, **kw):
     return run(go())
 
 
-def test_no_token_401_wrong_role_403_right_role_200(spool):
-    app, tokens = guarded_app(spool)
+def test_no_token_401_wrong_role_403_right_role_200(db):
+    app, tokens = guarded_app(db)
     pos, _ = run(tokens.create("till-1", Role.POS))
     tech, _ = run(tokens.create("tech-anna", Role.TECH))
     admin, _ = run(tokens.create("admin", Role.ADMIN))
@@ -205,9 +205,9 @@ def test_no_token_401_wrong_role_403_right_role_200(spool):
             assert status == (200 if path in allowed else 403), (token[:8], path)
 
 
-def test_a_token_over_its_rate_gets_429_with_retry_after(spool):
+def test_a_token_over_its_rate_gets_429_with_retry_after(db):
     clock = Clock()
-    app, tokens = guarded_app(spool, clock, RateConfig(rate_per_second=0.5, burst=2))
+    app, tokens = guarded_app(db, clock, RateConfig(rate_per_second=0.5, burst=2))
     pos, _ = run(tokens.create("till-1", Role.POS))
     assert [call(app, "GET", "/jobs", token=pos).status_code for _ in range(2)] == [200, 200]
     r = call(app, "GET", "/jobs", token=pos)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from labeld.store import Spool
+from labeld.store import JobQueue
 from labeld.store.database import Database
 from labeld.store.events import EventLog
 from tests.conftest import run
@@ -34,15 +34,17 @@ def test_prune_keeps_the_newest(log):
     assert [e.seq for e in run(log.list())] == [added[4].seq, added[3].seq]
 
 
-def test_the_spool_facade_hands_events_to_their_room(tmp_path):
-    spool = Spool(tmp_path / "spool.db")
-    spool.open()
+def test_the_rooms_share_one_file_and_prune_apart(tmp_path):
+    db = Database(tmp_path / "spool.db")
+    jobs, events = JobQueue(db), EventLog(db)
+    db.open()
     try:
         for _ in range(3):
-            run(spool.add_event("tick"))
-        assert run(spool.prune(3600)) == 0  # no finished jobs
-        assert len(run(spool.events())) == 3  # the newest 50 000 are kept
-        run(spool.event_log.prune(keep=1))
-        assert len(run(spool.events())) == 1
+            run(events.add("tick"))
+        assert run(jobs.prune(3600)) == 0  # no finished jobs, and the events stay
+        assert len(run(events.list())) == 3
+        assert run(events.prune()) == 0  # the newest 50 000 are kept
+        run(events.prune(keep=1))
+        assert len(run(events.list())) == 1
     finally:
-        spool.close()
+        db.close()

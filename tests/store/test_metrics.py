@@ -23,4 +23,4 @@ def test_the_commit_counter_is_on_metrics_and_counts_commits(daemon, zebra):
     after = commits(client)
     assert after > before
     # The Database's own counter, read after that scrape: the same count, or more by now.
-    assert client.server.app.state.daemon.spool.db.commits >= after
+    assert client.server.app.state.daemon.db.commits >= after

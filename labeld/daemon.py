@@ -1,0 +1,449 @@
+"""The daemon: one object that owns a running labeld, and the operations its front doors call.
+
+Every front door (the HTTP API now; the CLI, a web console, the MQTT support channel and IPP
+later) calls these operations and nothing else: no door touches the store, a printer or the
+scheduler itself. An operation checks its input (a `LabeldError` with a reason code when it
+is wrong), acts, and returns plain data: labeld's own dataclasses (`Job`, `Event`,
+`TokenInfo`...), the small result types below, or the JSON-ready views of labeld.views where a
+thing has no dataclass of its own (a printer is live state, not a record). Turning any of it
+into HTTP (status codes, headers, JSON errors) is the door's business.
+
+Lifecycle: `Daemon.build(config)` makes every part (config errors surface there, before
+anything listens); `await daemon.start()` opens the store, recovers and starts the printers'
+workers and the pruning; `await daemon.stop()` undoes it in reverse.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from labeld.config import Config
+from labeld.contracts import CheckStatus
+from labeld.delivery.printers import Printer, build_printers
+from labeld.delivery.scheduler import Scheduler
+from labeld.diagnostics.bundle import install_log_ring, support_bundle
+from labeld.diagnostics.metrics import render_metrics
+from labeld.diagnostics.selftest import Check, diagnostic_label, run_selftest, worst
+from labeld.errors import Invalid, LabeldError, NotFound
+from labeld.events import EventHub, Subscription
+from labeld.intake.placeholders import fields as template_fields
+from labeld.intake.policy import check_raw, policy_table
+from labeld.intake.prepare import Prepared, prepare, raw_bytes
+from labeld.intake.render import FontBook, raster_to_png
+from labeld.intake.templates import TemplateStore
+from labeld.pluginmanager import PluginManager, default_manager
+from labeld.security import AuditLog, Role, TokenInfo, TokenStore
+from labeld.security.audit import AuditEntry
+from labeld.store import Database, Event, EventLog, Job, JobQueue, JobState, NewJob, SubmitResult
+from labeld.views import printer_json, reasons_json
+
+log = logging.getLogger(__name__)
+
+PRUNE_EVERY_S = 3600.0
+DISCOVERY_TIMEOUT_S = 10.0
+PAYLOADS = ("raw", "label", "template", "document")
+
+
+# -- what a front door hands in ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RawInput:
+    """Bytes in the printer's own language, as text (`utf-8`) or `base64`."""
+
+    data: str
+    encoding: Literal["utf-8", "base64"] = "utf-8"
+
+
+@dataclass(frozen=True)
+class DocumentInput:
+    """A PDF, PNG or JPEG file, base64-encoded, and how to dither it to 1 bit."""
+
+    content_type: str
+    data: str
+    dither: str = "floyd-steinberg"
+
+
+@dataclass(frozen=True)
+class JobInput:
+    """A print job as any front door hands it in: the printer, copies and exactly one payload
+    (`raw`, `label`, `template` with its `data`, or `document`). Doors check the shape of their
+    own input (HTTP: pydantic); `Daemon.submit` checks what the job means."""
+
+    printer: str
+    copies: int = 1
+    raw: RawInput | None = None
+    label: dict[str, Any] | None = None
+    template: str | None = None
+    data: dict[str, Any] | None = None
+    document: DocumentInput | None = None
+
+    @property
+    def kind(self) -> str:
+        given = [k for k in PAYLOADS if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise Invalid("invalid-request", "Give exactly one payload: raw, label, template "
+                          f"(with data) or document; got {', '.join(given) or 'none'}.")
+        return given[0]
+
+    def as_request(self) -> dict[str, Any]:
+        """The plain-data form intake's `prepare` reads."""
+        return asdict(self)
+
+
+# -- what the operations hand back -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SelfTestReport:
+    printer: str
+    result: CheckStatus  # the worst check's status
+    duration_ms: float
+    checks: list[Check]
+
+
+@dataclass(frozen=True)
+class Preview:
+    png: bytes
+    pages: int  # how many pages the job has
+
+
+@dataclass(frozen=True)
+class Discovered:
+    """A printer found on this machine's buses; `configured` names the printer entry that
+    already uses its URI."""
+
+    uri: str
+    description: str
+    model: str | None
+    configured: str | None
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class TemplateInfo:
+    name: str
+    fields: list[str]  # the placeholders a job's `data` fills
+    document: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SavedTemplate:
+    name: str
+    fields: list[str]
+    created: bool  # False: it replaced a template of that name
+
+
+@dataclass(frozen=True)
+class NewToken:
+    secret: str  # exists only here: the store keeps its hash
+    info: TokenInfo
+
+
+class Daemon:
+    """Everything one running labeld owns. Hung on the front door (the HTTP app's state), never
+    in a global.
+
+    The parts are attributes for the few callers that must reach one: the HTTP edge's role
+    check and audit trail (`token_store`, `audit_log`), and in-process setup in the demo and
+    tests (`token_store.create_sync`). Everything else goes through the operations."""
+
+    def __init__(self, config: Config, plugins: PluginManager, printers: dict[str, Printer],
+                 db: Database, fonts: FontBook, template_store: TemplateStore):
+        self.config = config
+        self.plugins = plugins
+        self.db = db
+        # The rooms register their tables on the Database before it opens.
+        self.queue = JobQueue(db)
+        self.event_log = EventLog(db)
+        self.token_store = TokenStore(db)
+        self.audit_log = AuditLog(db)
+        self.hub = EventHub(self.event_log)
+        self.scheduler = Scheduler(self.queue, printers, config.delivery, emit=self.hub.emit)
+        self.fonts = fonts
+        self.template_store = template_store
+        self._printers = printers
+        self._pruning: asyncio.Task[None] | None = None
+
+    @classmethod
+    def build(cls, config: Config, plugins: PluginManager | None = None) -> Daemon:
+        plugins = plugins or default_manager()
+        printers = build_printers(config, plugins)  # config errors surface before anything listens
+        templates_dir = (config.server.templates_dir
+                         or str(Path(config.server.spool).parent / "templates"))
+        install_log_ring()  # recent log lines for the support bundle
+        return cls(config, plugins, printers, Database(config.server.spool),
+                   FontBook(config.server.font_dirs),
+                   TemplateStore(templates_dir, plugins.templates()))
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Open the store, recover interrupted jobs and start a worker per printer, then keep
+        the store pruned."""
+        self.db.open()
+        try:
+            await self.scheduler.start()
+        except BaseException:
+            self.db.close()
+            raise
+        self._pruning = asyncio.create_task(self._prune_forever(), name="labeld-prune")
+
+    async def stop(self) -> None:
+        """The reverse of start: pruning, live subscribers, workers, then the store."""
+        if self._pruning is not None:
+            self._pruning.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pruning
+            self._pruning = None
+        self.hub.close()
+        await self.scheduler.stop()
+        self.db.close()
+
+    async def __aenter__(self) -> Daemon:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def _prune_forever(self) -> None:
+        """Keep the store bounded on a PC that runs for years: finished jobs, old events, old
+        audit entries."""
+        while True:
+            try:
+                removed = await self.queue.prune(self.config.server.keep_finished_hours * 3600)
+                await self.event_log.prune()
+                await self.audit_log.prune(self.config.security.audit_keep_days * 86400)
+                if removed:
+                    log.info("pruned %d finished job(s)", removed)
+            except Exception:  # a failed prune must not end pruning for the daemon's lifetime
+                log.exception("pruning the store failed")
+            await asyncio.sleep(PRUNE_EVERY_S)
+
+    # -- printers ----------------------------------------------------------------------------
+
+    def _printer(self, printer_id: str) -> Printer:
+        try:
+            return self._printers[printer_id]
+        except KeyError:
+            raise NotFound("unknown-printer", f"There is no printer {printer_id!r}.",
+                           "Configured printers: "
+                           f"{', '.join(sorted(self._printers)) or 'none'}.") from None
+
+    async def printers(self) -> list[dict[str, Any]]:
+        """Every configured printer as labeld.views.printer_json shows it."""
+        counts = await self.queue.queued_counts()
+        return [printer_json(p, counts.get(pid, 0)) for pid, p in self._printers.items()]
+
+    async def printer(self, printer_id: str) -> dict[str, Any]:
+        p = self._printer(printer_id)
+        return printer_json(p, (await self.queue.queued_counts()).get(printer_id, 0))
+
+    async def printer_status(self, printer_id: str) -> dict[str, Any]:
+        """Ask the device now; answers within the status timeout even if the printer is dead."""
+        p = self._printer(printer_id)
+        live = await p.query_status()
+        return {"printer": p.id, "state": p.state, "answered": live.answered,
+                "reasons": reasons_json(live.reasons), "fields": live.fields,
+                "latency_ms": live.latency_ms, "reply_hex": live.reply.hex(" ")}
+
+    async def selftest(self, printer_id: str, print_label: bool = False) -> SelfTestReport:
+        """The ordered checks of labeld.diagnostics.selftest plus the model plugins' checks,
+        with `print_label` a diagnostic label; the result is announced as an event."""
+        p = self._printer(printer_id)
+        t0 = time.perf_counter()
+        checks = await run_selftest(p, print_label=print_label,
+                                    extra=self.plugins.selftest_checks(p.model.id),
+                                    label=lambda: diagnostic_label(p, self.fonts))
+        result = worst(checks)
+        await self.hub.emit("selftest", printer=printer_id, code=result,
+                            message=f"self-test: {result}")
+        return SelfTestReport(printer_id, result, round((time.perf_counter() - t0) * 1000, 1),
+                              checks)
+
+    async def pause(self, printer_id: str) -> dict[str, Any]:
+        p = self._printer(printer_id)
+        await self.queue.set_paused(printer_id, True)  # kept across restarts
+        p.paused = True
+        return await self.printer(printer_id)
+
+    async def resume(self, printer_id: str) -> dict[str, Any]:
+        p = self._printer(printer_id)
+        await self.queue.set_paused(printer_id, False)
+        p.paused = False
+        self.scheduler.wake(printer_id)
+        return await self.printer(printer_id)
+
+    async def discover(self) -> list[Discovered]:
+        """Printers connected to this machine now (USB), with the model that matches."""
+        try:
+            found = await asyncio.wait_for(asyncio.to_thread(self.plugins.discover),
+                                           DISCOVERY_TIMEOUT_S)
+        except TimeoutError:
+            raise LabeldError("discovery-timeout", "Scanning the buses took too long.",
+                              "Try again; if it keeps happening, see the labeld log.",
+                              status=504) from None
+        uses = {p.config.uri: p.id for p in self._printers.values()}
+        return [Discovered(d.uri, d.description, d.model, uses.get(d.uri), d.details)
+                for d in found]
+
+    # -- jobs --------------------------------------------------------------------------------
+
+    async def submit(self, job: JobInput, role: Role,
+                     idempotency_key: str | None = None) -> SubmitResult:
+        """Check, render and store a job, then wake its printer's worker. `role` is the
+        caller's: the language's raw-command policy decides what it may send. The same
+        `idempotency_key` within a day returns the first job (`created` False)."""
+        printer = self._printer(job.printer)
+        kind, request = job.kind, job.as_request()
+
+        def validate_and_render() -> Prepared:
+            if job.raw is not None:
+                # Raw bytes go to the printer as they are: the command policy decides what this
+                # role may send (no factory resets from a price field).
+                check_raw(printer.language, raw_bytes(request["raw"]), role, copies=job.copies)
+            return prepare(kind, request, printer, self.fonts, self.template_store)
+
+        # Scanning up to 16 MiB of raw commands or rendering is CPU work: off the event loop,
+        # so status calls stay quick meanwhile.
+        prepared = await asyncio.to_thread(validate_and_render)
+        result = await self.queue.submit(
+            NewJob(printer=job.printer, kind=prepared.kind, payload=prepared.payload,
+                   copies=job.copies, idem_key=idempotency_key, pages=prepared.pages),
+            max_queue=printer.config.max_queue)
+        if result.created:
+            self.scheduler.wake(job.printer)
+        return result
+
+    async def jobs(self, printer: str | None = None, state: JobState | None = None,
+                   limit: int = 100) -> list[Job]:
+        """Newest first."""
+        if printer is not None:
+            self._printer(printer)
+        return await self.queue.list(printer=printer, state=state.value if state else None,
+                                     limit=limit)
+
+    async def job(self, job_id: str) -> Job:
+        """The job with its attempts."""
+        return await self.queue.get(job_id, with_attempts=True)
+
+    async def preview(self, job_id: str, page: int = 1) -> Preview:
+        """Page `page` (from 1) as PNG: the raster exactly as it is encoded for the printer."""
+        job = await self.queue.get(job_id)
+        pages = await self.queue.pages(job_id)
+        if not pages:
+            raise NotFound("no-preview", f"Job {job_id} is a {job.kind} job: its bytes go to the "
+                           "printer as they are, there is no raster to show.", "")
+        if page > len(pages):
+            raise NotFound("unknown-page", f"Job {job_id} has {len(pages)} page(s).", "")
+        png = await asyncio.to_thread(raster_to_png, pages[page - 1])
+        return Preview(png, len(pages))
+
+    async def cancel(self, job_id: str) -> Job:
+        job = await self.queue.cancel(job_id)
+        self.scheduler.wake(job.printer)  # a worker backing off on this job moves on
+        return job
+
+    async def retry(self, job_id: str) -> Job:
+        """Queue an aborted or canceled job again: same id, its original place in the queue, a
+        fresh retry budget."""
+        job = await self.queue.restart(job_id)
+        self.scheduler.wake(job.printer)
+        return job
+
+    async def release(self, job_id: str) -> Job:
+        """Let a held job print."""
+        job = await self.queue.release(job_id)
+        self.scheduler.wake(job.printer)
+        return job
+
+    # -- events ------------------------------------------------------------------------------
+
+    async def events(self, printer: str | None = None, limit: int = 100,
+                     after: int = 0) -> list[Event]:
+        """Status changes and job outcomes, newest first: at most `limit` with a seq above
+        `after`."""
+        if printer is not None:
+            self._printer(printer)
+        return await self.event_log.list(printer, limit=limit, after=after)
+
+    def subscribe(self, printer: str | None = None) -> Subscription:
+        """A queue of every event from now on (and GAP / CLOSED markers); the subscriber
+        filters by `printer` itself, which is only checked here. Unsubscribe when done."""
+        if printer is not None:
+            self._printer(printer)
+        return self.hub.subscribe()
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        self.hub.unsubscribe(subscription)
+
+    # -- templates ---------------------------------------------------------------------------
+
+    async def templates(self) -> list[dict[str, Any]]:
+        """Every template: name, source (builtin or folder), description, fields."""
+        return self.template_store.names()
+
+    async def template(self, name: str) -> TemplateInfo:
+        doc = self.template_store.get(name)
+        return TemplateInfo(name, sorted(template_fields(doc)), doc)
+
+    async def put_template(self, name: str, document: dict[str, Any]) -> SavedTemplate:
+        created = self.template_store.put(name, document)
+        return SavedTemplate(name, sorted(template_fields(document)), created)
+
+    async def delete_template(self, name: str) -> None:
+        self.template_store.delete(name)
+
+    # -- security ----------------------------------------------------------------------------
+
+    async def policy(self, language: str) -> list[dict[str, Any]]:
+        """Which raw printer commands of `language` need which role."""
+        languages = self.plugins.languages()
+        if language not in languages:
+            raise NotFound("unknown-language", f"No language {language!r}.",
+                           f"Known: {', '.join(sorted(languages))}.")
+        return policy_table(languages[language])
+
+    async def tokens(self) -> list[TokenInfo]:
+        return await self.token_store.list()
+
+    async def create_token(self, name: str, role: Role) -> NewToken:
+        secret, info = await self.token_store.create(name, role)
+        return NewToken(secret, info)
+
+    async def revoke_token(self, name_or_id: str) -> TokenInfo:
+        return await self.token_store.revoke(name_or_id)
+
+    async def audit(self, limit: int = 100, who: str | None = None) -> list[AuditEntry]:
+        """Newest first."""
+        return await self.audit_log.list(limit=limit, who=who)
+
+    # -- service -----------------------------------------------------------------------------
+
+    async def plugins_info(self) -> dict[str, Any]:
+        """Loaded plugins (with their errors), models, languages and transports."""
+        owners = self.plugins.model_owners()
+        return {
+            "plugins": [{"name": i.name, "module": i.module, "distribution": i.distribution,
+                         "version": i.version, "hooks": i.hooks, "errors": i.errors,
+                         "ok": not i.errors} for i in self.plugins.infos()],
+            "models": [{"id": m.id, "name": m.name, "language": m.language, "dpi": m.dpi,
+                        "print_width_dots": m.print_width_dots, "kind": m.kind,
+                        "plugin": owners.get(m.id)} for m in self.plugins.models().values()],
+            "languages": sorted(self.plugins.languages()),
+            "transports": sorted(self.plugins.transports()),
+        }
+
+    async def metrics(self) -> bytes:
+        """Prometheus text format (labeld.diagnostics.metrics.METRICS_CONTENT_TYPE)."""
+        return await render_metrics(self.queue, self.db, self._printers)
+
+    async def support_bundle(self) -> bytes:
+        """The support bundle zip (labeld.diagnostics.bundle)."""
+        return await support_bundle(self.config, self.plugins, self._printers, self.queue,
+                                    self.event_log)

@@ -1,0 +1,46 @@
+"""/v1/printers: the configured printers, their live status, self-test, pause and resume."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from fastapi import APIRouter
+
+from labeld.http.deps import POS, TECH, DaemonDep
+
+router = APIRouter(tags=["printers"])
+
+
+@router.get("/v1/printers", dependencies=[POS])
+async def list_printers(daemon: DaemonDep) -> dict[str, Any]:
+    return {"printers": await daemon.printers()}
+
+
+@router.get("/v1/printers/{printer_id}", dependencies=[POS])
+async def get_printer(printer_id: str, daemon: DaemonDep) -> dict[str, Any]:
+    return await daemon.printer(printer_id)
+
+
+@router.get("/v1/printers/{printer_id}/status", dependencies=[TECH])
+async def printer_status(printer_id: str, daemon: DaemonDep) -> dict[str, Any]:
+    """Ask the device now; answers within the status timeout even if the printer is dead."""
+    return await daemon.printer_status(printer_id)
+
+
+@router.post("/v1/printers/{printer_id}/selftest", dependencies=[TECH])
+async def selftest(printer_id: str, daemon: DaemonDep,
+                   print: bool = False) -> dict[str, Any]:  # noqa: A002
+    """Ordered checks (reachable, identification, status, latency, media, configuration,
+    model plugins' checks, and with ?print=true a diagnostic label); each bounded."""
+    return asdict(await daemon.selftest(printer_id, print_label=print))
+
+
+@router.post("/v1/printers/{printer_id}/pause", dependencies=[TECH])
+async def pause(printer_id: str, daemon: DaemonDep) -> dict[str, Any]:
+    return await daemon.pause(printer_id)
+
+
+@router.post("/v1/printers/{printer_id}/resume", dependencies=[TECH])
+async def resume(printer_id: str, daemon: DaemonDep) -> dict[str, Any]:
+    return await daemon.resume(printer_id)

@@ -1,0 +1,52 @@
+"""The service itself: liveness, plugins, discovery, the support bundle and /metrics."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+from typing import Any
+
+from fastapi import APIRouter, Response
+
+from labeld.diagnostics.metrics import METRICS_CONTENT_TYPE
+from labeld.http.deps import TECH, DaemonDep
+
+router = APIRouter()
+
+# Apart, because whether a scrape needs a token is configuration (`security.metrics_open`):
+# the app includes it with or without the tech role check.
+metrics_router = APIRouter(tags=["service"])
+
+
+@router.get("/healthz", tags=["service"])
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/v1/support-bundle", tags=["service"], dependencies=[TECH],
+            response_class=Response)
+async def bundle(daemon: DaemonDep) -> Response:
+    """A zip for offline diagnosis: versions, plugins, redacted config, printers with live
+    status and self-test, recent jobs with previews, events and log lines."""
+    data = await daemon.support_bundle()
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return Response(data, media_type="application/zip", headers={
+        "Content-Disposition": f'attachment; filename="labeld-support-{stamp}.zip"'})
+
+
+@router.get("/v1/discover", tags=["printers"], dependencies=[TECH])
+async def discover(daemon: DaemonDep) -> dict[str, Any]:
+    """Printers connected to this machine now (USB), with the URI to configure and the
+    model that matches; `configured` says which printer entry already uses the URI."""
+    return {"devices": [asdict(d) for d in await daemon.discover()]}
+
+
+@router.get("/v1/plugins", tags=["service"], dependencies=[TECH])
+async def plugins_info(daemon: DaemonDep) -> dict[str, Any]:
+    return await daemon.plugins_info()
+
+
+@metrics_router.get("/metrics", response_class=Response)
+async def metrics(daemon: DaemonDep) -> Response:
+    """Prometheus text format: printers' state and queues, jobs by state."""
+    return Response(await daemon.metrics(), media_type=METRICS_CONTENT_TYPE)

@@ -1,0 +1,59 @@
+"""The JSON shapes of labeld's things (jobs, printers, reasons, events), in one place.
+
+Every front door shows the same shapes: the HTTP API answers with them, the support bundle
+writes them, the event stream sends them. They sit below all of those, so that diagnostics and
+events never import the HTTP layer to learn how a job looks.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from labeld.contracts import Reason
+from labeld.diagnostics.reasons import describe
+from labeld.store import Event, Job
+
+if TYPE_CHECKING:  # only annotations name it: views read a printer, they never drive one
+    from labeld.delivery.printers import Printer
+
+
+def iso(ts: float | None) -> str | None:
+    """A Unix time as ISO 8601 UTC with milliseconds; None (never set) stays None."""
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds") if ts else None
+
+
+def job_json(job: Job) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": job.id, "printer": job.printer, "state": job.state.value, "kind": job.kind,
+        "copies": job.copies, "attempts": job.attempts, "created_at": iso(job.created_at),
+        "updated_at": iso(job.updated_at), "finished_at": iso(job.finished_at),
+        "retry_at": iso(job.retry_at), "error": job.error, "delivery": job.delivery,
+        "evidence": job.evidence,
+    }
+    if job.attempt_log:
+        out["attempt_log"] = [
+            {"n": a.n, "started_at": iso(a.started_at), "ended_at": iso(a.ended_at),
+             "outcome": a.outcome, "error_code": a.error_code, "error_message": a.error_message,
+             "bytes_sent": a.bytes_sent} for a in job.attempt_log]
+    return out
+
+
+def reasons_json(reasons: list[Reason]) -> list[dict[str, Any]]:
+    return [describe(r) for r in reasons]
+
+
+def printer_json(p: Printer, queued: int) -> dict[str, Any]:
+    return {
+        "id": p.id, "name": p.config.name or p.model.name, "uri": p.config.uri,
+        "model": p.model.id, "language": p.model.language, "kind": p.model.kind,
+        "dpi": p.model.dpi, "print_width_dots": p.model.print_width_dots,
+        "state": p.state, "state_reasons": reasons_json(p.reasons),
+        "status_checked_at": iso(p.last.checked_at), "paused": p.paused, "queued": queued,
+        "crash_policy": p.crash_policy, "offline_policy": p.config.offline_policy,
+    }
+
+
+def event_json(e: Event) -> dict[str, Any]:
+    return {"seq": e.seq, "at": iso(e.at), "printer": e.printer, "job": e.job_id, "kind": e.kind,
+            "code": e.code, "message": e.message, "data": e.data}
