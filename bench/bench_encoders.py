@@ -74,7 +74,7 @@ def draw_label(width: int, height: int, seed: int) -> Image.Image:
     module = 8
     qr_top = top + 60 + height // 6
     cells = rng.random((29, 29)) < 0.5
-    for r, c in zip(*np.nonzero(cells)):
+    for r, c in zip(*np.nonzero(cells), strict=True):
         x0 = width - 40 - 29 * module + c * module
         y0 = qr_top + r * module
         if y0 + module < height - 20:

@@ -158,7 +158,7 @@ def pct(sorted_values: list[float], p: float) -> float:
     """Nearest-rank percentile of an already sorted list."""
     if not sorted_values:
         return float("nan")
-    k = max(0, min(len(sorted_values) - 1, int(round(p / 100 * len(sorted_values) + 0.5)) - 1))
+    k = max(0, min(len(sorted_values) - 1, round(p / 100 * len(sorted_values) + 0.5) - 1))
     return sorted_values[k]
 
 
@@ -299,7 +299,7 @@ class Daemon(Labeld):
     def __init__(self, tmp: Path, sim_ports: list[int]):
         self.printer_ids = [f"zpl-{k + 1}" for k in range(len(sim_ports))]
         super().__init__(tmp, [Printer(pid, port, MODEL)
-                               for pid, port in zip(self.printer_ids, sim_ports)],
+                               for pid, port in zip(self.printer_ids, sim_ports, strict=True)],
                          log_level="warning", metrics_open=True)
         self.token = self.make_token("bench", "pos")
         self.start()

@@ -77,7 +77,8 @@ class Fields:
 def fields(i: int) -> Fields:
     # deterministic but never repeating within a run, so no run-level cache can hit
     return Fields(order=4500012345 + i, price=1290 + (i * 37) % 90000, serial=100000 + i,
-                  lot=70000 + i * 7, day=1 + i % 28, ean_body=f"599{(1234567 + i * 13) % 10**9:09d}")
+                  lot=70000 + i * 7, day=1 + i % 28,
+                  ean_body=f"599{(1234567 + i * 13) % 10**9:09d}")
 
 
 def lines(f: Fields) -> list[tuple[str, float, bool]]:
@@ -110,7 +111,7 @@ def label_doc(f: Fields) -> dict[str, Any]:
     """The label as the JSON document a POS system posts (here already parsed to a dict)."""
     elements: list[dict[str, Any]] = [
         {"type": "text", "x_mm": 6.0, "y_mm": y, "text": text, "size_pt": size, "bold": bold}
-        for (text, size, bold), y in zip(lines(f), LINE_Y_MM)
+        for (text, size, bold), y in zip(lines(f), LINE_Y_MM, strict=True)
     ]
     elements += [
         {"type": "barcode", "symbology": "code128", "x_mm": CODE128_AT[0], "y_mm": CODE128_AT[1],
@@ -165,7 +166,7 @@ class Naive:
     def label(self, f: Fields) -> bytes:
         canvas = Image.new("L", (self.dots(WIDTH_MM), self.dots(HEIGHT_MM)), 255)
         draw = ImageDraw.Draw(canvas)
-        for (text, size, bold), y in zip(lines(f), LINE_Y_MM):
+        for (text, size, bold), y in zip(lines(f), LINE_Y_MM, strict=True):
             draw.text((self.dots(6.0), self.dots(y)), text, font=self.fonts[(size, bold)], fill=0)
         code128 = self._barcode.get("code128", code128_data(f),
                                     writer=self._writer(mode="L", dpi=DPI))

@@ -76,7 +76,7 @@ def main() -> None:
             base = naive(sim.port, printer.language.status_query(), 0.5, args.naive_queries)
             extra = plugins.selftest_checks(model)
 
-            async def selftests():
+            async def selftests(printer, extra):
                 times = []
                 for _ in range(args.selftests):
                     t0 = time.perf_counter()
@@ -85,7 +85,7 @@ def main() -> None:
                     times.append((time.perf_counter() - t0) * 1000)
                 return times
 
-            st = asyncio.run(selftests())
+            st = asyncio.run(selftests(printer, extra))
             results[name] = {
                 "status_p50_ms": round(statistics.median(ours), 3),
                 "status_p99_ms": round(pct(ours, 0.99), 3),

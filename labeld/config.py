@@ -160,7 +160,8 @@ def load(path: str | Path) -> Config:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError("config-not-toml", f"{p}: {exc}", "The file must be valid TOML.") from None
+        raise ConfigError("config-not-toml", f"{p}: {exc}",
+                          "The file must be valid TOML.") from None
     return from_dict(data, str(p))
 
 

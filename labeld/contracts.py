@@ -169,8 +169,8 @@ class Raster:
 
     def __post_init__(self) -> None:
         if self.width <= 0 or self.height <= 0 or len(self.rows) != self.row_bytes * self.height:
-            raise ValueError(f"raster {self.width}x{self.height} needs {self.row_bytes * self.height}"
-                             f" bytes, got {len(self.rows)}")
+            raise ValueError(f"raster {self.width}x{self.height} needs"
+                             f" {self.row_bytes * self.height} bytes, got {len(self.rows)}")
 
 
 @dataclass(frozen=True)
@@ -325,7 +325,8 @@ class Language(abc.ABC):
         return None
 
     def encode_raster(self, pages: list[Raster], model: Model, options: PrintOptions) -> bytes:
-        """The bytes that print `pages` (rendered at the model's dpi) on this language's printers."""
+        """The bytes that print `pages` (rendered at the model's dpi) on this language's
+        printers."""
         raise NotImplementedError(f"{self.name} cannot print raster images yet")
 
     def test_page(self, printer_id: str, model: Model) -> bytes:

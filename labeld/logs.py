@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal, TextIO, get_args
 
 LogFormat = Literal["auto", "json", "text"]
@@ -39,7 +39,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(
                 timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
@@ -57,7 +57,10 @@ class JsonFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
-    """`2024-05-01 12:00:00,123 INFO labeld.delivery.scheduler: job completed [printer=shelf job=42]`."""
+    """One line per event, its fields in brackets:
+
+    `2024-05-01 12:00:00,123 INFO labeld.delivery.scheduler: job completed [printer=shelf job=42]`
+    """
 
     def __init__(self) -> None:
         super().__init__(TEXT_FORMAT)

@@ -55,11 +55,12 @@ class PluginManager:
             self._infos[ep.name] = info
             try:
                 self.register(ep.load(), ep.name, info)
-            except Exception as exc:  # a broken plugin must not take the others down
+            except Exception as exc:  # noqa: BLE001 - a broken plugin must not take the others down
                 info.errors.append(f"failed to load: {type(exc).__name__}: {exc}")
                 log.error("plugin %s (%s) failed to load: %s", ep.name, ep.value, exc)
 
-    def register(self, plugin: ModuleType | object, name: str, info: PluginInfo | None = None) -> None:
+    def register(self, plugin: ModuleType | object, name: str,
+                 info: PluginInfo | None = None) -> None:
         self._pm.register(plugin, name=name)
         self._pm.check_pending()  # a misspelt hook name fails loudly here, not silently later
         info = info or self._infos.setdefault(
@@ -116,7 +117,7 @@ class PluginManager:
             try:
                 for m in impl.function() or []:
                     owners.setdefault(m.id, impl.plugin_name)
-            except Exception:
+            except Exception:  # noqa: BLE001 - models() reports the plugin's error
                 continue
         return owners
 
@@ -132,7 +133,7 @@ class PluginManager:
         GET /v1/plugins, and counts as having answered nothing."""
         try:
             return list(impl.function(**kwargs) or [])
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a plugin's bug is reported, not raised
             msg = f"{hook_name} raised {type(exc).__name__}: {exc}"
             log.error("plugin %s: %s", impl.plugin_name, msg)
             info = self._infos.get(impl.plugin_name)

@@ -44,12 +44,14 @@ def test_only_the_labeld_name_is_installed(wheel_files):
 
 
 def test_fonts_and_stock_templates_ship_with_it(wheel_files):
-    for name in ("labeld/intake/render/fonts/DejaVuSans.ttf", "labeld/intake/render/fonts/DejaVuSans-Bold.ttf",
+    for name in ("labeld/intake/render/fonts/DejaVuSans.ttf",
+                 "labeld/intake/render/fonts/DejaVuSans-Bold.ttf",
                  "labeld/intake/render/fonts/LICENSE"):
         assert name in wheel_files
     templates = {n.rsplit("/", 1)[1] for n in wheel_files
                  if n.startswith("labeld/plugins/templates_builtin/templates/")}
-    assert templates == {p.name for p in (ROOT / "plugins/templates_builtin/templates").glob("*.json")}
+    shipped = (ROOT / "plugins/templates_builtin/templates").glob("*.json")
+    assert templates == {p.name for p in shipped}
 
 
 def test_the_console_script_and_builtin_plugins_are_entry_points(wheel: Path, wheel_files):

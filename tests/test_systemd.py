@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from itertools import pairwise
 from pathlib import Path
 
 import httpx
@@ -159,7 +160,7 @@ def test_the_daemon_says_ready_once_its_api_answers_then_feeds_the_watchdog_and_
     assert "STATUS=starting: opening the spool" in before
 
     beats = pings(notify.during(2.0))
-    gaps = sorted(b - a for a, b in zip(beats, beats[1:]))
+    gaps = sorted(b - a for a, b in pairwise(beats))
     assert 6 <= len(beats) <= 14, beats  # every 0.2 s, half of WATCHDOG_USEC
     assert 0.15 <= gaps[len(gaps) // 2] <= 0.3, gaps
 
@@ -199,7 +200,7 @@ def test_a_blocked_event_loop_stops_the_pings():
             feeder = asyncio.create_task(feed_watchdog(notifier, 0.05))
             await asyncio.sleep(0.4)
             start = time.monotonic()
-            time.sleep(0.5)  # what a hung handler does to the loop
+            time.sleep(0.5)  # noqa: ASYNC251 - what a hung handler does to the loop
             end = time.monotonic()
             await asyncio.sleep(0.4)
             feeder.cancel()

@@ -441,7 +441,7 @@ class EscposSession(Session):
             return b""
         current = self.device.asb()
         mask = _asb_mask(self._asb_enabled)
-        if all(a & m == b & m for a, b, m in zip(current, self._asb_last, mask)):
+        if all(a & m == b & m for a, b, m in zip(current, self._asb_last, mask, strict=False)):
             return b""
         self._asb_last = current
         return current

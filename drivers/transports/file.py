@@ -70,9 +70,10 @@ class FileTransport(ThreadedTransport):
         try:
             if self.folder:
                 self._target = self.path / f"job-{time.time_ns()}-{next(_numbers)}.prn"
-                self._file = open(self._target.with_suffix(".part"), "xb")
+                part = self._target.with_suffix(".part")
+                self._file = open(part, "xb")  # noqa: SIM115 - the job's file, closed by close()
             else:
-                self._file = open(self.path, "ab", buffering=0)
+                self._file = open(self.path, "ab", buffering=0)  # noqa: SIM115 - as above
         except OSError as exc:
             raise _file_error(exc, self.path) from None
 

@@ -74,8 +74,9 @@ class SocketTransport(Transport):
             raise TransportError("connection-refused",
                                  f"{self.host}:{self.port} refused the connection.") from None
         except OSError as exc:
-            raise TransportError("connect-failed",
-                                 f"Cannot reach {self.host}:{self.port}: {exc.strerror or exc}.") from None
+            raise TransportError(
+                "connect-failed", f"Cannot reach {self.host}:{self.port}: {exc.strerror or exc}."
+            ) from None
         sock = self._writer.get_extra_info("socket")
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -361,6 +361,6 @@ def labeld_transports() -> list[type[Transport]]:
 def labeld_discover(models: list[Model]) -> list[FoundDevice]:
     try:
         return UsbTransport.discover(models)
-    except Exception as exc:  # libusb present but the bus unreadable: nothing found, say why
+    except Exception as exc:  # noqa: BLE001 - libusb present, the bus unreadable: say why
         log.warning("USB discovery failed: %s", exc)
         return []

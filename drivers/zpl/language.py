@@ -256,7 +256,7 @@ def _parse_string(specs: tuple[HsField, ...], body: bytes) -> dict[str, Any]:
     values = text.split(",")
     if len(values) != len(specs):
         raise _Garbled(f"expected {len(specs)} fields, got {len(values)}")
-    return {spec.name: _parse_value(spec, raw) for spec, raw in zip(specs, values)}
+    return {spec.name: _parse_value(spec, raw) for spec, raw in zip(specs, values, strict=True)}
 
 
 def _comm_settings(bits: int) -> dict[str, Any]:
@@ -283,7 +283,7 @@ def parse_hs(reply: bytes) -> dict[str, Any]:
     if len(frames) < len(HS_STRINGS):
         raise _Garbled(f"{len(frames)} of {len(HS_STRINGS)} frames")
     fields: dict[str, Any] = {}
-    for specs, body in zip(HS_STRINGS, frames):
+    for specs, body in zip(HS_STRINGS, frames, strict=False):  # frames may run on
         fields.update(_parse_string(specs, body))
     fields["print_mode_name"] = PRINT_MODES.get(fields["print_mode"], "unknown")
     fields["comm"] = _comm_settings(fields["comm_settings"])

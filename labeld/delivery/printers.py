@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from labeld.config import Config, DeliveryConfig, PrinterConfig
-from labeld.contracts import Language, Model, Reason, Severity, StatusReport, Timeouts, Transport, TransportError
+from labeld.contracts import (Language, Model, Reason, Severity, StatusReport, Timeouts, Transport,
+                              TransportError)
 from labeld.errors import ConfigError
 from labeld.pluginmanager import PluginManager
 from labeld.diagnostics.reasons import GARBLED_STATUS_REPLY as GARBLED
@@ -109,9 +110,9 @@ class Printer:
         if timeouts is not None:
             transport.timeouts = timeouts
         try:
-            async with self._in_use if self.exclusive else contextlib.nullcontext():
-                async with transport:
-                    yield transport
+            in_use = self._in_use if self.exclusive else contextlib.nullcontext()
+            async with in_use, transport:
+                yield transport
         except (OSError, RuntimeError) as exc:
             raise TransportError("link-failed", f"The link to the printer failed: "
                                  f"{getattr(exc, 'strerror', None) or exc or type(exc).__name__}.",
@@ -157,7 +158,7 @@ class Printer:
             reason = UNREACHABLE if exc.code in UNREACHABLE_CODES else STATUS_TIMEOUT
             report = StatusReport(answered=False, reasons=[reason],
                                   fields={"error": exc.message, "error_code": exc.code})
-        except Exception as exc:  # noqa: BLE001 - a decoder bug must not become a 500
+        except Exception as exc:  # a decoder bug must not become a 500
             log.exception("printer %s: reading its status failed", self.id)
             report = StatusReport(answered=False, reasons=[STATUS_FAILED],
                                   fields={"error": f"{type(exc).__name__}: {exc}"})
@@ -224,13 +225,16 @@ def build_printers(config: Config, plugins: PluginManager) -> dict[str, Printer]
         where = f"printers[{i}] ({pc.id})"
         model = models.get(pc.model)
         if model is None:
-            raise ConfigError("unknown-model", f"{where}.model: no plugin provides model {pc.model!r}.",
-                              f"Known models: {', '.join(sorted(models)) or 'none'} (see GET /v1/plugins).")
+            raise ConfigError("unknown-model",
+                              f"{where}.model: no plugin provides model {pc.model!r}.",
+                              f"Known models: {', '.join(sorted(models)) or 'none'}"
+                              " (see GET /v1/plugins).")
         language = languages.get(model.language)
         if language is None:
             raise ConfigError("unknown-language",
                               f"{where}: model {model.id!r} needs language {model.language!r}, "
-                              "which no loaded plugin provides.", "See GET /v1/plugins for load errors.")
+                              "which no loaded plugin provides.",
+                              "See GET /v1/plugins for load errors.")
         scheme = pc.uri.partition(":")[0]
         transport_cls = transports.get(scheme)
         if transport_cls is None:

@@ -63,8 +63,9 @@ class TemplateStore:
         validate_template(document)
         text = json.dumps(document, ensure_ascii=False, indent=2)
         if len(text.encode()) > MAX_TEMPLATE_BYTES:
-            raise Invalid("template-too-large", f"Template {name!r} is over "
-                          f"{MAX_TEMPLATE_BYTES // 1024} KiB.", "Templates hold layout, not images.")
+            raise Invalid("template-too-large",
+                          f"Template {name!r} is over {MAX_TEMPLATE_BYTES // 1024} KiB.",
+                          "Templates hold layout, not images.")
         created = not path.exists()
         self.folder.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")

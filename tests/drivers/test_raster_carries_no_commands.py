@@ -322,7 +322,7 @@ def test_no_gs_v0_header_can_hold_a_real_time_command():
     x, y = np.meshgrid(np.arange(1, MAX_ROW_BYTES + 1), np.arange(1, MAX_BAND_ROWS + 1))
     x, y = x.reshape(-1), y.reshape(-1)
     fields = [np.full_like(x, 0x30), np.zeros_like(x), x & 0xFF, x >> 8, y & 0xFF, y >> 8]
-    for first, second in zip(fields, fields[1:] + [np.full_like(x, 0x14)]):
+    for first, second in zip(fields, fields[1:] + [np.full_like(x, 0x14)], strict=True):
         assert not ((first == 0x10) & np.isin(second, (0x04, 0x05, 0x14))).any()
     for bad in ({"band_rows": MAX_BAND_ROWS + 1}, {"width": 8 * MAX_ROW_BYTES + 1}):
         raster = Raster(bad.get("width", 8), 1, bytes((bad.get("width", 8) + 7) // 8), 203)

@@ -126,7 +126,7 @@ def test_a_printer_that_stops_taking_data_times_out_and_says_how_much_left(pty_p
     assert 0 < e.value.sent < len(job) and e.value.sent % CHUNK == 0
 
 
-# -- end to end --------------------------------------------------------------------------------------
+# -- end to end ----------------------------------------------------------------------------
 
 
 def test_a_label_posted_to_the_daemon_prints_on_the_serial_printer_and_scans(pty_printer,

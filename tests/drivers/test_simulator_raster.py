@@ -98,7 +98,7 @@ def test_zpl_pages_equal_the_rasters_sent(zebra):
     zebra.wait_jobs(1)
     images = pages(zebra)
     assert len(images) == len(rasters)
-    for image, raster in zip(images, rasters):
+    for image, raster in zip(images, rasters, strict=True):
         assert image.shape == (raster.height, raster.width)
         assert (image == bits_of(raster)).all()
     assert zebra.state()["counters"]["labels_printed"] == 6
@@ -183,7 +183,7 @@ def test_zpl_repeat_row_and_counts():
     # row 1: 8 nibbles F (NF); row 2: the same (:); row 3: g = 20 x 0 is longer than the
     # 8-nibble row, so it fills row 3 and runs on into rows 4 and 5 (4 nibbles there).
     (page,) = render_formats(b"^XA^PW32^LL5^FO0,0^GFA,20,20,4,NF:g0^FS^XZ")
-    assert page.rows == bytes.fromhex("FFFFFFFF" "FFFFFFFF" + "00" * 12)
+    assert page.rows == bytes.fromhex("FFFFFFFFFFFFFFFF" + "00" * 12)
 
 
 def test_zpl_binary_graphic_field():
@@ -213,7 +213,7 @@ def test_escpos_receipts_equal_the_rasters_sent(epson):
     epson.wait_jobs(1)
     images = pages(epson)
     assert len(images) == 4  # one per cut
-    for image, raster in zip(images, rasters * 2):
+    for image, raster in zip(images, rasters * 2, strict=True):
         assert image.shape == (raster.height + 120, 576)
         assert (image[:raster.height, :raster.width] == bits_of(raster)).all()
         assert not image[:raster.height, raster.width:].any(), "no stripe right of the image"

@@ -262,7 +262,7 @@ def usb_printer(usb: UsbPrinter, uri: str = "usb-emulated://0a5f:0027",
     return build_printers(config, plugin_manager(cls))["p"]
 
 
-# -- end to end --------------------------------------------------------------------------------------
+# -- end to end ----------------------------------------------------------------------------
 
 
 def test_a_label_posted_to_the_daemon_prints_on_the_usb_printer_and_scans(zebra, tmp_path,
@@ -316,7 +316,7 @@ def daemon_with(tmp_path):
 
 
 
-# -- discovery ----------------------------------------------------------------------------------------
+# -- discovery -----------------------------------------------------------------------------
 
 
 def test_discovery_lists_printers_with_their_uri_and_known_model(plugins):

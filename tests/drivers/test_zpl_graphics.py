@@ -222,7 +222,7 @@ def printed(body: re.Match[bytes]) -> np.ndarray:
     """What a format prints, as zebrafy decodes its field, placed at its ^FO on a blank label
     of ^PW x ^LL dots."""
     width, height, x, y = (int(v) for v in body.groups()[:4])
-    b, c, d, _ = GF.fullmatch(body.group(5)).groups()
+    _, _, d, _ = GF.fullmatch(body.group(5)).groups()
     field = np.unpackbits(np.frombuffer(zebrafy_decode(body.group(5)), dtype=np.uint8)
                           .reshape(-1, int(d)), axis=1)
     page = np.zeros((height, (width + 7) // 8 * 8 + field.shape[1]), dtype=np.uint8)
@@ -240,7 +240,7 @@ def test_encode_raster_one_format_per_page_copies_by_pq():
     job = ZplLanguage().encode_raster(pages, ZEBRA, PrintOptions(copies=3))
     formats = list(FORMAT.finditer(job))
     assert b"".join(m.group(0) for m in formats) == job and len(formats) == 2
-    for page, body in zip(pages, formats):
+    for page, body in zip(pages, formats, strict=True):
         assert (int(body.group(1)), int(body.group(2))) == (page.width, page.height)
         assert body.group(6) == b"3"
         assert np.array_equal(printed(body), bits_of(page))
@@ -254,7 +254,7 @@ def test_only_the_ink_window_is_sent():
     job = ZplLanguage().encode_raster([pack(bits)], ZEBRA, PrintOptions())
     body = FORMAT.fullmatch(job)
     assert (int(body.group(3)), int(body.group(4))) == (400, 600)  # x in whole bytes
-    b, c, d, _ = GF.fullmatch(body.group(5)).groups()
+    _, c, d, _ = GF.fullmatch(body.group(5)).groups()
     assert int(d) == 6 and int(c) == 6 * 101
     assert np.array_equal(printed(body), bits)
 

@@ -66,14 +66,16 @@ def test_a_duplicate_model_id_is_reported_on_the_later_plugin():
         class P:
             @hookimpl
             def labeld_models(self):
-                return [Model(id=model_id, name=model_id, language="zpl", dpi=203, print_width_dots=8)]
+                return [Model(id=model_id, name=model_id, language="zpl", dpi=203,
+                              print_width_dots=8)]
         return P()
 
     pm = PluginManager()
     pm.register(plugin("same"), "first")
     pm.register(plugin("same"), "second")
     assert list(pm.models()) == ["same"]
-    assert "already provided by plugin 'first'" in {i.name: i for i in pm.infos()}["second"].errors[0]
+    second = {i.name: i for i in pm.infos()}["second"]
+    assert "already provided by plugin 'first'" in second.errors[0]
 
 
 def test_a_misspelt_hook_fails_at_registration():
@@ -99,7 +101,8 @@ def acme_site(tmp_path_factory):
 def test_an_out_of_tree_plugin_installed_from_a_folder_appears_in_get_plugins(tmp_path, acme_site):
     cfg = tmp_path / "labeld.toml"
     cfg.write_text(f'[server]\nspool = "{tmp_path / "s.db"}"\n\n'
-                   '[[printers]]\nid = "acme"\nuri = "socket://127.0.0.1:9"\nmodel = "acme-lp100"\n')
+                   '[[printers]]\nid = "acme"\nuri = "socket://127.0.0.1:9"\n'
+                   'model = "acme-lp100"\n')
     d = DaemonProcess(cfg, env={"PYTHONPATH": str(acme_site)})
     try:
         body = d.client.get("/v1/plugins").json()

@@ -147,7 +147,8 @@ def test_filling_never_changes_the_stock_template(name):
 # --------------------------------------------------------------------------------------------
 # Hostile values
 
-ZPL_JOB = re.compile(rb"\^XA\^PW\d+\^LL\d+\^FO\d+,\d+\^GFA,\d+,\d+,\d+,:Z64:[A-Za-z0-9+/=]+:[0-9A-F]{4}"
+ZPL_JOB = re.compile(rb"\^XA\^PW\d+\^LL\d+\^FO\d+,\d+"
+                     rb"\^GFA,\d+,\d+,\d+,:Z64:[A-Za-z0-9+/=]+:[0-9A-F]{4}"
                      rb"\^FS\^PQ1\^XZ")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -96,7 +97,7 @@ def test_lines(draw):
                   "thickness_mm": 0.1}])
     ys = [np.flatnonzero(c) for c in bits.T[round(1 / DOT):round(40 / DOT) + 1]]
     assert all(len(y) == 1 for y in ys)
-    assert all(abs(int(a[0]) - int(b[0])) <= 1 for a, b in zip(ys, ys[1:]))
+    assert all(abs(int(a[0]) - int(b[0])) <= 1 for a, b in pairwise(ys))
 
 
 def asymmetric() -> Image.Image:
@@ -126,9 +127,9 @@ def test_rotation_turns_clockwise_about_the_top_left_corner(draw, rotation, k):
 def test_sprite_rotation_moves_boxes_with_pixels(h, w, data):
     bits = np.asarray(data.draw(st.lists(st.lists(st.booleans(), min_size=w, max_size=w),
                                          min_size=h, max_size=h)), dtype=bool)
-    l = data.draw(st.integers(0, w - 1))
+    left = data.draw(st.integers(0, w - 1))
     t = data.draw(st.integers(0, h - 1))
-    box = (l, t, data.draw(st.integers(l + 1, w)), data.draw(st.integers(t + 1, h)))
+    box = (left, t, data.draw(st.integers(left + 1, w)), data.draw(st.integers(t + 1, h)))
     s = Sprite(bits, box, clear=box, rects=(box,))
     for deg, k in ((90, -1), (180, 2), (270, 1)):
         r = s.rotated(deg)

@@ -127,7 +127,7 @@ def test_wrap_breaks_lines_within_max_width(draw):
     text = "Árvíztűrő tükörfúrógép és egy nagyon hosszú mondat, amely több sorba tördelődik"
     bits = draw([{"type": "text", "x_mm": 5, "y_mm": 2, "text": text, "size_pt": 10,
                   "max_width_mm": 40}], width_mm=60, height_mm=40)
-    left, top, right, bottom = ink_box(bits)
+    _, top, right, bottom = ink_box(bits)
     assert right <= round(45 * 203 / 25.4) + 1
     line_h = 1.164 * 10 * 203 / 72
     assert (bottom - top) > 3 * line_h  # several lines

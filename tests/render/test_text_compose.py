@@ -82,6 +82,6 @@ def test_a_runs_ink_box_is_exactly_its_dots(fonts: FontBook, path):
         rows, cols = np.flatnonzero(run.bits.any(axis=1)), np.flatnonzero(run.bits.any(axis=0))
         want = ((int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
                 if rows.size else None)
-        left, top, right, bottom = run.ink
+        left, _, right, _ = run.ink
         assert (want is None and right <= left) or run.ink == want, text
     assert fonts.run(path, 13, "   ").ink[2] <= fonts.run(path, 13, "   ").ink[0]

@@ -38,7 +38,7 @@ def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Ima
         im = Image.open(io.BytesIO(data), formats=["PNG", "JPEG"])
     except Image.DecompressionBombError:
         raise _too_large(None, max_pixels) from None
-    except Exception as e:  # Pillow raises many types for bad headers (SyntaxError, struct.error)
+    except Exception as e:  # noqa: BLE001 - Pillow raises many types (SyntaxError, struct.error)
         raise Invalid("invalid-image", f"not a readable PNG or JPEG image ({why(e)})",
                       "send a PNG or JPEG file, base64-encoded") from None
     w, h = im.size
@@ -48,7 +48,7 @@ def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Ima
         im.load()
         im = ImageOps.exif_transpose(im) or im
         return _to_grey(im)
-    except Exception as e:  # truncated data, bad CRC, broken EXIF, unusual modes
+    except Exception as e:  # noqa: BLE001 - truncated data, bad CRC, broken EXIF, unusual modes
         raise Invalid("invalid-image", f"the image data is corrupt ({why(e)})",
                       "re-export the image as PNG or JPEG") from None
 

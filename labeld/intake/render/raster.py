@@ -25,7 +25,7 @@ from labeld.intake.render.images import render_image
 from labeld.intake.render.sprite import Sprite, pack
 from labeld.intake.render.text import FontBook, render_text
 
-__all__ = ["render_label", "raster_to_png", "png_to_raster", "pack", "raster_to_bits"]
+__all__ = ["pack", "png_to_raster", "raster_to_bits", "raster_to_png", "render_label"]
 
 _KIND = {TextElement: "the text", BarcodeElement: "the barcode", ImageElement: "the image",
          BoxElement: "the box", LineElement: "the line"}
@@ -248,9 +248,9 @@ def png_to_raster(data: bytes, dpi: int | None = None) -> Raster:
     try:
         with Image.open(io.BytesIO(data), formats=["PNG"]) as im:
             if dpi is None:
-                dpi = int(round(im.info.get("dpi", (203, 203))[0])) or 203
+                dpi = round(im.info.get("dpi", (203, 203))[0]) or 203
             grey = im.convert("L")
-    except Exception as e:  # Pillow raises many types for a broken file
+    except Exception as e:  # noqa: BLE001 - Pillow raises many types for a broken file
         raise Invalid("invalid-image", f"not a readable PNG ({str(e)[:200] or type(e).__name__})",
                       "send a PNG file") from None
     return pack(np.asarray(grey) < 128, dpi)

@@ -123,8 +123,8 @@ class FontBook:
         self._resolved: LRU[tuple[str | None, bool], Path] = LRU(256)
         self._glyphs: LRU[tuple[Path, int], _GlyphSet] = LRU(font_cache_size)
         # Drawn barcodes by (element placed at 0,0; dpi), so a reprinted label skips encoding
-        # its symbols. Filled by labeld.intake.render.barcodes; held here because a FontBook lives as
-        # long as the daemon and owns the other rendering caches. Fewer entries than runs: a
+        # its symbols. Filled by labeld.intake.render.barcodes; held here because a FontBook lives
+        # as long as the daemon and owns the other rendering caches. Fewer entries than runs: a
         # 4x6 in label's Code 128 is ~0.1 MB of dots.
         self.symbols: LRU[tuple[BarcodeElement, int], tuple[Sprite, int, int]] = LRU(
             symbol_cache_size)
@@ -372,7 +372,7 @@ class _GlyphSet:
     def __init__(self, font: ImageFont.FreeTypeFont):
         self.font = font
         self.advance: dict[str, int] = {}
-        self.glyph: dict[str, Glyph | None | bool] = {}  # None: no ink; False: not composable
+        self.glyph: dict[str, Glyph | bool | None] = {}  # None: no ink; False: not composable
         self.kerning: dict[tuple[str, str], int] = {}
         self.pair_ok: dict[tuple[str, str], bool] = {}
         # only raqm layout applies a font's substitutions (ligatures) and takes `features`
@@ -383,7 +383,7 @@ class _GlyphSet:
             features = None  # basic layout: no substitutions to turn off (nor a way to)
         return round(self.font.getlength(text, features=features) * 64)
 
-    def _glyph(self, c: str) -> Glyph | None | bool:
+    def _glyph(self, c: str) -> Glyph | bool | None:
         g = self.glyph.get(c)
         if g is None and c not in self.glyph:
             self.advance[c] = self._length(c)
@@ -573,7 +573,7 @@ def _clean(text: str) -> list[str]:
     if text.isprintable():
         return [text]  # the common case, without a pass over every character
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
-    text = "".join(c for c in text if c == "\n" or ord(c) >= 32 and not 0x7F <= ord(c) < 0xA0)
+    text = "".join(c for c in text if c == "\n" or (ord(c) >= 32 and not 0x7F <= ord(c) < 0xA0))
     return text.split("\n")
 
 
@@ -646,9 +646,10 @@ def render_text(el: TextElement, dpi: int, fonts: FontBook) -> Sprite:
         free = block_w - run.advance
         xs.append(0 if el.align == "left" else free // 2 if el.align == "center" else free)
     # the canvas covers the block plus any ink overhang of the runs
-    left = max(max(r.left - x for r, x in zip(runs, xs)), 0)
+    left = max(max(r.left - x for r, x in zip(runs, xs, strict=True)), 0)
     top = max(max(r.top - i * line_h for i, r in enumerate(runs)), 0)
-    right = max(max(x - r.left + r.bits.shape[1] for r, x in zip(runs, xs)), block_w) + left
+    right = max(max(x - r.left + r.bits.shape[1] for r, x in zip(runs, xs, strict=True)),
+                block_w) + left
     bottom = max(max(i * line_h - r.top + r.bits.shape[0] for i, r in enumerate(runs)),
                  line_h * len(runs)) + top
     _check_area(right, bottom)
@@ -659,7 +660,7 @@ def render_text(el: TextElement, dpi: int, fonts: FontBook) -> Sprite:
         # dots are the sprite, no copy
         return Sprite(runs[0].bits, box).rotated(el.rotation)
     bits = np.zeros((bottom, right), dtype=bool)
-    for i, (run, x) in enumerate(zip(runs, xs)):
+    for i, (run, x) in enumerate(zip(runs, xs, strict=True)):
         ox, oy = left + x - run.left, top + i * line_h - run.top
         rh, rw = run.bits.shape
         bits[oy:oy + rh, ox:ox + rw] |= run.bits
