@@ -167,6 +167,6 @@ def test_malformed_severity_does_not_raise() -> None:
 
 def test_core_reasons() -> None:
     unreachable = Reason("offline-report", "printer-unreachable", Severity.ERROR)
-    assert reasons.PRINTER_UNREACHABLE == unreachable
+    assert unreachable == reasons.PRINTER_UNREACHABLE
     assert reasons.NO_STATUS_REPLY.severity is Severity.WARNING
     assert reasons.STATUS_TIMEOUT.code == "status-timeout"
