@@ -21,7 +21,7 @@ import logging
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from labeld.config import Config
 from labeld.contracts import CheckStatus
@@ -33,8 +33,8 @@ from labeld.diagnostics.selftest import Check, diagnostic_label, run_selftest, w
 from labeld.errors import Invalid, LabeldError, NotFound
 from labeld.events import EventHub, Subscription
 from labeld.intake.placeholders import fields as template_fields
-from labeld.intake.policy import check_raw, policy_table
-from labeld.intake.prepare import Prepared, prepare, raw_bytes
+from labeld.intake.policy import policy_table
+from labeld.intake.prepare import prepare
 from labeld.intake.render import FontBook, raster_to_png
 from labeld.intake.templates import TemplateStore
 from labeld.pluginmanager import PluginManager, default_manager
@@ -54,10 +54,10 @@ PAYLOADS = ("raw", "label", "template", "document")
 
 @dataclass(frozen=True)
 class RawInput:
-    """Bytes in the printer's own language, as text (`utf-8`) or `base64`."""
+    """Bytes in the printer's own language, as they go to the printer. Each door decodes its
+    own wire form (HTTP: UTF-8 text or base64) once; from here on they stay bytes."""
 
-    data: str
-    encoding: Literal["utf-8", "base64"] = "utf-8"
+    data: bytes
 
 
 @dataclass(frozen=True)
@@ -302,19 +302,14 @@ class Daemon:
         printer = self._printer(job.printer)
         kind, request = job.kind, job.as_request()
 
-        def validate_and_render() -> Prepared:
-            if job.raw is not None:
-                # Raw bytes go to the printer as they are: the command policy decides what this
-                # role may send (no factory resets from a price field).
-                check_raw(printer.language, raw_bytes(request["raw"]), role, copies=job.copies)
-            return prepare(kind, request, printer, self.fonts, self.template_store)
-
         # Scanning up to 16 MiB of raw commands or rendering is CPU work: off the event loop,
         # so status calls stay quick meanwhile.
-        prepared = await asyncio.to_thread(validate_and_render)
+        prepared = await asyncio.to_thread(prepare, kind, request, printer, self.fonts,
+                                           self.template_store, role=role)
         result = await self.queue.submit(
             NewJob(printer=job.printer, kind=prepared.kind, payload=prepared.payload,
-                   copies=job.copies, idem_key=idempotency_key, pages=prepared.pages),
+                   copies=job.copies, idem_key=idempotency_key, pages=prepared.pages,
+                   raw=prepared.raw),
             max_queue=printer.config.max_queue)
         if result.created:
             self.scheduler.wake(job.printer)

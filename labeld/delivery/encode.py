@@ -5,7 +5,6 @@ from __future__ import annotations
 from labeld.contracts import PrintOptions
 from labeld.delivery.printers import Printer
 from labeld.errors import LabeldError
-from labeld.intake.prepare import raw_bytes
 from labeld.store import Job
 
 
@@ -15,15 +14,21 @@ def job_labels(printer: Printer, job: Job) -> int | None:
     where the language cannot tell."""
     if job.kind != "raw":
         return len(job.pages) * job.copies
-    per_copy = printer.language.labels_in_raw(raw_bytes(job.payload))
+    per_copy = printer.language.labels_in_raw(_raw(job))
     return None if per_copy is None else per_copy * job.copies
 
 
 def job_bytes(printer: Printer, job: Job) -> bytes:
     """The exact bytes a job sends. Raises LabeldError for a payload that can never print."""
     if job.kind == "raw":
-        return printer.language.raw_job(raw_bytes(job.payload), job.copies)
+        return printer.language.raw_job(_raw(job), job.copies)
     if not job.pages:
         raise LabeldError("no-pages", "The job has no rendered pages.", "", status=500)
     return printer.language.encode_raster(job.pages, printer.model,
                                           PrintOptions(copies=job.copies, cut=True))
+
+
+def _raw(job: Job) -> bytes:
+    if job.raw is None:  # the store loads them when it hands the job to delivery
+        raise LabeldError("no-raw-data", "The raw job's bytes were not loaded.", "", status=500)
+    return job.raw

@@ -7,7 +7,7 @@ import base64
 import binascii
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 MAX_RAW_CHARS = 16 * 1024 * 1024  # a raw job larger than this is not a label or a receipt
 
@@ -16,17 +16,25 @@ class RawPayload(BaseModel):
     model_config = ConfigDict(extra="forbid")
     data: str = Field(max_length=MAX_RAW_CHARS, description="Bytes in the printer's own language.")
     encoding: Literal["utf-8", "base64"] = "utf-8"
+    # The bytes, decoded here once: the policy check, the store and delivery all take them.
+    _content: bytes = PrivateAttr(default=b"")
 
     @model_validator(mode="after")
     def _decodable(self) -> RawPayload:
-        if self.encoding == "base64":
-            try:
-                base64.b64decode(self.data, validate=True)
-            except (binascii.Error, ValueError):
-                raise ValueError("data is not valid base64") from None
         if not self.data:
             raise ValueError("data is empty")
+        if self.encoding == "base64":
+            try:
+                self._content = base64.b64decode(self.data, validate=True)
+            except (binascii.Error, ValueError):
+                raise ValueError("data is not valid base64") from None
+        else:
+            self._content = self.data.encode("utf-8")
         return self
+
+    @property
+    def content(self) -> bytes:
+        return self._content
 
 
 class TokenRequest(BaseModel):

@@ -1,4 +1,4 @@
-"""Intake: from a job request to what the store keeps: raw bytes as they are, everything else rendered.
+"""Intake: from a job request to what the store keeps: raw bytes, or rendered pages.
 
 Labels, templates and documents are rendered when the job is submitted, not when it prints: bad
 input is a 422 to the client that sent it (never a job that prints garbage later), and the
@@ -10,21 +10,35 @@ from __future__ import annotations
 import base64
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from labeld.contracts import Raster
-from labeld.errors import Invalid, LabeldError, NotFound
-from labeld.delivery.printers import Printer
+from labeld.contracts import Language, Model, Raster
+from labeld.errors import Invalid, NotFound
+from labeld.intake.placeholders import fill
+from labeld.intake.policy import check_raw
 from labeld.intake.render import FontBook, parse_label, render_label
 from labeld.intake.render.documents import document_to_rasters
 from labeld.intake.templates import TemplateStore
-from labeld.intake.placeholders import fill
+from labeld.security.roles import Role
+
+
+class Printer(Protocol):
+    """What intake needs to know of the printer a job is for (delivery's Printer has it):
+    intake comes before delivery on the road and does not import it."""
+
+    @property
+    def id(self) -> str: ...
+
+    model: Model
+    language: Language
+
 
 @dataclass
 class Prepared:
     kind: str
-    payload: dict[str, Any]  # what the spool keeps to describe the job (no large blobs)
+    payload: dict[str, Any]  # what the store keeps to describe the job (no large blobs)
     pages: list[Raster] = field(default_factory=list)
+    raw: bytes | None = None  # a raw job's bytes: decoded here once, stored and sent as they are
 
 
 def render_label_for(doc: dict[str, Any], printer: Printer, fonts: FontBook) -> Raster:
@@ -49,10 +63,18 @@ def _check_width(raster: Raster, printer: Printer) -> None:
 
 
 def prepare(kind: str, request: dict[str, Any], printer: Printer, fonts: FontBook,
-            templates: TemplateStore) -> Prepared:
-    """Validate and render one job payload. Raises LabeldError (422, 404) for bad input."""
+            templates: TemplateStore, *, role: Role | None = None) -> Prepared:
+    """Validate and render one job payload. Raises LabeldError (422, 404) for bad input, and
+    for a raw job Forbidden (403) when it holds a command `role` may not send (None: the
+    caller checked already)."""
     if kind == "raw":
-        return Prepared(kind, request["raw"])
+        data: bytes = request["raw"]["data"]
+        if role is not None:
+            # Raw bytes go to the printer as they are: the language's command policy decides
+            # what this role may send (no factory resets from a price field).
+            check_raw(printer.language, data, role, copies=int(request.get("copies") or 1))
+        return Prepared(kind, {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()},
+                        raw=data)
     if kind == "label":
         return Prepared(kind, {"label": request["label"]},
                         [render_label_for(request["label"], printer, fonts)])
@@ -83,10 +105,3 @@ def _b64(text: str) -> bytes:
     except ValueError:
         raise Invalid("invalid-document", "document.data is not valid base64.",
                       "Send the file's bytes base64-encoded.") from None
-
-
-def raw_bytes(raw: dict[str, Any]) -> bytes:
-    """The bytes of a raw payload ({"data", "encoding"}): base64-decoded or UTF-8."""
-    if raw.get("encoding") == "base64":
-        return base64.b64decode(raw["data"])
-    return raw["data"].encode("utf-8")

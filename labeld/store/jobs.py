@@ -15,6 +15,7 @@ it reads and writes inside one transaction: what it checked is still true when i
 
 from __future__ import annotations
 
+import base64
 import builtins
 import hashlib
 import json
@@ -246,6 +247,12 @@ SCHEMA = Schema(
     ink    TEXT,           -- Raster.ink as "left,top,right,bottom", NULL when unknown
     PRIMARY KEY (job_id, n)
 )""",
+        # A raw job's bytes, decoded once at intake and kept apart from `jobs` so that listing
+        # jobs never reads up to 16 MiB per row; loaded when the job is claimed.
+        """CREATE TABLE IF NOT EXISTS raw_data (
+    job_id TEXT PRIMARY KEY,
+    data   BLOB NOT NULL
+)""",
         # Printers a technician paused: they stay paused across restarts until resumed.
         """CREATE TABLE IF NOT EXISTS paused_printers (
     printer   TEXT PRIMARY KEY,
@@ -270,9 +277,12 @@ class NewJob:
     copies: int = 1
     idem_key: str | None = None
     pages: list[Raster] = field(default_factory=list)  # rendered at submit, for raster jobs
+    raw: bytes | None = None  # a raw job's bytes, decoded once at intake
 
     def body_hash(self) -> str:
-        body = json.dumps([self.printer, self.kind, self.payload, self.copies], sort_keys=True)
+        raw = hashlib.sha256(self.raw).hexdigest() if self.raw is not None else None
+        body = json.dumps([self.printer, self.kind, self.payload, self.copies, raw],
+                          sort_keys=True)
         return hashlib.sha256(body.encode()).hexdigest()
 
 
@@ -308,6 +318,7 @@ class Job:
     failures: int = 0  # attempts that failed and count towards max_attempts (this one included)
     attempt_log: list[Attempt] = field(default_factory=list)
     pages: list[Raster] = field(default_factory=list)  # loaded when the job is claimed
+    raw: bytes | None = None  # a raw job's bytes, loaded when the job is claimed
 
     @classmethod
     def from_row(cls, r: sqlite3.Row) -> Job:
@@ -396,6 +407,9 @@ class JobQueue:
                 [(job_id, i, r.width, r.height, r.dpi, zlib.compress(r.rows, 1),
                   None if r.ink is None else ",".join(map(str, r.ink)))
                  for i, r in enumerate(new.pages)])
+            if new.raw is not None:
+                conn.execute("INSERT INTO raw_data (job_id, data) VALUES (?,?)",
+                             (job_id, new.raw))
             job = Job(id=job_id, seq=seq, printer=new.printer, state=JobState.PENDING, kind=new.kind,
                       payload=new.payload, copies=new.copies, attempts=0, created_at=now,
                       updated_at=now, finished_at=None, retry_at=None, error=None,
@@ -493,7 +507,9 @@ class JobQueue:
                          (row["id"], n, now))
             job = Job.from_row(row)
             job.state, job.attempts = JobState.PROCESSING, n
-            if job.kind != "raw":
+            if job.kind == "raw":
+                job.raw = _load_raw(conn, job)
+            else:
                 job.pages = _load_pages(conn, job.id)
             # Holds for a printer fault are not failures of the job: only retries count, and
             # only since the job was last restarted by hand.
@@ -649,7 +665,7 @@ class JobQueue:
 
         def op(conn: sqlite3.Connection) -> int:
             cutoff = time.time() - older_than_s
-            for table in ("attempts", "pages"):
+            for table in ("attempts", "pages", "raw_data"):
                 conn.execute(f"DELETE FROM {table} WHERE job_id IN (SELECT id FROM jobs WHERE"
                              " finished_at IS NOT NULL AND finished_at < ?)", (cutoff,))
             return conn.execute("DELETE FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ?",
@@ -686,6 +702,18 @@ def _finish(conn: sqlite3.Connection, f: Finish) -> None:
     _move(conn, Op.FINISH, f.state, "id=?", (f.job_id,), now, retry_at=f.retry_at,
           error_code=e.get("code"), error_message=e.get("message"), error_hint=e.get("hint"),
           delivery=f.delivery)
+
+
+def _load_raw(conn: sqlite3.Connection, job: Job) -> bytes:
+    row = conn.execute("SELECT data FROM raw_data WHERE job_id=?", (job.id,)).fetchone()
+    if row is not None:
+        return bytes(row["data"])
+    # A job accepted by a labeld before raw_data existed kept its bytes in the payload as the
+    # client sent them ({"data", "encoding"}); it still prints after the upgrade.
+    data = job.payload.get("data", "")
+    if job.payload.get("encoding") == "base64":
+        return base64.b64decode(data)
+    return str(data).encode("utf-8")
 
 
 def _load_pages(conn: sqlite3.Connection, job_id: str) -> builtins.list[Raster]:

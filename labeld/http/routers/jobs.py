@@ -22,7 +22,7 @@ def job_input(body: JobRequest) -> JobInput:
     raw, doc = body.raw, body.document
     return JobInput(
         printer=body.printer, copies=body.copies,
-        raw=RawInput(raw.data, raw.encoding) if raw is not None else None,
+        raw=RawInput(raw.content) if raw is not None else None,
         label=body.label, template=body.template, data=body.data,
         document=(DocumentInput(doc.content_type, doc.data, doc.dither)
                   if doc is not None else None))
