@@ -229,3 +229,40 @@ def test_counts_by_printer_and_state(jobs):
     assert sorted(run(jobs.counts_by_printer_and_state())) == [("p1", P, 1), ("p1", R, 1),
                                                               ("p2", P, 1)]
     assert run(jobs.queued_counts()) == {"p1": 2, "p2": 1}
+
+
+# -- raw bytes -------------------------------------------------------------------------------
+
+
+def test_a_raw_job_hands_delivery_the_bytes_intake_decoded(jobs):
+    data = bytes(range(256)) * 3  # not text: nothing on the way may re-encode it
+    job_id = run(jobs.submit(NewJob("p1", "raw", {"bytes": len(data)}, raw=data))).job.id
+    listed = run(jobs.list(printer="p1"))
+    assert [j.raw for j in listed] == [None]  # listing jobs reads no raw bytes
+    claimed = run(jobs.claim_next("p1"))
+    assert claimed.id == job_id and claimed.raw == data
+
+
+def test_a_raw_job_stored_by_an_earlier_labeld_still_prints(jobs):
+    """Before raw_data existed the client's text stayed in the payload; it is decoded when
+    such a job is claimed."""
+    run(jobs.submit(NewJob("p1", "raw", {"data": "XlhBXlha", "encoding": "base64"})))
+    run(jobs.submit(NewJob("p2", "raw", {"data": "^XAÁrvíztűrő^XZ"})))
+    assert run(jobs.claim_next("p1")).raw == b"^XA^XZ"
+    assert run(jobs.claim_next("p2")).raw == "^XAÁrvíztűrő^XZ".encode()
+
+
+def test_the_same_payload_with_other_raw_bytes_is_another_request(jobs):
+    first = NewJob("p1", "raw", {"bytes": 3}, raw=b"abc", idem_key="k")
+    assert run(jobs.submit(first)).created
+    with pytest.raises(LabeldError) as err:
+        run(jobs.submit(NewJob("p1", "raw", {"bytes": 3}, raw=b"abd", idem_key="k")))
+    assert err.value.status in (409, 422)
+
+
+def test_pruning_a_finished_raw_job_removes_its_bytes(jobs):
+    job_id = run(jobs.submit(NewJob("p1", "raw", {}, raw=b"^XA^XZ"))).job.id
+    run(jobs.cancel(job_id))
+    assert run(jobs.prune(-1)) == 1
+    left = run(jobs.db.run(lambda conn: conn.execute("SELECT count(*) FROM raw_data").fetchone()[0]))
+    assert left == 0
