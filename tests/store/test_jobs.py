@@ -264,5 +264,5 @@ def test_pruning_a_finished_raw_job_removes_its_bytes(jobs):
     job_id = run(jobs.submit(NewJob("p1", "raw", {}, raw=b"^XA^XZ"))).job.id
     run(jobs.cancel(job_id))
     assert run(jobs.prune(-1)) == 1
-    left = run(jobs.db.run(lambda conn: conn.execute("SELECT count(*) FROM raw_data").fetchone()[0]))
-    assert left == 0
+    count = "SELECT count(*) FROM raw_data"
+    assert run(jobs.db.run(lambda conn: conn.execute(count).fetchone()[0])) == 0
