@@ -16,10 +16,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from labeld.errors import ConfigError
 from labeld.logs import LogFormat
-from labeld.http.middleware import DEFAULT_ALLOWED_HOSTS, DEFAULT_MAX_BODY_BYTES
 
 DEFAULT_LISTEN = "127.0.0.1:8631"
 DEFAULT_SPOOL = "/var/lib/labeld/spool.db"
+# The security defaults, once: the [security] section below and the HTTP middleware's own
+# defaults (labeld.http.middleware) both take them from here.
+DEFAULT_ALLOWED_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+DEFAULT_MAX_BODY_BYTES = 17 * 1024 * 1024  # the largest raw job (16 MiB of text) plus JSON
+DEFAULT_RATE_PER_SECOND = 50.0  # per token: a busy POS prints a few labels a second
+DEFAULT_BURST = 100.0  # a price-change batch sent at once
 
 
 class _Strict(BaseModel):
@@ -75,8 +80,8 @@ class SecurityConfig(_Strict):
     # Web origins of POS pages allowed to call the API from a browser (CORS); none by default.
     allowed_origins: list[str] = []
     max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=1024)
-    rate_per_second: float = Field(default=50.0, gt=0)
-    burst: float = Field(default=100.0, ge=1)
+    rate_per_second: float = Field(default=DEFAULT_RATE_PER_SECOND, gt=0)
+    burst: float = Field(default=DEFAULT_BURST, ge=1)
     audit_keep_days: float = Field(default=365.0, gt=0)
     # TLS for a daemon opened beyond loopback (remote support). Both or neither.
     tls_cert: str | None = None

@@ -27,18 +27,10 @@ from labeld.daemon import Daemon
 from labeld.errors import LabeldError, error_body
 from labeld.http.deps import TECH
 from labeld.http.routers import events, jobs, printers, security, service, templates
-from labeld.http.security import Guard, SecuritySettings, error_response, install_middleware
+from labeld.http.security import Guard, error_response, install_middleware, rate_limiter
 from labeld.pluginmanager import PluginManager
 
 log = logging.getLogger(__name__)
-
-
-def security_settings(config: Config) -> SecuritySettings:
-    sec = config.security
-    return SecuritySettings(allowed_hosts=tuple(sec.allowed_hosts),
-                            allowed_origins=tuple(sec.allowed_origins),
-                            max_body_bytes=sec.max_body_bytes, rate_per_second=sec.rate_per_second,
-                            burst=sec.burst)
 
 
 def _error(status: int, code: str, message: str, hint: str = "", **extra: Any) -> JSONResponse:
@@ -81,7 +73,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
 def create_app(config: Config, plugins: PluginManager | None = None) -> FastAPI:
     daemon = Daemon.build(config, plugins)
-    settings = security_settings(config)
+    settings = config.security
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -94,7 +86,7 @@ def create_app(config: Config, plugins: PluginManager | None = None) -> FastAPI:
     app = FastAPI(title="labeld", version=__version__, lifespan=lifespan,
                   description="Local print-and-diagnostics service for label and receipt printers.")
     app.state.daemon = daemon
-    app.state.guard = Guard(daemon.token_store, settings.rate_limiter())
+    app.state.guard = Guard(daemon.token_store, rate_limiter(settings))
     install_error_handlers(app)
     install_middleware(app, settings, daemon.audit_log)
     for module in (service, printers, jobs, templates, events, security):

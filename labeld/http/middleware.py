@@ -30,10 +30,10 @@ from urllib.parse import urlsplit
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from labeld.config import (DEFAULT_ALLOWED_HOSTS, DEFAULT_BURST, DEFAULT_MAX_BODY_BYTES,
+                           DEFAULT_RATE_PER_SECOND)
 from labeld.errors import LabeldError, error_body
 
-DEFAULT_ALLOWED_HOSTS = ("localhost", "127.0.0.1", "[::1]")
-DEFAULT_MAX_BODY_BYTES = 17 * 1024 * 1024  # the largest raw job (16 MiB of text) plus JSON
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -405,8 +405,8 @@ class TooManyRequests(LabeldError):
 class RateConfig:
     """Token bucket: `burst` requests at once, refilled at `rate_per_second`."""
 
-    rate_per_second: float = 20.0
-    burst: float = 40.0
+    rate_per_second: float = DEFAULT_RATE_PER_SECOND
+    burst: float = DEFAULT_BURST
     max_keys: int = 10_000  # buckets kept in memory; the least recently used go first
 
     def __post_init__(self) -> None:

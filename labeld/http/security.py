@@ -33,9 +33,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from labeld.errors import LabeldError
 from labeld.security.audit import AuditLog, AuditTrail, mark
+from labeld.config import SecurityConfig
 from labeld.http.middleware import (
-    DEFAULT_ALLOWED_HOSTS,
-    DEFAULT_MAX_BODY_BYTES,
     BodyLimit,
     BodyLimitConfig,
     HostAllowlist,
@@ -60,9 +59,9 @@ except ImportError:  # an older FastAPI copies an included router's routes into 
 __all__ = [
     "AuditLog", "AuditTrail", "AuthGate", "BodyLimit", "BodyLimitConfig", "Forbidden", "Guard",
     "HostAllowlist", "HostConfig", "JsonOnly", "JsonOnlyConfig", "OriginConfig", "OriginPolicy",
-    "RateConfig", "RateLimiter", "Requirement", "Role", "SecuritySettings", "TokenInfo",
+    "RateConfig", "RateLimiter", "Requirement", "Role", "TokenInfo",
     "TokenStore", "TooManyRequests", "Unauthorized", "error_response", "install_middleware",
-    "require", "wrap",
+    "rate_limiter", "require", "wrap",
 ]
 
 # Declares bearer auth in the OpenAPI document (the "Authorize" button of /docs). auto_error is
@@ -262,21 +261,13 @@ def error_response(exc: LabeldError) -> JSONResponse:
                         headers=getattr(exc, "headers", None) or None)
 
 
-@dataclass(frozen=True)
-class SecuritySettings:
-    """The `[security]` configuration section."""
-
-    allowed_hosts: tuple[str, ...] = DEFAULT_ALLOWED_HOSTS
-    allowed_origins: tuple[str, ...] = ()
-    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
-    rate_per_second: float = 20.0
-    burst: float = 40.0
-
-    def rate_limiter(self) -> RateLimiter:
-        return RateLimiter(RateConfig(rate_per_second=self.rate_per_second, burst=self.burst))
+def rate_limiter(settings: SecurityConfig) -> RateLimiter:
+    """The per-token (and per-address, for unknown tokens) limiter the `[security]` section
+    asks for."""
+    return RateLimiter(RateConfig(rate_per_second=settings.rate_per_second, burst=settings.burst))
 
 
-def _layers(settings: SecuritySettings, audit: AuditLog | None
+def _layers(settings: SecurityConfig, audit: AuditLog | None
             ) -> list[tuple[type, dict[str, object]]]:
     """Outermost first. The Host check comes before everything (a rebound page gets nothing,
     not even a CORS answer); the Origin policy answers preflights (which never carry a token);
@@ -297,7 +288,7 @@ def _layers(settings: SecuritySettings, audit: AuditLog | None
     return layers
 
 
-def install_middleware(app: ASGIApp, settings: SecuritySettings,
+def install_middleware(app: ASGIApp, settings: SecurityConfig,
                        audit: AuditLog | None = None) -> None:
     """Add the security middleware to a Starlette/FastAPI app, in the right order."""
     # add_middleware puts each new layer outside the previous ones: add innermost first.
@@ -305,7 +296,7 @@ def install_middleware(app: ASGIApp, settings: SecuritySettings,
         app.add_middleware(cls, **kwargs)  # type: ignore[attr-defined]
 
 
-def wrap(app: ASGIApp, settings: SecuritySettings, audit: AuditLog | None = None) -> ASGIApp:
+def wrap(app: ASGIApp, settings: SecurityConfig, audit: AuditLog | None = None) -> ASGIApp:
     """The same layers around any ASGI app."""
     for cls, kwargs in reversed(_layers(settings, audit)):
         app = cls(app, **kwargs)

@@ -60,3 +60,15 @@ def test_serve_with_a_bad_config_exits_before_listening(tmp_path):
                            "--listen", "127.0.0.1:0"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert "printers[0] (a).model" in proc.stderr and "no-such-model" in proc.stderr
+
+
+def test_the_http_edge_and_the_config_share_one_set_of_security_defaults():
+    """A middleware built without a config (a test, a plugin's app) behaves as a daemon with
+    an empty [security] section: there is one set of numbers, in labeld.config."""
+    from labeld.http.middleware import BodyLimitConfig, HostConfig, RateConfig
+
+    section = config.SecurityConfig()
+    assert RateConfig().rate_per_second == section.rate_per_second
+    assert RateConfig().burst == section.burst
+    assert BodyLimitConfig().max_bytes == section.max_body_bytes
+    assert HostConfig().allowed_hosts == tuple(section.allowed_hosts)

@@ -18,7 +18,8 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from pydantic import BaseModel
 
 from labeld.http.app import install_error_handlers
-from labeld.http.security import (Guard, RateConfig, RateLimiter, SecuritySettings,
+from labeld.config import SecurityConfig
+from labeld.http.security import (Guard, RateConfig, RateLimiter,
                                   install_middleware, require)
 from labeld.security.audit import STATE_KEY, AuditLog
 from labeld.security.roles import Role
@@ -48,7 +49,7 @@ def gated_app(db, rate: RateConfig | None = None) -> tuple[FastAPI, TokenStore, 
     guard = Guard(tokens, RateLimiter(rate or RateConfig(rate_per_second=100, burst=100)))
     app = FastAPI()
     install_error_handlers(app)
-    install_middleware(app, SecuritySettings(max_body_bytes=4096), audit)
+    install_middleware(app, SecurityConfig(max_body_bytes=4096), audit)
     pos, tech, admin = (Depends(guard.require(r)) for r in (Role.POS, Role.TECH, Role.ADMIN))
 
     @app.get("/healthz")
@@ -206,7 +207,7 @@ def routed_app(db) -> tuple[FastAPI, TokenStore]:
     app = FastAPI()
     app.state.guard = Guard(tokens)
     install_error_handlers(app)
-    install_middleware(app, SecuritySettings(max_body_bytes=4096))
+    install_middleware(app, SecurityConfig(max_body_bytes=4096))
     app.include_router(router)
     app.include_router(admin_only, dependencies=[Depends(require(Role.ADMIN))])
     return app, tokens

@@ -14,7 +14,8 @@ import uvicorn
 from fastapi import FastAPI
 
 from labeld.http.app import install_error_handlers
-from labeld.http.security import SecuritySettings, install_middleware, wrap
+from labeld.config import SecurityConfig
+from labeld.http.security import install_middleware, wrap
 from labeld.http.middleware import (
     BodyLimit,
     BodyLimitConfig,
@@ -279,7 +280,7 @@ def test_inside_fastapi_the_apps_own_handler_answers_413():
     async def submit(body: dict) -> dict:
         return {"ok": True}
 
-    install_middleware(app, SecuritySettings(max_body_bytes=4096))
+    install_middleware(app, SecurityConfig(max_body_bytes=4096))
     source = Source(chunks=100)
     r = request(app, "POST", headers={"Content-Type": "application/json"}, content=source)
     assert r.status_code == 413 and r.json()["error"]["code"] == "too-large"
@@ -318,7 +319,7 @@ def test_the_limiter_forgets_idle_keys_beyond_its_size():
 
 def test_the_stack_on_a_real_uvicorn_server():
     inner = Echo()
-    app = wrap(inner, SecuritySettings(allowed_origins=(POS_ORIGIN,), max_body_bytes=1000))
+    app = wrap(inner, SecurityConfig(allowed_origins=[POS_ORIGIN], max_body_bytes=1024))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="error",
                                            lifespan="off"))
     server.install_signal_handlers = lambda: None
