@@ -40,7 +40,7 @@ class Reason:
     `keyword` is the IPP printer-state-reasons keyword where one exists (`media-empty`,
     `cover-open`, ...), else `other`. `code` is labeld's own finer name (`head-open`,
     `ribbon-out`, `no-status-reply`); the human messages in both languages are looked up by
-    `code` in labeld.diagnostics.reasons, so a language driver only says *what* it decoded.
+    `code` in labeld.reasons, so a language driver only says *what* it decoded.
     """
 
     keyword: str

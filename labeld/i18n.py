@@ -15,9 +15,9 @@ The .po files are the only copy: they are compiled to .mo in memory the first ti
 is asked for (about 15 ms for both languages, once per process; nothing at import time),
 so there is no binary in git that can fall behind its source and no build step.
 
-Babel is imported inside the functions that need it: `labeld.diagnostics.reasons` (and with
-it every driver and the CLI) imports this module, and `import babel.support` alone costs
-~17 ms, paid only by a process that actually shows words.
+Babel is imported inside the functions that need it: `labeld.reasons` (and with it every
+driver and the CLI) imports this module, and `import babel.support` alone costs ~17 ms, paid
+only by a process that actually shows words.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from labeld.contracts import Reason
-from labeld.diagnostics.reasons import describe
+from labeld.reasons import describe
 from labeld.store import Event, Job
 
 if TYPE_CHECKING:  # only annotations name it: views read a printer, they never drive one

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 from labeld.contracts import Language, Model, PrintOptions, Raster, Reason, Severity, StatusReport
 from labeld.drivers.escpos.policy import ESCPOS_POLICY, escpos_text
 from labeld.drivers.escpos.raster import CUT_FEED_PARTIAL, INIT, crop_width, encode_gs_v0, feed
-from labeld.diagnostics.reasons import GARBLED_STATUS_REPLY, NO_STATUS_REPLY
+from labeld.reasons import GARBLED_STATUS_REPLY, NO_STATUS_REPLY
 
 ERROR, WARNING, REPORT = Severity.ERROR, Severity.WARNING, Severity.REPORT
 

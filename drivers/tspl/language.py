@@ -21,7 +21,7 @@ import numpy as np
 
 from labeld.contracts import Language, Model, PrintOptions, Raster, Reason, Severity, StatusReport
 from labeld.drivers.tspl.policy import TSPL_POLICY
-from labeld.diagnostics.reasons import GARBLED_STATUS_REPLY, NO_STATUS_REPLY
+from labeld.reasons import GARBLED_STATUS_REPLY, NO_STATUS_REPLY
 
 ERROR, WARNING = Severity.ERROR, Severity.WARNING
 

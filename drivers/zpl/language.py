@@ -26,7 +26,7 @@ from typing import Any, ClassVar, Literal
 from labeld.contracts import Language, Model, PrintOptions, Raster, Reason, Severity, StatusReport
 from labeld.drivers.zpl.graphics import encode_gf, ink_window
 from labeld.drivers.zpl.policy import ZPL_POLICY, zpl_field
-from labeld.diagnostics.reasons import GARBLED_STATUS_REPLY, NO_STATUS_REPLY
+from labeld.reasons import GARBLED_STATUS_REPLY, NO_STATUS_REPLY
 
 ERROR, WARNING, REPORT = Severity.ERROR, Severity.WARNING, Severity.REPORT
 

@@ -20,9 +20,9 @@ from labeld.contracts import (Language, Model, Reason, Severity, StatusReport, T
                               TransportError)
 from labeld.errors import ConfigError
 from labeld.pluginmanager import PluginManager
-from labeld.diagnostics.reasons import GARBLED_STATUS_REPLY as GARBLED
-from labeld.diagnostics.reasons import PRINTER_UNREACHABLE as UNREACHABLE
-from labeld.diagnostics.reasons import STATUS_FAILED, STATUS_TIMEOUT
+from labeld.reasons import GARBLED_STATUS_REPLY as GARBLED
+from labeld.reasons import PRINTER_UNREACHABLE as UNREACHABLE
+from labeld.reasons import STATUS_FAILED, STATUS_TIMEOUT
 
 log = logging.getLogger(__name__)
 # Transport error codes that mean "nothing could be sent at all" (the printer is off or away),

@@ -29,7 +29,7 @@ from labeld.contracts import Outcome, Reason, TransportError
 from labeld.errors import LabeldError
 from labeld.delivery.encode import job_bytes, job_labels
 from labeld.delivery.printers import LiveStatus, Printer
-from labeld.diagnostics.reasons import (
+from labeld.reasons import (
     INTERNAL_ERROR,
     NOT_TAKING_DATA,
     OFFLINE_HOLD,

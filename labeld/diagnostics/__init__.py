@@ -1,2 +1,2 @@
-"""Diagnostics: self-tests, the support bundle, the reasons catalogue (English and Hungarian)
-and the Prometheus metrics."""
+"""Diagnostics: self-tests, the support bundle and the Prometheus metrics. The reasons
+catalogue they word status with is labeld.reasons, below every room that shows status."""

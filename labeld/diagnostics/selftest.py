@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from labeld.contracts import (CheckResult, CheckStatus, PrintOptions, Reason, SelfTestCheck,
                               Severity, Timeouts, TransportError)
 from labeld.delivery.printers import Printer
-from labeld.diagnostics.reasons import describe
+from labeld.reasons import describe
 
 if TYPE_CHECKING:
     from labeld.intake.render import FontBook

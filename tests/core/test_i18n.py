@@ -17,7 +17,7 @@ from babel.messages.pofile import read_po, write_po
 
 from labeld import i18n
 from labeld.contracts import Reason, Severity
-from labeld.diagnostics import reasons
+from labeld import reasons
 
 ROOT = Path(__file__).resolve().parents[2]
 PLUGIN = Path(__file__).parent / "fixtures" / "locale_plugin"
@@ -147,7 +147,7 @@ def test_the_template_is_up_to_date(tmp_path: Path) -> None:
 def test_importing_reasons_does_not_import_babel() -> None:
     # Babel costs ~20 ms to import; drivers and the CLI import the reasons module for its
     # constants and should not pay it before a word is shown.
-    code = "import sys, labeld.diagnostics.reasons; assert 'babel' not in sys.modules"
+    code = "import sys, labeld.reasons; assert 'babel' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 

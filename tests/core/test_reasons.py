@@ -16,7 +16,7 @@ import labeld.drivers.escpos.language as escpos_language
 import labeld.drivers.tspl.language as tspl_language
 import labeld.drivers.zpl.language as zpl_language
 import labeld.plugins
-from labeld.diagnostics import reasons
+from labeld import reasons
 from labeld.contracts import Reason, Severity
 
 DRIVER_MODULES: tuple[ModuleType, ...] = (zpl_language, escpos_language, tspl_language)

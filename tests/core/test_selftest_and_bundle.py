@@ -160,7 +160,7 @@ def test_a_model_plugins_check_answers_with_a_check_result(simulator, plugins):
     from labeld.config import Config
     from labeld.contracts import CheckResult, SelfTestCheck
     from labeld.delivery.printers import build_printers
-    from labeld.diagnostics.reasons import INTERNAL_ERROR
+    from labeld.reasons import INTERNAL_ERROR
     from labeld.diagnostics.selftest import run_selftest, verdict, worst
 
     async def model_answer(p):

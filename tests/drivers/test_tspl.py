@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from labeld.diagnostics import reasons
+from labeld import reasons
 from labeld.contracts import Model, PrintOptions, Raster, Severity
 from labeld.drivers import tspl
 from labeld.drivers.tspl.language import (ALL_REASONS, STATUS_QUERY, TsplLanguage, bitmap_data,
