@@ -10,12 +10,9 @@ import abc
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Protocol
 
-if TYPE_CHECKING:  # at run time only annotations name them; importing them would be circular
-    from labeld.delivery.printers import Printer
-    from labeld.security.roles import Role
-    from labeld.sim.device import Device
+from labeld.errors import Invalid
 
 
 class Outcome(StrEnum):
@@ -182,6 +179,52 @@ class PrintOptions:
     feed_dots: int = 0  # extra feed after the image, before the cut
 
 
+# -- roles -----------------------------------------------------------------------------------
+# Who a caller is, as far as labeld cares: a raw-command rule names the lowest role that may send
+# its command, and every front door checks a caller's role. Roles are hierarchical: an admin may
+# do everything a technician may, a technician everything a point-of-sale client may. The order
+# is explicit (`rank`), not the alphabetical order a StrEnum would otherwise compare by.
+
+
+class Role(StrEnum):
+    POS = "pos"      # point-of-sale software: submit jobs, read jobs
+    TECH = "tech"    # support technician: + status, self-test, events, pause/resume, cancel
+    ADMIN = "admin"  # + templates, plugin settings, printer-configuration raw jobs, tokens
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+    def covers(self, needed: Role) -> bool:
+        """True when this role may do what `needed` may (admin covers tech covers pos)."""
+        return self.rank >= needed.rank
+
+    # str's comparison would order roles alphabetically ("admin" < "pos"); compare by rank.
+    # (Only ordering is overridden: equality and hashing stay str's, so "pos" == Role.POS.)
+    def __lt__(self, other: object) -> bool:
+        return self.rank < other.rank if isinstance(other, Role) else NotImplemented
+
+    def __le__(self, other: object) -> bool:
+        return self.rank <= other.rank if isinstance(other, Role) else NotImplemented
+
+    def __gt__(self, other: object) -> bool:
+        return self.rank > other.rank if isinstance(other, Role) else NotImplemented
+
+    def __ge__(self, other: object) -> bool:
+        return self.rank >= other.rank if isinstance(other, Role) else NotImplemented
+
+    @classmethod
+    def parse(cls, value: str) -> Role:
+        try:
+            return cls(value.strip().lower())
+        except ValueError:
+            raise Invalid("unknown-role", f"There is no role {value!r}.",
+                          f"Roles: {', '.join(r.value for r in cls)}.") from None
+
+
+_RANK = {Role.POS: 0, Role.TECH: 1, Role.ADMIN: 2}
+
+
 # -- raw-command policy ----------------------------------------------------------------------
 # A raw job reaches the printer as it is, and printers obey commands wherever they appear. Only
 # the language knows its commands, so each Language brings its RawPolicy: rules as data (served
@@ -193,9 +236,9 @@ class PrintOptions:
 class Rule:
     """One command that only some roles may put in a raw job.
 
-    `min_role` is the lowest `labeld.security.Role` that may send it (pos < tech < admin);
-    None means nobody, not even an admin. A language subclasses Rule to carry what its scanner
-    needs (the command's bytes, a parameter value...) and may add columns to `row()`."""
+    `min_role` is the lowest `Role` that may send it (pos < tech < admin); None means nobody,
+    not even an admin. A language subclasses Rule to carry what its scanner needs (the command's
+    bytes, a parameter value...) and may add columns to `row()`."""
 
     command: str  # as the language's manual writes it: "^JU", "GS ( E", "SET"
     why: str  # what it does to the printer: shown in the 403 and in GET /v1/policy
@@ -368,6 +411,42 @@ class FoundDevice:
     details: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
+class SimulatedSession(Protocol):
+    """The parser of one TCP connection to a simulated printer (what `new_session` makes):
+    incremental, since a command may be split across any two reads."""
+
+    def feed(self, chunk: bytes) -> tuple[bytes, bytes]:
+        """Consume received bytes; return (reply to send now, bytes that belong to the job)."""
+        ...
+
+    def finish(self) -> bytes:
+        """The connection ended: return held-back bytes that turned out to be job data."""
+        ...
+
+    def is_job(self, data: bytes) -> bool:
+        """Whether the connection's job data amounts to a print job at all."""
+        ...
+
+    def state_changed(self) -> bytes:
+        """The device state changed: return unsolicited bytes to send (ESC/POS ASB)."""
+        ...
+
+
+class SimulatedDevice(Protocol):
+    """What a SimulatorSpec's factory makes: the language-specific printer behind a simulator,
+    as the plugin writes it. Subclass `labeld.sim.Device`, which has the rest the engine needs
+    (the job buffer, fault bookkeeping, listeners; the engine refuses anything else) and
+    `Session` for the connections."""
+
+    def new_session(self) -> SimulatedSession:
+        """The parser for a new connection."""
+        ...
+
+    def counters(self) -> dict[str, int]:
+        """Odometers and the like, reported by the control port's GET /state."""
+        ...
+
+
 @dataclass(frozen=True)
 class SimulatorSpec:
     """A virtual printer that `labeld simulate NAME` can start."""
@@ -376,7 +455,7 @@ class SimulatorSpec:
     language: str
     description: str
     faults: tuple[str, ...]
-    factory: Callable[..., Device]  # (**options): the simulated printer's device
+    factory: Callable[..., SimulatedDevice]  # (**options): the simulated printer's device
 
 
 @dataclass(frozen=True)
@@ -402,15 +481,39 @@ class CheckResult:
     data: dict[str, Any] | None = None
 
 
+class PrinterUnderTest(Protocol):
+    """What a self-test check may use of the configured printer it checks: who it is, its
+    model and language, the status timeout, and `ask`, the printer's back channel."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def model(self) -> Model: ...
+
+    @property
+    def language(self) -> Language: ...
+
+    @property
+    def status_timeout(self) -> float:
+        """Seconds a question to the printer may take."""
+        ...
+
+    async def ask(self, query: bytes, complete: Callable[[bytes], bool], timeout: float) -> bytes:
+        """Send `query` on a connection of its own and read the reply until `complete(reply)`
+        or `timeout`; the reply as far as it came (empty on a link that cannot answer). Raises
+        TransportError when the printer cannot be reached."""
+        ...
+
+
 @dataclass(frozen=True)
 class SelfTestCheck:
     """An extra self-test check a model plugin adds for its models (empty `models`: all).
 
-    `run(printer)` asks the configured printer (`labeld.delivery.printers.Printer`: `ask`,
-    `query_status`, `language`, `status_timeout`...) and returns a CheckResult; it is bounded
-    by the status timeout like every built-in check."""
+    `run(printer)` asks the configured printer (a `PrinterUnderTest`) and returns a
+    CheckResult; it is bounded by the status timeout like every built-in check."""
 
     name: str
-    run: Callable[[Printer], Awaitable[CheckResult]]
+    run: Callable[[PrinterUnderTest], Awaitable[CheckResult]]
     models: tuple[str, ...] = ()
 

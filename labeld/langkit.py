@@ -28,8 +28,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from labeld.contracts import Finding, RawPolicy, Rule
-from labeld.security.roles import Role
+from labeld.contracts import Finding, RawPolicy, Role, Rule
 
 Scanner = Callable[[bytes], Iterator[Finding]]
 

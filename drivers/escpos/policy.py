@@ -42,9 +42,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from labeld.contracts import Finding, Rule
+from labeld.contracts import Finding, Role, Rule
 from labeld.langkit import RulePolicy
-from labeld.security.roles import Role
 from labeld.langkit import strip_controls
 
 ADMIN, TECH = Role.ADMIN, Role.TECH

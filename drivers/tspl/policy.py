@@ -27,9 +27,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from labeld.contracts import Finding, Rule
+from labeld.contracts import Finding, Role, Rule
 from labeld.langkit import INCOMPLETE, RulePolicy, prefixes, printable
-from labeld.security.roles import Role
 
 ADMIN, TECH = Role.ADMIN, Role.TECH
 

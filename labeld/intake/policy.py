@@ -42,8 +42,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from labeld.contracts import Finding, Language, RawPolicy, Rule
-from labeld.security.roles import Forbidden, Role
+from labeld.contracts import Finding, Language, RawPolicy, Role, Rule
+from labeld.security.roles import Forbidden
 
 __all__ = ["check_raw", "find_commands", "policy_table"]
 

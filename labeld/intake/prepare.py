@@ -12,14 +12,13 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from labeld.contracts import Language, Model, Raster
+from labeld.contracts import Language, Model, Raster, Role
 from labeld.errors import Invalid, NotFound
 from labeld.intake.placeholders import fill
 from labeld.intake.policy import check_raw
 from labeld.intake.render import FontBook, parse_label, render_label
 from labeld.intake.render.documents import document_to_rasters
 from labeld.intake.templates import TemplateStore
-from labeld.security.roles import Role
 
 
 class Printer(Protocol):

@@ -1,6 +1,8 @@
 """Who may do what: roles, API tokens and the audit log (rooms of the core).
 
-* `roles`: the `pos` < `tech` < `admin` roles, `Unauthorized` (401) and `Forbidden` (403).
+* `Role`: the `pos` < `tech` < `admin` roles; defined in labeld.contracts (a language's
+  raw-command rules name them), exported here too for the front doors and the daemon.
+* `roles`: `Unauthorized` (401), `Forbidden` (403) and `role_required`.
 * `tokens`: API tokens, stored hashed in the store's SQLite file.
 * `audit`: the audit log of technician and administrator actions.
 
@@ -8,8 +10,9 @@ How HTTP requests are checked against them (the auth gate, browser safety, rate 
 HTTP layer's business: labeld.http.security.
 """
 
+from labeld.contracts import Role
 from labeld.security.audit import AuditLog
-from labeld.security.roles import Forbidden, Role, Unauthorized
+from labeld.security.roles import Forbidden, Unauthorized
 from labeld.security.tokens import TokenInfo, TokenStore
 
 __all__ = ["AuditLog", "Forbidden", "Role", "TokenInfo", "TokenStore", "Unauthorized"]

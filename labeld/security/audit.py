@@ -18,7 +18,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from labeld.security.roles import Role
+from labeld.contracts import Role
 from labeld.store.database import Database, Schema
 
 log = logging.getLogger(__name__)

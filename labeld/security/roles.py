@@ -1,56 +1,16 @@
-"""Roles and the errors that refuse a caller.
+"""The errors that refuse a caller, by role.
 
-Roles are hierarchical: an admin may do everything a technician may, a technician everything a
-point-of-sale client may. The order is explicit (`rank`), not the alphabetical order a StrEnum
-would otherwise compare by.
+The roles themselves (`Role`: pos < tech < admin) are part of the plugin contract, in
+labeld.contracts: a language's raw-command rules name them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from enum import StrEnum
 from types import MappingProxyType
 
-from labeld.errors import Invalid, LabeldError
-
-
-class Role(StrEnum):
-    POS = "pos"      # point-of-sale software: submit jobs, read jobs
-    TECH = "tech"    # support technician: + status, self-test, events, pause/resume, cancel
-    ADMIN = "admin"  # + templates, plugin settings, printer-configuration raw jobs, tokens
-
-    @property
-    def rank(self) -> int:
-        return _RANK[self]
-
-    def covers(self, needed: Role) -> bool:
-        """True when this role may do what `needed` may (admin covers tech covers pos)."""
-        return self.rank >= needed.rank
-
-    # str's comparison would order roles alphabetically ("admin" < "pos"); compare by rank.
-    # (Only ordering is overridden: equality and hashing stay str's, so "pos" == Role.POS.)
-    def __lt__(self, other: object) -> bool:
-        return self.rank < other.rank if isinstance(other, Role) else NotImplemented
-
-    def __le__(self, other: object) -> bool:
-        return self.rank <= other.rank if isinstance(other, Role) else NotImplemented
-
-    def __gt__(self, other: object) -> bool:
-        return self.rank > other.rank if isinstance(other, Role) else NotImplemented
-
-    def __ge__(self, other: object) -> bool:
-        return self.rank >= other.rank if isinstance(other, Role) else NotImplemented
-
-    @classmethod
-    def parse(cls, value: str) -> Role:
-        try:
-            return cls(value.strip().lower())
-        except ValueError:
-            raise Invalid("unknown-role", f"There is no role {value!r}.",
-                          f"Roles: {', '.join(r.value for r in cls)}.") from None
-
-
-_RANK = {Role.POS: 0, Role.TECH: 1, Role.ADMIN: 2}
+from labeld.contracts import Role
+from labeld.errors import LabeldError
 
 
 class Unauthorized(LabeldError):

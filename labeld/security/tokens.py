@@ -27,8 +27,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from labeld.contracts import Role
 from labeld.errors import Conflict, Invalid, NotFound
-from labeld.security.roles import Role
 from labeld.store.database import Database, Schema
 
 TOKEN_PREFIX = "lbd_"

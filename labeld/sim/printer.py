@@ -123,7 +123,11 @@ class Simulator:
         self.host = host
         self.port = port
         self.control_port = control_port
-        self.device: Device = spec.factory(**dict(options or {}))
+        device = spec.factory(**dict(options or {}))
+        if not isinstance(device, Device):  # the contract's protocol names only a plugin's part
+            raise TypeError(f"simulator {spec.name!r}: its factory made a "
+                            f"{type(device).__name__}, not a labeld.sim.Device")
+        self.device: Device = device
         self.device.add_listener(self._on_device_change)
         self._faults: dict[str, FaultValue] = {}  # the generic, transport-level ones
         self._listener: socket.socket | None = None

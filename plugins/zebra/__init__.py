@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from labeld.contracts import CheckResult, Model, SelfTestCheck
+from labeld.contracts import CheckResult, Model, PrinterUnderTest, SelfTestCheck
 from labeld.hookspecs import hookimpl
-
-if TYPE_CHECKING:
-    from labeld.delivery.printers import Printer
 
 ZEBRA_VID = 0x0A5F
 
@@ -39,7 +34,7 @@ def labeld_models() -> list[Model]:
     return list(MODELS)
 
 
-async def _error_word(printer: Printer) -> CheckResult:
+async def _error_word(printer: PrinterUnderTest) -> CheckResult:
     """~HQES: the detailed error and warning words, richer than ~HS (cutter, head element,
     calibration, clean head...), and answered by Zebras that stay silent on ~HS in a fault."""
     from labeld.diagnostics.selftest import verdict

@@ -7,9 +7,9 @@ from collections.abc import Callable
 import pytest
 from hypothesis import strategies as st
 
-from labeld.contracts import Language
+from labeld.contracts import Language, Role
 from labeld.intake.policy import check_raw
-from labeld.security.roles import Forbidden, Role
+from labeld.security.roles import Forbidden
 
 
 def policy_checks(language: Language) -> tuple[Callable[..., Forbidden], Callable[..., None]]:

@@ -13,7 +13,7 @@ from labeld.drivers.escpos.language import EscposLanguage
 from labeld.drivers.escpos.policy import escpos_text
 
 from labeld.intake.policy import check_raw, find_commands
-from labeld.security.roles import Role
+from labeld.contracts import Role
 from labeld.langkit import BIDI_CONTROLS
 from tests.drivers.policy_checks import ENCODINGS, hostile_texts, policy_checks
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from labeld.drivers.tspl.language import TsplLanguage
 
-from labeld.security.roles import Role
+from labeld.contracts import Role
 from tests.drivers.policy_checks import policy_checks
 
 POS, TECH, ADMIN = Role.POS, Role.TECH, Role.ADMIN

@@ -17,7 +17,7 @@ from labeld.drivers.zpl.language import ZplLanguage
 from labeld.drivers.zpl.policy import ZPL_RULES, zpl_field, zpl_field_decode
 
 from labeld.intake.policy import check_raw, find_commands
-from labeld.security.roles import Role
+from labeld.contracts import Role
 from labeld.langkit import strip_controls
 from tests.drivers.policy_checks import hostile_texts, policy_checks
 

@@ -11,7 +11,7 @@ from labeld.http.app import install_error_handlers
 from labeld.errors import LabeldError, NotFound
 from labeld.http.security import Guard, error_response
 from labeld.security.audit import STATE_KEY, AuditLog, AuditTrail
-from labeld.security.roles import Role
+from labeld.contracts import Role
 from labeld.security.tokens import TokenStore
 from labeld.store import Database
 from tests.conftest import run

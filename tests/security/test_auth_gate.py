@@ -22,7 +22,7 @@ from labeld.config import SecurityConfig
 from labeld.http.security import (Guard, RateConfig, RateLimiter,
                                   install_middleware, require)
 from labeld.security.audit import STATE_KEY, AuditLog
-from labeld.security.roles import Role
+from labeld.contracts import Role
 from labeld.security.tokens import TokenStore
 from tests.conftest import run
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import pytest
 
-from labeld.contracts import Language, StatusReport
+from labeld.contracts import Language, Role, StatusReport
 from labeld.pluginmanager import default_manager
 from labeld.intake.policy import check_raw, find_commands, policy_table
-from labeld.security.roles import Forbidden, Role
+from labeld.security.roles import Forbidden
 
 POS, TECH, ADMIN = Role.POS, Role.TECH, Role.ADMIN
 LANGUAGES = default_manager().languages()

@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 from labeld.drivers.zpl.language import ZplLanguage
 from labeld.pluginmanager import default_manager
 from labeld.intake.policy import check_raw, find_commands
-from labeld.security.roles import Forbidden, Role
+from labeld.contracts import Role
+from labeld.security.roles import Forbidden
 
 POS, TECH, ADMIN = Role.POS, Role.TECH, Role.ADMIN
 LANGUAGES = default_manager().languages()

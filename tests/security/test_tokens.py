@@ -12,7 +12,7 @@ from fastapi import Depends, FastAPI
 from labeld.http.app import install_error_handlers
 from labeld.errors import Conflict, Invalid, LabeldError, NotFound
 from labeld.http.security import Guard, RateConfig, RateLimiter, error_response
-from labeld.security.roles import Role
+from labeld.contracts import Role
 from labeld.security.tokens import TOKEN_PREFIX, TokenStore
 from labeld.store import Database
 from tests.conftest import run
