@@ -20,7 +20,7 @@ import json
 import logging
 import socket
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import uvicorn
 from starlette.applications import Starlette
@@ -30,10 +30,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from labeld.errors import Invalid, LabeldError, NotFound, error_body
-from labeld.sim.device import SimJob
-
-if TYPE_CHECKING:
-    from labeld.sim.printer import Simulator
+from labeld.sim.device import Device, SimJob
 
 log = logging.getLogger("labeld.sim")
 
@@ -46,11 +43,35 @@ ROUTES_HINT = ("Try GET /state, PUT|DELETE /faults/NAME, DELETE /faults, GET|DEL
 FAULT_BODY_HINT = 'Send {"value": true} or {"value": N}, or no body.'
 
 
+class Controlled(Protocol):
+    """What the control port drives: the operations of labeld.sim.printer.Simulator that it
+    serves (the simulator makes its control server, so this module does not import it)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def device(self) -> Device: ...
+
+    @property
+    def jobs(self) -> list[SimJob]: ...
+
+    def state(self) -> dict[str, Any]: ...
+
+    async def set_fault(self, name: str, value: object = True) -> None: ...
+
+    async def clear_fault(self, name: str) -> None: ...
+
+    async def clear_faults(self) -> None: ...
+
+    def clear_jobs(self) -> None: ...
+
+
 class ControlServer:
     """The control port of one Simulator: `port = await ControlServer(sim).start(host, port)`,
     later `await stop()`. Both run on the simulator's loop."""
 
-    def __init__(self, sim: Simulator):
+    def __init__(self, sim: Controlled):
         self.sim = sim
         self.app = Starlette(
             routes=[

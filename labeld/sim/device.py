@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from labeld.sim.faults import FaultSpec, FaultValue, unknown_fault
+from labeld.sim.faults import GENERIC_FAULT_NAMES, FaultSpec, FaultValue, unknown_fault
 
 
 @dataclass
@@ -175,3 +175,8 @@ class Device(abc.ABC):
             job.printed = True
             self.on_printed(job)
 
+
+def spec_faults(device_class: type[Device]) -> tuple[str, ...]:
+    """All fault names a simulator built on `device_class` accepts, for SimulatorSpec.faults:
+    the engine's generic ones, then the device's own."""
+    return GENERIC_FAULT_NAMES + tuple(f.name for f in device_class.FAULTS)

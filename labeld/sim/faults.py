@@ -10,12 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from labeld.errors import Invalid, NotFound
-
-if TYPE_CHECKING:
-    from labeld.sim.device import Device
 
 FaultValue = bool | int
 
@@ -64,11 +61,6 @@ GENERIC_FAULTS: tuple[FaultSpec, ...] = (
     FaultSpec("garbage", "answer status queries with bytes no printer would send"),
 )
 GENERIC_FAULT_NAMES: tuple[str, ...] = tuple(f.name for f in GENERIC_FAULTS)
-
-
-def spec_faults(device_class: type[Device]) -> tuple[str, ...]:
-    """All fault names a simulator built on `device_class` accepts, for SimulatorSpec.faults."""
-    return GENERIC_FAULT_NAMES + tuple(f.name for f in device_class.FAULTS)
 
 
 def unknown_fault(name: str, known: Iterable[str]) -> NotFound:
