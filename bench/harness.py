@@ -71,11 +71,12 @@ class Child:
                  stdout_pipe: bool = False, stdin: int = subprocess.PIPE):
         self.name = name
         self.log_path = log_path
-        self._log = open(log_path, "wb")
         linux = platform.system() == "Linux"
-        self.proc = subprocess.Popen(
-            list(cmd), stdin=stdin, stdout=subprocess.PIPE if stdout_pipe else self._log,
-            stderr=self._log, start_new_session=True, preexec_fn=_pdeathsig if linux else None)
+        # The child gets its own copy of the log's descriptor: the bench's can close at once.
+        with open(log_path, "wb") as log:
+            self.proc = subprocess.Popen(
+                list(cmd), stdin=stdin, stdout=subprocess.PIPE if stdout_pipe else log,
+                stderr=log, start_new_session=True, preexec_fn=_pdeathsig if linux else None)
 
     @property
     def pid(self) -> int:
@@ -111,7 +112,6 @@ class Child:
             with contextlib.suppress(Exception):
                 if stream:
                     stream.close()
-        self._log.close()
 
 
 # --------------------------------------------------------------------------------------------

@@ -213,7 +213,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             worst = max(worst, _print_checks(test))
             stuck = c.get("/v1/jobs", params={"printer": p["id"], "state": "held"}).json()["jobs"]
             if stuck:
-                print(f"   {len(stuck)} held job(s): {stuck[0]['error']['message'] if stuck[0]['error'] else ''}")
+                first = stuck[0]["error"]["message"] if stuck[0]["error"] else ""
+                print(f"   {len(stuck)} held job(s): {first}")
             print()
     return worst
 
@@ -260,7 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="daemon + simulated printers + a sample label and receipt")
     p.add_argument("--listen", default="127.0.0.1:8631", help="HOST:PORT for the demo daemon")
-    p.add_argument("--once", action="store_true", help="exit after the demo prints instead of waiting")
+    p.add_argument("--once", action="store_true",
+                   help="exit after the demo prints instead of waiting")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("render", help="render a label document to PNG (no daemon needed)")
@@ -291,7 +293,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     client_parser("printers", "list printers of a running daemon", cmd_printers)
     client_parser("plugins", "list loaded plugins and models", cmd_plugins)
-    client_parser("doctor", "diagnose every printer of a running daemon, in plain words", cmd_doctor)
+    client_parser("doctor", "diagnose every printer of a running daemon, in plain words",
+                  cmd_doctor)
     p = client_parser("selftest", "run one printer's self-test", cmd_selftest)
     p.add_argument("printer")
     p.add_argument("--print", action="store_true", help="also print the diagnostic label")
@@ -326,7 +329,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except LabeldError as exc:
-        print(f"labeld: {exc.message}" + (f"\n  hint: {exc.hint}" if exc.hint else ""), file=sys.stderr)
+        hint = f"\n  hint: {exc.hint}" if exc.hint else ""
+        print(f"labeld: {exc.message}{hint}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -259,7 +259,7 @@ class Finding:
     """Something a scanner found in a raw job: a rule's command, or the job ending inside one."""
 
     command: str  # the rule's name, or what the job ends inside of
-    written: str  # what the job holds there, printable (see labeld.intake.policy.printable)
+    written: str  # what the job holds there, printable (see labeld.langkit.printable)
     offset: int  # byte offset in the scanned bytes
     why: str
     min_role: Role | None

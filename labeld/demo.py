@@ -72,8 +72,8 @@ def run_demo(listen: str = "127.0.0.1:8631", once: bool = False) -> int:
             sim = stack.enter_context(SimulatorThread(spec))
             pid = f"demo-{name}"
             sims[pid] = sim
-            printers.append(PrinterConfig(id=pid, uri=f"socket://127.0.0.1:{sim.port}", model=model.id,
-                                          name=f"Simulated {model.name}"))
+            printers.append(PrinterConfig(id=pid, uri=f"socket://127.0.0.1:{sim.port}",
+                                          model=model.id, name=f"Simulated {model.name}"))
         config = Config(server=ServerConfig(listen=listen, spool=str(Path(tmp) / "spool.db"),
                                             log_level="warning"), printers=printers)
         server = stack.enter_context(ServerThread(config, listen=listen, plugins=plugins))

@@ -1,4 +1,5 @@
-"""Running the API under uvicorn: in the foreground (`labeld serve`) or in a thread (demo, tests)."""
+"""Running the API under uvicorn: in the foreground (`labeld serve`) or in a thread (demo,
+tests)."""
 
 from __future__ import annotations
 

@@ -19,6 +19,7 @@ again, so a queue never stops without a visible reason.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -88,10 +89,8 @@ class PrinterWorker:
                    self.delivery.backoff_initial_s * 2 ** max(0, attempts - 1))
 
     async def _sleep_or_wake(self, seconds: float | None) -> None:
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), seconds)
-        except TimeoutError:
-            pass
 
     # -- the supervisor ---------------------------------------------------------------------
 
@@ -104,7 +103,7 @@ class PrinterWorker:
                 await self.run()
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - the point of a supervisor
+            except Exception as exc:  # the point of a supervisor (logged with its traceback)
                 self.restarts += 1
                 log.exception("printer %s: delivery worker failed; restarting in %.0f s",
                               self.printer.id, delay,
@@ -120,12 +119,12 @@ class PrinterWorker:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RESTART_BACKOFF_MAX_S)
                 try:
-                    recovered = await self.queue.recover({self.printer.id: self.printer.crash_policy},
-                                                         printer=self.printer.id)
+                    recovered = await self.queue.recover(
+                        {self.printer.id: self.printer.crash_policy}, printer=self.printer.id)
                     if any(recovered.values()):
                         log.warning("printer %s: jobs interrupted by the failure: %s",
                                     self.printer.id, recovered, extra={"printer": self.printer.id})
-                except Exception:  # noqa: BLE001 - the store itself failing: try again later
+                except Exception:  # the store itself failing: try again later
                     log.exception("printer %s: recovering its jobs failed", self.printer.id)
             else:
                 return
@@ -133,7 +132,7 @@ class PrinterWorker:
     async def _emit_safely(self, kind: str, **fields: object) -> None:
         try:
             await self.emit(kind, **fields)
-        except Exception:  # noqa: BLE001 - announcing a failure must not fail the supervisor
+        except Exception:  # announcing a failure must not fail the supervisor
             log.exception("printer %s: recording an event failed", self.printer.id)
 
     def _healthy(self) -> None:
@@ -462,7 +461,8 @@ class Scheduler:
         self._tasks: list[asyncio.Task] = []
 
     async def start(self) -> None:
-        recovered = await self.queue.recover({pid: p.crash_policy for pid, p in self.printers.items()})
+        recovered = await self.queue.recover(
+            {pid: p.crash_policy for pid, p in self.printers.items()})
         if any(recovered.values()):
             log.warning("recovered jobs interrupted by a stop: %s", recovered)
         # A printer paused for maintenance must not start printing because labeld restarted.

@@ -7,6 +7,7 @@ lines kept by `LogRing`.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
@@ -41,10 +42,10 @@ class LogRing(logging.Handler):
         self.setFormatter(TextFormatter())
 
     def emit(self, record: logging.LogRecord) -> None:
-        try:
+        # A log line that cannot be formatted (a bad %-argument anywhere in the process) must
+        # not break logging, nor the support bundle: it is left out of the ring.
+        with contextlib.suppress(Exception):
             self.lines.append(self.format(record))
-        except Exception:  # a log line that cannot be formatted must not break logging
-            pass
 
 
 def install_log_ring() -> None:

@@ -64,12 +64,15 @@ class JobRequest(BaseModel):
 
     @model_validator(mode="after")
     def _one_payload(self) -> JobRequest:
-        given = [k for k in ("raw", "label", "template", "document") if getattr(self, k) is not None]
+        given = self._payloads()
         if len(given) != 1:
-            raise ValueError("give exactly one payload: raw, label, template (with data) or document;"
-                             f" got {', '.join(given) or 'none'}")
+            raise ValueError("give exactly one payload: raw, label, template (with data) or "
+                             f"document; got {', '.join(given) or 'none'}")
         return self
+
+    def _payloads(self) -> list[str]:
+        return [k for k in ("raw", "label", "template", "document") if getattr(self, k) is not None]
 
     @property
     def kind(self) -> str:
-        return next(k for k in ("raw", "label", "template", "document") if getattr(self, k) is not None)
+        return self._payloads()[0]

@@ -36,13 +36,9 @@ What is judged is the byte stream the printer reads, not one copy of one job:
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any
 
-from labeld.contracts import Finding, Language, RawPolicy, Role, Rule
+from labeld.contracts import Finding, Language, Role
 from labeld.security.roles import Forbidden
 
 __all__ = ["check_raw", "find_commands", "policy_table"]

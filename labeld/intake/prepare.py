@@ -89,7 +89,8 @@ def prepare(kind: str, request: dict[str, Any], printer: Printer, fonts: FontBoo
         document = request["document"]
         raw = _b64(document.get("data", ""))
         pages = document_to_rasters(document.get("content_type", ""), raw,
-                                    width_dots=printer.model.print_width_dots, dpi=printer.model.dpi,
+                                    width_dots=printer.model.print_width_dots,
+                                    dpi=printer.model.dpi,
                                     dither=document.get("dither") or "floyd-steinberg")
         # every page is scaled to the print width, so no width check is needed here
         return Prepared(kind, {"content_type": document.get("content_type"), "pages": len(pages),

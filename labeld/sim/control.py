@@ -205,6 +205,11 @@ class _Uvicorn(uvicorn.Server):
         super().__init__(config)
         self.ready = asyncio.Event()
         self._exit = asyncio.Event()
+        # Set whenever a connection or a request task ends, so that shutdown wakes when the
+        # last one goes. uvicorn's protocols take these sets when a connection is made.
+        self._left = asyncio.Event()
+        self.server_state.connections = _Watched(self._left)
+        self.server_state.tasks = _Watched(self._left)
 
     def exit(self) -> None:
         self.should_exit = True
@@ -244,7 +249,8 @@ class _Uvicorn(uvicorn.Server):
         try:
             async with asyncio.timeout(self.config.timeout_graceful_shutdown):
                 while state.connections or state.tasks:
-                    await asyncio.sleep(0.001)
+                    self._left.clear()  # nothing can leave between the check and the wait
+                    await self._left.wait()
         except TimeoutError:
             log.warning("simulator control port: %d request(s) cut off at shutdown",
                         len(state.tasks))
@@ -254,6 +260,23 @@ class _Uvicorn(uvicorn.Server):
                 connection.transport.close()
         for server in self.servers:
             await server.wait_closed()
+
+
+class _Watched(set[Any]):
+    """A set of uvicorn's server state that says when something leaves it (uvicorn discards a
+    closed connection and a finished request task)."""
+
+    def __init__(self, left: asyncio.Event) -> None:
+        super().__init__()
+        self._left = left
+
+    def discard(self, item: Any) -> None:
+        super().discard(item)
+        self._left.set()
+
+    def remove(self, item: Any) -> None:
+        super().remove(item)
+        self._left.set()
 
 
 async def _bind(host: str, port: int) -> socket.socket:

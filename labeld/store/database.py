@@ -140,7 +140,7 @@ class Database:
     def _serve(self) -> None:
         try:
             conn = self._connect()
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: BLE001 - open() waits for it and raises it there
             self._open_error = exc
             self._ready.set()
             return
@@ -168,14 +168,14 @@ class Database:
                 try:
                     results.append((fut, fn(conn), None))
                     conn.execute("RELEASE op")
-                except BaseException as exc:
+                except BaseException as exc:  # noqa: BLE001 - its caller gets it, the thread lives
                     conn.execute("ROLLBACK TO op")
                     conn.execute("RELEASE op")
                     results.append((fut, None, exc))
             try:
                 conn.execute("COMMIT")
                 self._commits += 1
-            except BaseException as exc:
+            except BaseException as exc:  # noqa: BLE001 - every caller in the batch gets it
                 results = [(f, None, exc) for f, _, _ in results]
             for fut, value, exc in results:
                 if exc is None:

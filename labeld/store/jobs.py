@@ -224,8 +224,8 @@ SCHEMA = Schema(
 )""",
         "CREATE UNIQUE INDEX IF NOT EXISTS jobs_idem ON jobs(idem_key) WHERE idem_key IS NOT NULL",
         "CREATE INDEX IF NOT EXISTS jobs_queue ON jobs(printer, state, seq)",
-        "CREATE INDEX IF NOT EXISTS jobs_finished ON jobs(finished_at)"
-        " WHERE finished_at IS NOT NULL",
+        ("CREATE INDEX IF NOT EXISTS jobs_finished ON jobs(finished_at)"
+         " WHERE finished_at IS NOT NULL"),
         """CREATE TABLE IF NOT EXISTS attempts (
     job_id     TEXT NOT NULL,
     n          INTEGER NOT NULL,
@@ -381,7 +381,8 @@ class JobQueue:
                         raise Invalid(
                             "idempotency-key-reused",
                             "This Idempotency-Key was already used with a different job body.",
-                            "Use a new key for a new job; repeat a key only to retry the same request.")
+                            "Use a new key for a new job; repeat a key only to retry the same "
+                            "request.")
                     return SubmitResult(Job.from_row(row), created=False)
                 # An expired key may be reused: free it so the unique index allows the new job.
                 conn.execute("UPDATE jobs SET idem_key=NULL WHERE idem_key=?", (new.idem_key,))
@@ -410,10 +411,10 @@ class JobQueue:
             if new.raw is not None:
                 conn.execute("INSERT INTO raw_data (job_id, data) VALUES (?,?)",
                              (job_id, new.raw))
-            job = Job(id=job_id, seq=seq, printer=new.printer, state=JobState.PENDING, kind=new.kind,
-                      payload=new.payload, copies=new.copies, attempts=0, created_at=now,
-                      updated_at=now, finished_at=None, retry_at=None, error=None,
-                      idem_key=new.idem_key)
+            job = Job(id=job_id, seq=seq, printer=new.printer, state=JobState.PENDING,
+                      kind=new.kind, payload=new.payload, copies=new.copies, attempts=0,
+                      created_at=now, updated_at=now, finished_at=None, retry_at=None,
+                      error=None, idem_key=new.idem_key)
             return SubmitResult(job, created=True)
 
         return await self.db.run(op)
@@ -423,12 +424,14 @@ class JobQueue:
             row = conn.execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone()
             if row is None:
                 raise NotFound("unknown-job", f"There is no job {job_id!r}.",
-                               "List jobs with GET /v1/jobs; finished jobs are pruned after a while.")
+                               "List jobs with GET /v1/jobs; finished jobs are pruned after a "
+                               "while.")
             job = Job.from_row(row)
             if with_attempts:
-                job.attempt_log = [Attempt(**{k: a[k] for k in a.keys() if k != "job_id"})
-                                   for a in conn.execute(
-                                       "SELECT * FROM attempts WHERE job_id=? ORDER BY n", (job_id,))]
+                rows = conn.execute("SELECT * FROM attempts WHERE job_id=? ORDER BY n", (job_id,))
+                # dict(row): iterating a sqlite3.Row gives its values, not its column names
+                job.attempt_log = [Attempt(**{k: v for k, v in dict(a).items() if k != "job_id"})
+                                   for a in rows]
             return job
 
         return await self.db.run(op)
@@ -668,8 +671,8 @@ class JobQueue:
             for table in ("attempts", "pages", "raw_data"):
                 conn.execute(f"DELETE FROM {table} WHERE job_id IN (SELECT id FROM jobs WHERE"
                              " finished_at IS NOT NULL AND finished_at < ?)", (cutoff,))
-            return conn.execute("DELETE FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ?",
-                                (cutoff,)).rowcount
+            return conn.execute("DELETE FROM jobs WHERE finished_at IS NOT NULL"
+                                " AND finished_at < ?", (cutoff,)).rowcount
 
         return await self.db.run(op)
 
