@@ -48,7 +48,8 @@ def test_the_job_record_shows_attempts_and_timestamps(client):
     assert job["finished_at"] and job["created_at"] <= job["finished_at"]
     assert [a["outcome"] for a in job["attempt_log"]] == ["ok"]
     assert job["attempt_log"][0]["bytes_sent"] == len(ZPL.encode())
-    listed = client.get("/v1/jobs", params={"printer": "shelf", "state": "completed"}).json()["jobs"]
+    listed = client.get("/v1/jobs",
+                        params={"printer": "shelf", "state": "completed"}).json()["jobs"]
     assert [j["id"] for j in listed] == [jid]
 
 
@@ -93,7 +94,8 @@ class TestBadInput:
         assert field in err["message"]
 
     def test_broken_json_is_a_422(self, client):
-        resp = client.post("/v1/jobs", content=b'{"printer": ', headers={"content-type": "application/json"})
+        resp = client.post("/v1/jobs", content=b'{"printer": ',
+                           headers={"content-type": "application/json"})
         assert resp.status_code == 422
         assert resp.json()["error"]["code"] == "invalid-json"
 
@@ -165,7 +167,8 @@ def test_a_printer_that_comes_back_gets_its_job_once(daemon, simulator):
     assert client.get("/v1/printers/shelf").json()["state_reasons"] == []
 
 
-def test_with_offline_policy_abort_a_printer_that_never_comes_back_aborts_the_job(daemon, simulator):
+def test_with_offline_policy_abort_a_printer_that_never_comes_back_aborts_the_job(
+        daemon, simulator):
     sim = simulator("zpl")
     sim.set_fault("offline")
     client = daemon([printer("shelf", sim, "zebra-generic-203", offline_policy="abort")])
@@ -259,13 +262,15 @@ def test_no_json_body_whatsoever_makes_the_server_fail(client):
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
-    scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20)
+    scalars = (st.none() | st.booleans() | st.integers()
+               | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20))
     values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
                           | st.dictionaries(st.text(max_size=10), inner, max_size=4), max_leaves=12)
     bodies = values | st.fixed_dictionaries(
         {"printer": st.sampled_from(["shelf", "till", "nope", ""]) | st.integers()},
-        optional={"raw": st.fixed_dictionaries({"data": st.text(max_size=30) | st.integers(),
-                                                "encoding": st.sampled_from(["utf-8", "base64", "x"])}),
+        optional={"raw": st.fixed_dictionaries(
+                      {"data": st.text(max_size=30) | st.integers(),
+                       "encoding": st.sampled_from(["utf-8", "base64", "x"])}),
                   "copies": st.integers(-5, 2000) | st.text(max_size=3),
                   "label": values, "template": values})
 

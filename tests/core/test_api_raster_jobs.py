@@ -67,7 +67,7 @@ def png_of(width, height, colour=0) -> str:
 
 
 def test_a_png_document_is_scaled_to_the_print_width(env):
-    client, _, till = env
+    client, _, _ = env
     resp = client.post("/v1/jobs", json={"printer": "till", "document": {
         "content_type": "image/png", "data": png_of(200, 100), "dither": "threshold"}})
     assert resp.status_code == 202, resp.text
@@ -131,7 +131,7 @@ def test_bad_label_input_is_a_422_with_a_code_never_a_job(env, body, code):
 
 
 def test_templates_can_be_stored_used_listed_and_deleted(env):
-    client, zebra, _ = env
+    client, _, _ = env
     doc = {"width_mm": 50, "height_mm": 30, "elements": [
         {"type": "text", "x_mm": 2, "y_mm": 2, "text": "{{ name }}", "size_pt": 10},
         {"type": "barcode", "symbology": "code128", "data": "{{ sku }}", "x_mm": 4, "y_mm": 10,
@@ -146,7 +146,8 @@ def test_templates_can_be_stored_used_listed_and_deleted(env):
     missing = client.post("/v1/jobs", json={"printer": "shelf", "template": "my-tag",
                                             "data": {"name": "Kifli"}})
     assert missing.status_code == 422
-    assert missing.json()["error"]["code"] == "missing-field" and "sku" in missing.json()["error"]["message"]
+    error = missing.json()["error"]
+    assert error["code"] == "missing-field" and "sku" in error["message"]
 
     jid = client.post("/v1/jobs", json={"printer": "shelf", "template": "my-tag",
                                         "data": {"name": "Kifli", "sku": "KIF-0042"}}).json()["id"]

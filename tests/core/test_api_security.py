@@ -25,11 +25,13 @@ def env(tmp_path_factory, plugins):
             server=cfg.ServerConfig(spool=str(tmp_path_factory.mktemp("sec") / "spool.db")),
             delivery=FAST_DELIVERY, printers=[printer("shelf", zebra, "zebra-generic-203")])
         with ServerThread(config, plugins=plugins) as server:
-            secret, _ = server.app.state.daemon.token_store.create_sync("matrix-admin", _role("admin"))
+            store = server.app.state.daemon.token_store
+            secret, _ = store.create_sync("matrix-admin", _role("admin"))
             admin = httpx.Client(base_url=server.url, timeout=10,
                                  headers={"Authorization": f"Bearer {secret}"})
             admin.server = server
-            job = admin.post("/v1/jobs", json={"printer": "shelf", "raw": {"data": ZPL}}).json()["id"]
+            job = admin.post("/v1/jobs",
+                             json={"printer": "shelf", "raw": {"data": ZPL}}).json()["id"]
             wait_job(admin, job)
             tokens = {role: token(admin, role) for role in ("pos", "tech", "admin")}
             yield admin, tokens, job, zebra
@@ -98,7 +100,7 @@ def test_every_endpoint_decides_by_role(env, role, method, path, body, needed):
 
 
 def test_a_wrong_or_revoked_token_is_refused(env):
-    admin, tokens, *_ = env
+    admin, *_ = env
     url = str(admin.base_url) + "/v1/jobs"
     bad = httpx.get(url, headers={"Authorization": "Bearer lbd_not-a-real-token"})
     assert bad.status_code == 401 and bad.json()["error"]["code"] == "token-invalid"
@@ -229,7 +231,8 @@ def test_a_configured_pos_origin_gets_cors_and_private_network_access(daemon, si
 @pytest.mark.parametrize("content_type, body", [
     ("text/plain", '{"printer": "shelf", "raw": {"data": "^XA^XZ"}}'),
     ("application/x-www-form-urlencoded", "printer=shelf&raw=%5EXA%5EXZ"),
-    ("multipart/form-data; boundary=x", "--x\r\nContent-Disposition: form-data; name=a\r\n\r\nb\r\n--x--"),
+    ("multipart/form-data; boundary=x",
+     "--x\r\nContent-Disposition: form-data; name=a\r\n\r\nb\r\n--x--"),
 ])
 def test_state_changes_need_a_json_content_type_against_csrf(env, content_type, body):
     admin, *_ = env
@@ -359,10 +362,10 @@ def _role(name):
 
 
 def test_tech_and_admin_actions_are_audited(env):
-    admin, tokens, job, _ = env
-    httpx.post(str(admin.base_url) + "/v1/printers/shelf/pause",
-               headers={"Authorization": f"Bearer {tokens['tech']}"})
-    httpx.get(str(admin.base_url) + "/v1/audit", headers={"Authorization": f"Bearer {tokens['tech']}"})
+    admin, tokens, _, _ = env
+    tech = {"Authorization": f"Bearer {tokens['tech']}"}
+    httpx.post(str(admin.base_url) + "/v1/printers/shelf/pause", headers=tech)
+    httpx.get(str(admin.base_url) + "/v1/audit", headers=tech)
     admin.post("/v1/printers/shelf/resume")
     entries = admin.get("/v1/audit").json()["entries"]
     pause = next(e for e in entries if e["path"].endswith("/pause"))

@@ -11,7 +11,8 @@ from labeld.errors import ConfigError
 
 def test_a_good_file_loads_with_defaults(tmp_path):
     f = tmp_path / "l.toml"
-    f.write_text('[[printers]]\nid = "shelf-1"\nuri = "socket://10.0.0.5"\nmodel = "zebra-generic-203"\n')
+    f.write_text('[[printers]]\nid = "shelf-1"\nuri = "socket://10.0.0.5"\n'
+                 'model = "zebra-generic-203"\n')
     cfg = config.load(f)
     assert cfg.server.listen == "127.0.0.1:8631"
     assert cfg.printers[0].id == "shelf-1"
@@ -29,8 +30,8 @@ def test_the_shipped_example_is_valid():
     ('[[printers]]\nid = "Bad Id"\nuri = "socket://x"\nmodel = "m"\n', "printers[0].id"),
     ('[[printers]]\nid = "a"\nuri = "nocolon"\nmodel = "m"\n', "printers[0].uri"),
     ('[[printers]]\nid = "a"\nuri = "socket://x"\n', "printers[0].model"),
-    ('[[printers]]\nid = "a"\nuri = "socket://x"\nmodel = "m"\n'
-     '[[printers]]\nid = "a"\nuri = "socket://y"\nmodel = "m"\n', "used twice"),
+    (('[[printers]]\nid = "a"\nuri = "socket://x"\nmodel = "m"\n'
+      '[[printers]]\nid = "a"\nuri = "socket://y"\nmodel = "m"\n'), "used twice"),
     ('[delivery]\nmax_attempts = 0\n', "delivery.max_attempts"),
 ])
 def test_a_bad_key_is_named_with_its_reason(tmp_path, text, named):

@@ -44,7 +44,8 @@ def processes():
         d.stop()
 
 
-def test_a_job_accepted_before_a_kill_is_delivered_after_restart_once(tmp_path, simulator, processes):
+def test_a_job_accepted_before_a_kill_is_delivered_after_restart_once(tmp_path, simulator,
+                                                                       processes):
     sim = simulator("zpl")
     sim.set_fault("offline")  # keep the job undelivered while the daemon dies
     cfg = write_config(tmp_path, sim.port, "zebra-generic-203")

@@ -26,8 +26,8 @@ def test_a_zebra_fault_holds_the_queue_and_clearing_it_prints_each_job_once(
     client = daemon([printer("shelf", sim, "zebra-generic-203")], delivery=PATIENT_DELIVERY)
     ids = [client.post("/v1/jobs", json={"printer": "shelf", "raw": {"data": f"^XA^FD{i}^FS^XZ"}})
            .json()["id"] for i in range(3)]
-    held = wait_for(lambda: (js := jobs_of(client, "shelf")) and all(j["state"] == "held" for j in js)
-                    and js)
+    held = wait_for(lambda: (js := jobs_of(client, "shelf"))
+                    and all(j["state"] == "held" for j in js) and js)
     assert {j["error"]["code"] for j in held} == {code}
     assert sim.jobs() == []  # nothing was sent into a faulted printer
     listed = client.get("/v1/printers/shelf").json()
@@ -52,7 +52,8 @@ def test_a_receipt_printer_fault_holds_and_resumes(daemon, simulator, fault, cod
     sim = simulator("escpos")
     sim.set_fault(fault)
     client = daemon([printer("till", sim, "escpos-generic-80")], delivery=PATIENT_DELIVERY)
-    jid = client.post("/v1/jobs", json={"printer": "till", "raw": {"data": "receipt\n"}}).json()["id"]
+    jid = client.post("/v1/jobs",
+                      json={"printer": "till", "raw": {"data": "receipt\n"}}).json()["id"]
     wait_for(lambda: client.get(f"/v1/jobs/{jid}").json()["state"] == "held")
     assert client.get(f"/v1/jobs/{jid}").json()["error"]["code"] == code
     sim.clear_faults()

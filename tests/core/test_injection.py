@@ -12,8 +12,9 @@ CORPUS = ("^XZ^XA^JUF^XZ", "~JR", "~JA", "^CC+", '! U1 setvar "ip.addr" "10.0.0.
           "\x1bp\x00\x19\x19", "\x1dV\x00", "\x10\x04\x01", "a\x00b", "line\r\nbreak", "😀",
           "\u202eevil\u202c")
 # What a raster label job may look like on the wire, and nothing else.
-RASTER_JOB = re.compile(rb"\^XA\^PW\d+\^LL\d+(?:\^FO\d+,\d+\^GFA,\d+,\d+,\d+,:Z64:[A-Za-z0-9+/=]+:[0-9A-F]{4}"
-                        rb"\^FS)*\^PQ1\^XZ")
+RASTER_JOB = re.compile(rb"\^XA\^PW\d+\^LL\d+"
+                        rb"(?:\^FO\d+,\d+\^GFA,\d+,\d+,\d+,:Z64:[A-Za-z0-9+/=]+:[0-9A-F]{4}\^FS)*"
+                        rb"\^PQ1\^XZ")
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Logs: one format for labeld's and uvicorn's lines; JSON lines for journald, text in a terminal."""
+"""Logs: one format for labeld's and uvicorn's lines; JSON lines for journald, text in a
+terminal."""
 
 import io
 import json
@@ -63,7 +64,8 @@ def test_uvicorns_coloured_copy_of_its_message_is_not_a_field():
 def test_a_text_line_is_readable_and_shows_the_extra_fields():
     line = TextFormatter().format(record("job %s completed", 42,
                                          extra={"printer": "shelf", "code": "ok"}))
-    assert line.endswith(" INFO labeld.delivery.scheduler: job 42 completed [printer=shelf code=ok]")
+    assert line.endswith(" INFO labeld.delivery.scheduler: job 42 completed"
+                         " [printer=shelf code=ok]")
     assert TextFormatter().format(record("plain")).endswith("labeld.delivery.scheduler: plain")
 
 

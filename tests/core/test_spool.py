@@ -109,7 +109,8 @@ def test_many_concurrent_submits_share_commits(queue):
 
 def test_a_failing_operation_does_not_undo_its_batch_neighbours(queue):
     async def mixed():
-        return await asyncio.gather(queue.submit(raw(key="x")), queue.submit(raw(data="y", key="x")),
+        return await asyncio.gather(queue.submit(raw(key="x")),
+                                    queue.submit(raw(data="y", key="x")),
                                     queue.submit(raw(data="z")), return_exceptions=True)
 
     results = run(mixed())

@@ -59,12 +59,14 @@ def audited_app(db):
     async def _labeld(_, exc: LabeldError):
         return error_response(exc)
 
+    pos, tech = Depends(guard.require(Role.POS)), Depends(guard.require(Role.TECH))
+
     @app.get("/v1/jobs")
-    async def jobs(_=Depends(guard.require(Role.POS))):
+    async def jobs(_=pos):
         return {"jobs": []}
 
     @app.post("/v1/printers/{printer_id}/pause")
-    async def pause(printer_id: str, _=Depends(guard.require(Role.TECH))):
+    async def pause(printer_id: str, _=tech):
         if printer_id == "nope":
             raise NotFound("unknown-printer", "no such printer")
         if printer_id == "boom":
@@ -72,7 +74,7 @@ def audited_app(db):
         return {"paused": printer_id}
 
     @app.delete("/v1/jobs/{job_id}")
-    async def cancel(job_id: str, request: Request, _=Depends(guard.require(Role.TECH))):
+    async def cancel(job_id: str, request: Request, _=tech):
         getattr(request.state, STATE_KEY).target = f"job={job_id} printer=shelf"
         return {"canceled": job_id}
 

@@ -195,9 +195,10 @@ def routed_app(db) -> tuple[FastAPI, TokenStore]:
     role checks of `require` (the serving app's Guard) and one from the include itself."""
     tokens = TokenStore(db)
     router, admin_only = APIRouter(), APIRouter()
+    pos = Depends(require(Role.POS))  # as labeld.http.deps.POS
 
     @router.post("/v1/jobs")
-    async def submit(body: Body, token=Depends(require(Role.POS))) -> dict[str, str]:
+    async def submit(body: Body, token=pos) -> dict[str, str]:
         return {"printer": body.printer, "who": token.name}
 
     @admin_only.post("/v1/tokens")

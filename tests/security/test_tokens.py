@@ -146,9 +146,13 @@ def test_a_lookup_racing_a_revoke_does_not_cache_the_revoked_token(db):
 
 # -- the role check as a FastAPI dependency --------------------------------------------------
 
-def guarded_app(db, clock=None, rate=RateConfig(rate_per_second=100, burst=100)):
+GENEROUS = RateConfig(rate_per_second=100, burst=100)
+
+
+def guarded_app(db, clock=None, rate=GENEROUS):
     tokens = TokenStore(db)
     guard = Guard(tokens, RateLimiter(rate, clock=clock or Clock()))
+    pos, tech, admin = (Depends(guard.require(role)) for role in (Role.POS, Role.TECH, Role.ADMIN))
     app = FastAPI()
     install_error_handlers(app)
 
@@ -157,15 +161,15 @@ def guarded_app(db, clock=None, rate=RateConfig(rate_per_second=100, burst=100))
         return error_response(exc)
 
     @app.get("/jobs")
-    async def jobs(token=Depends(guard.require(Role.POS))):
+    async def jobs(token=pos):
         return {"who": token.name}
 
     @app.post("/printers/{printer_id}/pause")
-    async def pause(printer_id: str, token=Depends(guard.require(Role.TECH))):
+    async def pause(printer_id: str, token=tech):
         return {"who": token.name, "printer": printer_id}
 
     @app.get("/tokens")
-    async def list_tokens(token=Depends(guard.require(Role.ADMIN))):
+    async def list_tokens(token=admin):
         return {"tokens": [t.as_dict() for t in await tokens.list()]}
 
     return app, tokens

@@ -182,7 +182,7 @@ def test_bulk_moves_leave_jobs_the_table_does_not_let_them_take(jobs):
 def test_sql_names_states_by_the_enum_not_by_literals():
     source = (Path(__file__).parents[2] / "labeld" / "store" / "jobs.py").read_text()
     literals = {s.value for s in JobState}
-    assert not re.findall(r"'(%s)'" % "|".join(literals), source)
+    assert not re.findall(rf"'({'|'.join(literals)})'", source)
 
 
 # -- the queue's finer rules ----------------------------------------------------------------
