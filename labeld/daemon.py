@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from labeld import i18n
 from labeld.config import Config
 from labeld.contracts import CheckStatus
 from labeld.delivery.printers import Printer, build_printers
@@ -156,6 +157,9 @@ class Daemon:
                  db: Database, fonts: FontBook, template_store: TemplateStore):
         self.config = config
         self.plugins = plugins
+        # The words of reasons: labeld's catalogues and those the plugins bring for their own
+        # codes (labeld_locale_dirs); everything that words a reason for people takes these.
+        self.catalogues = i18n.CORE.with_dirs(plugins.locale_dirs())
         self.db = db
         # The rooms register their tables on the Database before it opens.
         self.queue = JobQueue(db)
@@ -163,7 +167,8 @@ class Daemon:
         self.token_store = TokenStore(db)
         self.audit_log = AuditLog(db)
         self.hub = EventHub(self.event_log)
-        self.scheduler = Scheduler(self.queue, printers, config.delivery, emit=self.hub.emit)
+        self.scheduler = Scheduler(self.queue, printers, config.delivery, emit=self.hub.emit,
+                                   catalogues=self.catalogues)
         self.fonts = fonts
         self.template_store = template_store
         self._printers = printers
@@ -238,18 +243,20 @@ class Daemon:
     async def printers(self) -> list[dict[str, Any]]:
         """Every configured printer as labeld.views.printer_json shows it."""
         counts = await self.queue.queued_counts()
-        return [printer_json(p, counts.get(pid, 0)) for pid, p in self._printers.items()]
+        return [printer_json(p, counts.get(pid, 0), self.catalogues)
+                for pid, p in self._printers.items()]
 
     async def printer(self, printer_id: str) -> dict[str, Any]:
         p = self._printer(printer_id)
-        return printer_json(p, (await self.queue.queued_counts()).get(printer_id, 0))
+        return printer_json(p, (await self.queue.queued_counts()).get(printer_id, 0),
+                            self.catalogues)
 
     async def printer_status(self, printer_id: str) -> dict[str, Any]:
         """Ask the device now; answers within the status timeout even if the printer is dead."""
         p = self._printer(printer_id)
         live = await p.query_status()
         return {"printer": p.id, "state": p.state, "answered": live.answered,
-                "reasons": reasons_json(live.reasons), "fields": live.fields,
+                "reasons": reasons_json(live.reasons, self.catalogues), "fields": live.fields,
                 "latency_ms": live.latency_ms, "reply_hex": live.reply.hex(" ")}
 
     async def selftest(self, printer_id: str, print_label: bool = False) -> SelfTestReport:
@@ -259,6 +266,7 @@ class Daemon:
         t0 = time.perf_counter()
         checks = await run_selftest(p, print_label=print_label,
                                     extra=self.plugins.selftest_checks(p.model.id),
+                                    catalogues=self.catalogues,
                                     label=lambda: diagnostic_label(p, self.fonts))
         result = worst(checks)
         await self.hub.emit("selftest", printer=printer_id, code=result,
@@ -441,4 +449,4 @@ class Daemon:
     async def support_bundle(self) -> bytes:
         """The support bundle zip (labeld.diagnostics.bundle)."""
         return await support_bundle(self.config, self.plugins, self._printers, self.queue,
-                                    self.event_log)
+                                    self.event_log, self.catalogues)

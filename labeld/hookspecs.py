@@ -14,6 +14,8 @@ implementations (``@hookimpl``) of it.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pluggy
 
 from labeld.contracts import (FoundDevice, Language, Model, SelfTestCheck, SimulatorSpec,
@@ -82,6 +84,19 @@ def labeld_selftest_checks() -> list[SelfTestCheck]:
     word or a firmware known to be buggy.
 
     :return: ``SelfTestCheck`` entries, each for the model ids it names (none: every model).
+    """
+
+
+@hookspec
+def labeld_locale_dirs() -> list[Path]:
+    """Gettext catalogues for the words of this plugin's own reason codes (a decoder that
+    reports ``acme-hopper-empty`` says what it found; the words shop staff read live here).
+    Each directory is laid out like ``labeld/locale``: ``<lang>/LC_MESSAGES/labeld.po`` (or a
+    compiled ``.mo``) for ``en`` and ``hu``, with ``reason.<code>.message`` and
+    ``reason.<code>.hint`` for every code the plugin reports. labeld's own message ids keep
+    labeld's words; a message missing in Hungarian is shown in the plugin's English.
+
+    :return: locale directories, usually one shipped beside the plugin's module.
     """
 
 

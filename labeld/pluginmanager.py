@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
+from pathlib import Path
 from types import ModuleType
 from typing import Any, TypeVar
 
@@ -78,13 +79,12 @@ class PluginManager:
         owner: dict[str, str] = {}
         caller = getattr(self._pm.hook, hook_name)
         for impl in caller.get_hookimpls():  # in registration order: built-ins before outsiders
-            info = self._infos.get(impl.plugin_name)
             for item in self._call(impl, hook_name):
                 k = key(item)
                 if k in found:
-                    msg = f"{kind} {k!r} is already provided by plugin {owner[k]!r}; ignored"
-                    if info and msg not in info.errors:
-                        info.errors.append(msg)
+                    self._report(impl.plugin_name,
+                                 f"{kind} {k!r} is already provided by plugin {owner[k]!r}; "
+                                 "ignored")
                     continue
                 found[k] = item
                 owner[k] = impl.plugin_name
@@ -109,6 +109,24 @@ class PluginManager:
         checks = [c for impl in self._pm.hook.labeld_selftest_checks.get_hookimpls()
                   for c in self._call(impl, "labeld_selftest_checks")]
         return [c for c in checks if not c.models or model_id in c.models]
+
+    def locale_dirs(self) -> list[Path]:
+        """Every plugin's `labeld_locale_dirs`, in registration order (built-ins first, and the
+        first directory to word an id keeps it). A plugin that raises, or names a directory
+        that is not there (its catalogues left out of the package), is reported; the others'
+        words still count."""
+        dirs: list[Path] = []
+        for impl in self._pm.hook.labeld_locale_dirs.get_hookimpls():
+            for item in self._call(impl, "labeld_locale_dirs"):
+                path = Path(item)
+                if path.is_dir():
+                    dirs.append(path)
+                else:
+                    log.error("plugin %s: locale directory %s does not exist", impl.plugin_name,
+                              path)
+                    self._report(impl.plugin_name,
+                                 f"labeld_locale_dirs: {path} is not a directory; ignored")
+        return dirs
 
     def model_owners(self) -> dict[str, str]:
         """Model id -> name of the plugin that provides it."""
@@ -136,10 +154,14 @@ class PluginManager:
         except Exception as exc:  # noqa: BLE001 - a plugin's bug is reported, not raised
             msg = f"{hook_name} raised {type(exc).__name__}: {exc}"
             log.error("plugin %s: %s", impl.plugin_name, msg)
-            info = self._infos.get(impl.plugin_name)
-            if info and msg not in info.errors:
-                info.errors.append(msg)
+            self._report(impl.plugin_name, msg)
             return []
+
+    def _report(self, plugin_name: str, msg: str) -> None:
+        """Keep a plugin's problem for GET /v1/plugins (once)."""
+        info = self._infos.get(plugin_name)
+        if info and msg not in info.errors:
+            info.errors.append(msg)
 
     def infos(self) -> list[PluginInfo]:
         return sorted(self._infos.values(), key=lambda i: i.name)

@@ -7,7 +7,9 @@ labeld.i18n), so that wording changes without touching the decoders and a transl
 
 Each code has two keyed messages, `reason.<code>.message` (what is wrong, short and plain) and
 `reason.<code>.hint` (what to do, in the order a person would do it). A plugin that emits its
-own codes ships the same two keys in its own catalogue (labeld.i18n.Catalogues.with_dirs).
+own codes ships the same two keys in its own catalogue and names its directory in the
+`labeld_locale_dirs` hook; the daemon merges them into its `catalogues`
+(labeld.i18n.Catalogues.with_dirs), which every caller of `describe` passes.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from labeld.contracts import Reason
+from labeld.i18n import Catalogues
 from labeld.reasons import describe
 from labeld.store import Event, Job
 
@@ -39,16 +40,18 @@ def job_json(job: Job) -> dict[str, Any]:
     return out
 
 
-def reasons_json(reasons: list[Reason]) -> list[dict[str, Any]]:
-    return [describe(r) for r in reasons]
+def reasons_json(reasons: list[Reason], catalogues: Catalogues) -> list[dict[str, Any]]:
+    """Reasons as people read them, in every language, worded by `catalogues` (labeld's own
+    and the plugins': the daemon's `catalogues`)."""
+    return [describe(r, catalogues) for r in reasons]
 
 
-def printer_json(p: Printer, queued: int) -> dict[str, Any]:
+def printer_json(p: Printer, queued: int, catalogues: Catalogues) -> dict[str, Any]:
     return {
         "id": p.id, "name": p.config.name or p.model.name, "uri": p.config.uri,
         "model": p.model.id, "language": p.model.language, "kind": p.model.kind,
         "dpi": p.model.dpi, "print_width_dots": p.model.print_width_dots,
-        "state": p.state, "state_reasons": reasons_json(p.reasons),
+        "state": p.state, "state_reasons": reasons_json(p.reasons, catalogues),
         "status_checked_at": iso(p.last.checked_at), "paused": p.paused, "queued": queued,
         "crash_policy": p.crash_policy, "offline_policy": p.config.offline_policy,
     }

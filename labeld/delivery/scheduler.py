@@ -24,12 +24,14 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from labeld.config import DeliveryConfig
 from labeld.contracts import Outcome, Reason, TransportError
 from labeld.errors import LabeldError
 from labeld.delivery.encode import job_bytes, job_labels
 from labeld.delivery.printers import LiveStatus, Printer
+from labeld.i18n import Catalogues
 from labeld.reasons import (
     INTERNAL_ERROR,
     NOT_TAKING_DATA,
@@ -50,11 +52,6 @@ HOLD_POLL_MAX_S = 10.0
 RESTART_BACKOFF_MAX_S = 30.0
 
 
-def _fault_error(reason: Reason) -> dict[str, str]:
-    info = describe(reason)
-    return {"code": info["code"], "message": info["message"]["en"], "hint": info["hint"]["en"]}
-
-
 @dataclass
 class Sent:
     """A job whose bytes went to the printer, waiting for evidence that it printed."""
@@ -67,11 +64,13 @@ class Sent:
 class PrinterWorker:
     """Delivers one printer's jobs, in order, checking the printer before and after."""
 
-    def __init__(self, printer: Printer, queue: JobQueue, delivery: DeliveryConfig, emit: Emit):
+    def __init__(self, printer: Printer, queue: JobQueue, delivery: DeliveryConfig, emit: Emit,
+                 catalogues: Catalogues):
         self.printer = printer
         self.queue = queue
         self.delivery = delivery
         self.emit = emit
+        self.catalogues = catalogues  # the words of reasons: labeld's and the plugins'
         self._wake = asyncio.Event()
         self.task: asyncio.Task | None = None
         self._sent: dict[str, Sent] = {}  # in the order the printer got them
@@ -83,6 +82,13 @@ class PrinterWorker:
 
     def wake(self) -> None:
         self._wake.set()
+
+    def _describe(self, reason: Reason) -> dict[str, Any]:
+        return describe(reason, self.catalogues)
+
+    def _fault_error(self, reason: Reason) -> dict[str, str]:
+        info = self._describe(reason)
+        return {"code": info["code"], "message": info["message"]["en"], "hint": info["hint"]["en"]}
 
     def backoff(self, attempts: int) -> float:
         return min(self.delivery.backoff_max_s,
@@ -114,7 +120,7 @@ class PrinterWorker:
                                         code=INTERNAL_ERROR.code,
                                         message=f"delivery worker failed: {type(exc).__name__}: "
                                                 f"{exc}",
-                                        data={"reasons": [describe(INTERNAL_ERROR)],
+                                        data={"reasons": [self._describe(INTERNAL_ERROR)],
                                               "state": self.printer.state})
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RESTART_BACKOFF_MAX_S)
@@ -172,7 +178,7 @@ class PrinterWorker:
             if status.fault is not None:
                 # Give the job back, unsent, and wait with the rest of the queue.
                 await self.queue.finish_attempt(Finish(claimed.id, JobState.PENDING, Outcome.HOLD,
-                                                       error=_fault_error(status.fault)))
+                                                       error=self._fault_error(status.fault)))
                 await self._hold(status, status.fault, lambda s: s.fault is None)
                 continue
             if not self._sent:
@@ -247,7 +253,7 @@ class PrinterWorker:
                           bytes_sent=exc.sent, retry_at=time.time() + delay)
         if exc.retryable and self.printer.config.offline_policy == "hold":
             # A printer switched off for the night: keep the work, wait for it.
-            info = describe(OFFLINE_HOLD)
+            info = self._describe(OFFLINE_HOLD)
             return Finish(job.id, JobState.PENDING, Outcome.HOLD, bytes_sent=exc.sent, error={
                 "code": OFFLINE_HOLD.code,
                 "message": f"{info['message']['en']} (after {job.failures} attempt(s): "
@@ -270,7 +276,7 @@ class PrinterWorker:
             await self.emit("printer-status", printer=self.printer.id,
                             code=reasons[0] if reasons else "ok",
                             message=", ".join(reasons) or "ready",
-                            data={"reasons": [describe(r) for r in self.printer.reasons],
+                            data={"reasons": [self._describe(r) for r in self.printer.reasons],
                                   "state": self.printer.state})
         if not self._sent:
             return
@@ -368,7 +374,7 @@ class PrinterWorker:
                 if job_id not in self._sent:
                     return  # the counter confirmed it
                 if status.settled:
-                    error = _fault_error(NOT_TAKING_DATA)
+                    error = self._fault_error(NOT_TAKING_DATA)
                     # Still in _sent after _observe read the counter: it did not move for it.
                     if self._can_count() and await self.printer.read_counter() is not None:
                         error["message"] += "; its label counter shows the job did not print"
@@ -403,7 +409,7 @@ class PrinterWorker:
         interval, however many jobs arrive meanwhile) and release the jobs in order after.
         Returns the pause the next poll would have waited."""
         self.printer.busy = False
-        error = _fault_error(cause)
+        error = self._fault_error(cause)
         while (wait_first or not ready(status)) and not self.printer.paused:
             wait_first = False
             held = await self.queue.hold_printer(self.printer.id, error)
@@ -415,7 +421,7 @@ class PrinterWorker:
             status = await self.printer.query_status()
             await self._observe(status)
             if status.fault is not None:
-                cause, error = status.fault, _fault_error(status.fault)
+                cause, error = status.fault, self._fault_error(status.fault)
         released = await self.queue.release_printer(self.printer.id)
         if released:
             log.info("printer %s: ready again; %d job(s) released", self.printer.id, released,
@@ -454,10 +460,11 @@ def _reachable(status: LiveStatus) -> bool:
 
 class Scheduler:
     def __init__(self, queue: JobQueue, printers: dict[str, Printer], delivery: DeliveryConfig,
-                 emit: Emit):
+                 emit: Emit, catalogues: Catalogues):
         self.queue = queue
         self.printers = printers
-        self.workers = {pid: PrinterWorker(p, queue, delivery, emit) for pid, p in printers.items()}
+        self.workers = {pid: PrinterWorker(p, queue, delivery, emit, catalogues)
+                        for pid, p in printers.items()}
         self._tasks: list[asyncio.Task] = []
 
     async def start(self) -> None:

@@ -22,6 +22,7 @@ from labeld import __version__
 from labeld.config import Config
 from labeld.delivery.printers import Printer
 from labeld.diagnostics.selftest import run_selftest
+from labeld.i18n import Catalogues
 from labeld.intake.render import raster_to_png
 from labeld.logs import TextFormatter
 from labeld.pluginmanager import PluginManager
@@ -65,18 +66,19 @@ def redact(value: Any) -> Any:
 
 
 async def support_bundle(config: Config, plugins: PluginManager, printers: Mapping[str, Printer],
-                         queue: JobQueue, event_log: EventLog, *, jobs: int = 50,
-                         events: int = 500, selftest: bool = True) -> bytes:
+                         queue: JobQueue, event_log: EventLog, catalogues: Catalogues, *,
+                         jobs: int = 50, events: int = 500, selftest: bool = True) -> bytes:
     """The zip: version, plugins, config (secrets redacted), printers with live status and
-    self-test, the last `jobs` jobs with errors and previews, the last `events` events and
-    recent log lines."""
+    self-test (reasons worded by `catalogues`), the last `jobs` jobs with errors and previews,
+    the last `events` events and recent log lines."""
     counts = await queue.queued_counts()
     printer_entries = []
     for pid, p in printers.items():
-        entry = printer_json(p, counts.get(pid, 0))
+        entry = printer_json(p, counts.get(pid, 0), catalogues)
         if selftest:
             extra = plugins.selftest_checks(p.model.id)
-            entry["selftest"] = [asdict(c) for c in await run_selftest(p, extra=extra)]
+            checks = await run_selftest(p, extra=extra, catalogues=catalogues)
+            entry["selftest"] = [asdict(c) for c in checks]
         printer_entries.append(entry)
     recent = await queue.list(limit=jobs)
     buf = io.BytesIO()

@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 from labeld.contracts import (CheckResult, CheckStatus, PrintOptions, Reason, SelfTestCheck,
                               Severity, Timeouts, TransportError)
+from labeld import i18n
 from labeld.delivery.printers import Printer
+from labeld.i18n import Catalogues
 from labeld.reasons import describe
 
 if TYPE_CHECKING:
@@ -67,24 +69,29 @@ async def _timed(name: str, fn: CheckFn, timeout: float) -> Check:
                  result.hint, result.data)
 
 
-def verdict(reasons: list[Reason], fields: dict[str, Any], ok_detail: str) -> CheckResult:
+def verdict(reasons: list[Reason], fields: dict[str, Any], ok_detail: str,
+            catalogues: Catalogues = i18n.CORE) -> CheckResult:
     """A check's result from the reasons a printer reported: fail on an error (with its hint),
-    warn on anything else, ok on none; the reasons in both languages go with it."""
-    described = [describe(r) for r in reasons]
+    warn on anything else, ok on none; the reasons in both languages go with it, worded by
+    `catalogues` (labeld's own by default: a plugin's check that reports codes of its own
+    passes `i18n.CORE.with_dirs([its locale dir])`)."""
+    described = [describe(r, catalogues) for r in reasons]
     data = {"reasons": described, "fields": fields}
     if not reasons:
         return CheckResult("ok", ok_detail, "", data)
     errors = [r for r in reasons if r.severity is Severity.ERROR]
-    first = describe(errors[0]) if errors else described[0]
+    first = describe(errors[0], catalogues) if errors else described[0]
     return CheckResult("fail" if errors else "warn",
                        ", ".join(d["message"]["en"] for d in described), first["hint"]["en"], data)
 
 
 async def run_selftest(printer: Printer, *, print_label: bool = False,
                        label: Callable[[], bytes] | None = None,
-                       extra: Sequence[SelfTestCheck] = ()) -> list[Check]:
+                       extra: Sequence[SelfTestCheck] = (),
+                       catalogues: Catalogues = i18n.CORE) -> list[Check]:
     """Run the ordered checks against one printer. `label` builds the diagnostic label's bytes
-    (used when `print_label`); `extra` are model plugins' checks (labeld_selftest_checks)."""
+    (used when `print_label`); `extra` are model plugins' checks (labeld_selftest_checks);
+    `catalogues` word the printer's reasons (a daemon passes its own, with the plugins')."""
     timeout = printer.status_timeout
     checks: list[Check] = []
 
@@ -136,11 +143,12 @@ async def run_selftest(printer: Printer, *, print_label: bool = False,
     async def status() -> CheckResult:
         live = await printer.query_status()
         if not live.answered:
-            reasons = [describe(r) for r in live.reasons]
+            reasons = [describe(r, catalogues) for r in live.reasons]
             return CheckResult("warn", "no status reply",
                                reasons[0]["hint"]["en"] if reasons else "",
                                {"reasons": reasons, "fields": live.fields})
-        return verdict(live.reasons, live.fields, "ready: no error or warning reported")
+        return verdict(live.reasons, live.fields, "ready: no error or warning reported",
+                       catalogues)
 
     checks.append(await _timed("status", status, timeout + 1.0))
 
