@@ -391,7 +391,8 @@ class Model:
     language: str
     dpi: int
     print_width_dots: int
-    kind: Literal["label", "receipt"] = "label"
+    # A label printer or a receipt printer (the API shows it as the printer's "kind").
+    printer_type: Literal["label", "receipt"] = "label"
     cutter: bool = False
     ribbon: bool = False
     # What to do on restart with a job that may have reached the printer before a crash:

@@ -436,7 +436,7 @@ class Daemon:
                          "version": i.version, "hooks": i.hooks, "errors": i.errors,
                          "ok": not i.errors} for i in self.plugins.infos()],
             "models": [{"id": m.id, "name": m.name, "language": m.language, "dpi": m.dpi,
-                        "print_width_dots": m.print_width_dots, "kind": m.kind,
+                        "print_width_dots": m.print_width_dots, "kind": m.printer_type,
                         "plugin": owners.get(m.id)} for m in self.plugins.models().values()],
             "languages": sorted(self.plugins.languages()),
             "transports": sorted(self.plugins.transports()),

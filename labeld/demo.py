@@ -33,7 +33,7 @@ def sample_document(model: Model) -> dict:
     """A label for a label printer, a receipt-shaped page for a receipt printer: both rendered by
     labeld, so the demo shows the whole raster road, previews included."""
     width = round(min(model.print_width_dots / model.dpi * 25.4, 100.0), 1)
-    if model.kind == "receipt":
+    if model.printer_type == "receipt":
         lines = [("Kifli 4 db", "140 Ft"), ("Trappista 250 g", "649 Ft"),
                  ("Betétdíj", "50 Ft"), ("Összesen", "839 Ft")]
         elements: list[dict] = [{"type": "text", "x_mm": 2, "y_mm": 2, "text": "labeld demo bolt",

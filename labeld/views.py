@@ -49,7 +49,7 @@ def reasons_json(reasons: list[Reason], catalogues: Catalogues) -> list[dict[str
 def printer_json(p: Printer, queued: int, catalogues: Catalogues) -> dict[str, Any]:
     return {
         "id": p.id, "name": p.config.name or p.model.name, "uri": p.config.uri,
-        "model": p.model.id, "language": p.model.language, "kind": p.model.kind,
+        "model": p.model.id, "language": p.model.language, "kind": p.model.printer_type,
         "dpi": p.model.dpi, "print_width_dots": p.model.print_width_dots,
         "state": p.state, "state_reasons": reasons_json(p.reasons, catalogues),
         "status_checked_at": iso(p.last.checked_at), "paused": p.paused, "queued": queued,

@@ -64,11 +64,11 @@ class Sent:
 class PrinterWorker:
     """Delivers one printer's jobs, in order, checking the printer before and after."""
 
-    def __init__(self, printer: Printer, queue: JobQueue, delivery: DeliveryConfig, emit: Emit,
+    def __init__(self, printer: Printer, queue: JobQueue, settings: DeliveryConfig, emit: Emit,
                  catalogues: Catalogues):
         self.printer = printer
         self.queue = queue
-        self.delivery = delivery
+        self.settings = settings
         self.emit = emit
         self.catalogues = catalogues  # the words of reasons: labeld's and the plugins'
         self._wake = asyncio.Event()
@@ -91,8 +91,8 @@ class PrinterWorker:
         return {"code": info["code"], "message": info["message"]["en"], "hint": info["hint"]["en"]}
 
     def backoff(self, attempts: int) -> float:
-        return min(self.delivery.backoff_max_s,
-                   self.delivery.backoff_initial_s * 2 ** max(0, attempts - 1))
+        return min(self.settings.backoff_max_s,
+                   self.settings.backoff_initial_s * 2 ** max(0, attempts - 1))
 
     async def _sleep_or_wake(self, seconds: float | None) -> None:
         with contextlib.suppress(TimeoutError):
@@ -244,7 +244,7 @@ class PrinterWorker:
     def _failed(self, job: Job, exc: TransportError) -> Finish:
         error = {"code": exc.code, "message": exc.message,
                  "hint": "labeld retries by itself; check the printer's power, cable and network."}
-        if exc.retryable and job.failures < self.delivery.max_attempts:
+        if exc.retryable and job.failures < self.settings.max_attempts:
             delay = self.backoff(job.failures)
             log.info("printer %s: job %s attempt %d failed (%s); retry in %.1f s",
                      self.printer.id, job.id, job.attempts, exc.code, delay,
@@ -280,7 +280,7 @@ class PrinterWorker:
                                   "state": self.printer.state})
         if not self._sent:
             return
-        window = self.delivery.confirm_window_s
+        window = self.settings.confirm_window_s
         if status.settled and status.checked_at:
             checked_at = status.checked_at
 
@@ -459,11 +459,11 @@ def _reachable(status: LiveStatus) -> bool:
 
 
 class Scheduler:
-    def __init__(self, queue: JobQueue, printers: dict[str, Printer], delivery: DeliveryConfig,
+    def __init__(self, queue: JobQueue, printers: dict[str, Printer], settings: DeliveryConfig,
                  emit: Emit, catalogues: Catalogues):
         self.queue = queue
         self.printers = printers
-        self.workers = {pid: PrinterWorker(p, queue, delivery, emit, catalogues)
+        self.workers = {pid: PrinterWorker(p, queue, settings, emit, catalogues)
                         for pid, p in printers.items()}
         self._tasks: list[asyncio.Task] = []
 

@@ -48,7 +48,8 @@ from labeld.http.middleware import (
     TooManyRequests,
     refuse,
 )
-from labeld.security.roles import Forbidden, Role, Unauthorized, role_required
+from labeld.contracts import Role
+from labeld.security.roles import Forbidden, Unauthorized, role_required
 from labeld.security.tokens import TokenInfo, TokenStore
 
 try:

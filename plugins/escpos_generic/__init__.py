@@ -10,7 +10,7 @@ MODELS = [
         language="escpos",
         dpi=203,
         print_width_dots=576,
-        kind="receipt",
+        printer_type="receipt",
         cutter=True,
         # A receipt printed twice is worse than one lost: ask a person after a crash.
         crash_policy="hold",
@@ -21,7 +21,7 @@ MODELS = [
         language="escpos",
         dpi=203,
         print_width_dots=384,
-        kind="receipt",
+        printer_type="receipt",
         crash_policy="hold",
     ),
 ]

@@ -12,7 +12,7 @@ MODELS = [
         language="tspl",
         dpi=203,
         print_width_dots=832,
-        kind="label",
+        printer_type="label",
         crash_policy="retry",
         usb_ids=((TSC_VID, 0x0140),),
     ),

@@ -14,7 +14,7 @@ MODELS = [
         language="zpl",
         dpi=203,
         print_width_dots=832,  # 104 mm at 8 dots/mm
-        kind="label",
+        printer_type="label",
         crash_policy="retry",
     ),
     Model(
@@ -23,7 +23,7 @@ MODELS = [
         language="zpl",
         dpi=300,
         print_width_dots=1248,  # 104 mm at 12 dots/mm
-        kind="label",
+        printer_type="label",
         crash_policy="retry",
     ),
 ]

@@ -16,8 +16,8 @@ from labeld.contracts import Model, PrintOptions, Raster
 from labeld.drivers.escpos.language import EscposLanguage
 from labeld.drivers.escpos.raster import crop_width, encode_gs_v0, feed
 
-RECEIPT = Model("tm-t20", "TM-T20", "escpos", 203, 576, kind="receipt", cutter=True)
-NO_CUTTER = Model("pos58", "POS-58", "escpos", 203, 384, kind="receipt", cutter=False)
+RECEIPT = Model("tm-t20", "TM-T20", "escpos", 203, 576, printer_type="receipt", cutter=True)
+NO_CUTTER = Model("pos58", "POS-58", "escpos", 203, 384, printer_type="receipt", cutter=False)
 
 
 def pack(bits: np.ndarray, dpi: int = 203) -> Raster:

@@ -48,7 +48,7 @@ from labeld.intake.policy import find_commands
 from labeld.sim import SimulatorThread
 from tests.conftest import send_and_read
 
-RECEIPT = Model("tm-t20", "TM-T20", "escpos", 203, 576, kind="receipt", cutter=True)
+RECEIPT = Model("tm-t20", "TM-T20", "escpos", 203, 576, printer_type="receipt", cutter=True)
 TSC = Model("tsc", "TSC", "tspl", 203, 832)
 
 # -- the printer's view, from the reference --------------------------------------------------

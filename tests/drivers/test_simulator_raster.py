@@ -28,7 +28,7 @@ from labeld.sim import Device, FaultSpec, Session, SimJob, SimulatorThread, mono
 from tests.drivers.samples import DESIGNER_Z64
 
 ZEBRA = Model("zebra-test", "Zebra", "zpl", 203, 812)
-RECEIPT = Model("tm-t20", "TM-T20", "escpos", 203, 576, kind="receipt", cutter=True)
+RECEIPT = Model("tm-t20", "TM-T20", "escpos", 203, 576, printer_type="receipt", cutter=True)
 
 
 
