@@ -1,7 +1,7 @@
 """ESC/POS's raw-command policy (drivers/escpos/policy.py): a corpus that must be refused, a
 real receipt that must pass; and `escpos_text`, the text sanitizer, whose output always passes.
 
-Copies and job boundaries, for every language, are in tests/security/test_policy_boundaries.py.
+Copies and job boundaries, for every language, are in tests/intake/test_policy_boundaries.py.
 """
 
 from __future__ import annotations

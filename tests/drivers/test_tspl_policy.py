@@ -1,7 +1,7 @@
 """TSPL's raw-command policy (drivers/tspl/policy.py): a corpus that must be refused, a real
 label that must pass.
 
-Copies and job boundaries, for every language, are in tests/security/test_policy_boundaries.py.
+Copies and job boundaries, for every language, are in tests/intake/test_policy_boundaries.py.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """ZPL's raw-command policy (drivers/zpl/policy.py): an injection corpus that must be refused,
 real labels that must pass; and `zpl_field`, the text sanitizer, whose output always passes.
 
-Copies and job boundaries, for every language, are in tests/security/test_policy_boundaries.py.
+Copies and job boundaries, for every language, are in tests/intake/test_policy_boundaries.py.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def test_roles_are_hierarchical_for_zpl():
 
 def test_a_zpl_job_may_not_end_in_a_command_the_next_job_would_complete():
     # "^J" + "UF^XZ" from the next job (or copy) is ^JUF. The next job may be another client's,
-    # so not even an admin's job may end there (tests/security/test_policy_boundaries.py).
+    # so not even an admin's job may end there (tests/intake/test_policy_boundaries.py).
     for role in Role:
         err = refused(b"^XA^FDx^FS^XZ^J", role)
         assert err.code == "incomplete-command" and "^J" in err.message

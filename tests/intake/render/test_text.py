@@ -1,10 +1,10 @@
 """Text: Hungarian and all Latin-2 letters render as real glyphs, layout options do what they say.
 
-The reference image tests/render/data/hungarian_203.png was generated once by this file. After
-an intended rendering change (or a Pillow/FreeType upgrade that moves hinting), look at the new
-image, then regenerate it with:
+The reference image tests/intake/render/data/hungarian_203.png was generated once by this file.
+After an intended rendering change (or a Pillow/FreeType upgrade that moves hinting), look at the
+new image, then regenerate it with:
 
-    LABELD_REGEN_REFERENCE=1 pytest tests/render/test_text.py -k reference
+    LABELD_REGEN_REFERENCE=1 pytest tests/intake/render/test_text.py -k reference
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from labeld.errors import Invalid
 from labeld.intake.render import (FontBook, TextElement, parse_label, png_to_raster, raster_to_bits,
                            raster_to_png, render_label)
 from labeld.intake.render.text import MIN_TEXT_DOTS, SHIPPED_FONTS, render_text
-from tests.render.conftest import ink_box
+from tests.intake.render.conftest import ink_box
 
 HUNGARIAN = "Árvíztűrő tükörfúrógép ÁRVÍZTŰRŐ TÜKÖRFÚRÓGÉP"
 REFERENCE = Path(__file__).parent / "data" / "hungarian_203.png"
@@ -83,7 +83,7 @@ def test_hungarian_matches_the_reference_rendering(fonts: FontBook):
     # changes far more than 1% of the ink
     assert differing <= want.sum() // 100, (
         f"{differing} dots differ from {REFERENCE.name}; if the change is intended, regenerate "
-        "it: LABELD_REGEN_REFERENCE=1 pytest tests/render/test_text.py -k reference")
+        "it: LABELD_REGEN_REFERENCE=1 pytest tests/intake/render/test_text.py -k reference")
 
 
 def test_bold_is_heavier_and_size_scales(fonts: FontBook):

@@ -19,7 +19,7 @@ from labeld.intake.render import (SYMBOLOGIES, FontBook, pack, parse_label, png_
                            raster_to_bits, raster_to_png, render_label)
 from labeld.intake.render.raster import _place
 from labeld.intake.render.sprite import Sprite
-from tests.render.conftest import ink_box
+from tests.intake.render.conftest import ink_box
 
 DOT = 25.4 / 203  # one dot at 203 dpi, in mm
 

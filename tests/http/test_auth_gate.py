@@ -4,7 +4,7 @@ FastAPI parses a route's JSON body before it runs the route's dependencies, so t
 a dependency alone answered a request without a token but with a broken body 422. `AuthGate`
 reads the role off the route's Guard dependency and decides first: no valid token is 401, too
 low a role 403, whatever the body (malformed, huge, not JSON). These tests build a small app
-with the real middleware stack (`install_middleware`); tests/core/test_api_security.py runs the
+with the real middleware stack (`install_middleware`); tests/http/test_api_security.py runs the
 same cases against the daemon on a real socket.
 """
 
