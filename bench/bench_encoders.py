@@ -45,7 +45,8 @@ from labeld.drivers.zpl.graphics import encode_gf
 
 T = TypeVar("T")
 ESCPOS_TARGET = 30.0
-RECEIPT = Model("tm-t20ii", "Epson TM-T20II", "escpos", 203, 576, kind="receipt", cutter=True)
+RECEIPT = Model("tm-t20ii", "Epson TM-T20II", "escpos", 203, 576, printer_type="receipt",
+                cutter=True)
 
 
 # --------------------------------------------------------------------------------------------

@@ -42,7 +42,7 @@ from labeld.contracts import Model, PrintOptions, Raster
 from labeld.drivers.escpos.language import EscposLanguage
 from labeld.drivers.tspl.language import TsplLanguage
 
-ESCPOS_4IN = Model("escpos-4in", "ESC/POS, 4 in", "escpos", 203, 832, kind="label")
+ESCPOS_4IN = Model("escpos-4in", "ESC/POS, 4 in", "escpos", 203, 832, printer_type="label")
 TSC = Model("tsc", "TSC", "tspl", 203, 832)
 
 
