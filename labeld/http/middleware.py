@@ -266,8 +266,8 @@ class OriginPolicy:
             (b"access-control-allow-methods", ", ".join(c.allow_methods).encode()),
             (b"access-control-allow-headers", ", ".join(c.allow_headers).encode()),
             (b"access-control-max-age", str(c.max_age_s).encode()),
-            (b"vary", b"Origin, Access-Control-Request-Method, Access-Control-Request-Headers, "
-                      b"Access-Control-Request-Private-Network"),
+            (b"vary", (b"Origin, Access-Control-Request-Method, Access-Control-Request-Headers, "
+                       b"Access-Control-Request-Private-Network")),
             (b"content-length", b"0"),
         ]
         pna = _header(scope, b"access-control-request-private-network")
