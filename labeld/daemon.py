@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -93,8 +93,10 @@ class JobInput:
         return given[0]
 
     def as_request(self) -> dict[str, Any]:
-        """The plain-data form intake's `prepare` reads."""
-        return asdict(self)
+        """The plain-data form intake's `prepare` reads. Shallow (asdict would deep-copy a
+        label document and up to 16 MiB of raw bytes on every submit)."""
+        return {f.name: (vars(v) if is_dataclass(v) else v)
+                for f in fields(self) if (v := getattr(self, f.name)) is not None}
 
 
 # -- what the operations hand back -------------------------------------------------------------

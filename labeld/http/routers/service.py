@@ -13,9 +13,6 @@ from labeld.http.deps import TECH, DaemonDep
 
 router = APIRouter()
 
-# Apart, because whether a scrape needs a token is configuration (`security.metrics_open`):
-# the app includes it with or without the tech role check.
-metrics_router = APIRouter(tags=["service"])
 
 
 @router.get("/healthz", tags=["service"])
@@ -46,7 +43,8 @@ async def plugins_info(daemon: DaemonDep) -> dict[str, Any]:
     return await daemon.plugins_info()
 
 
-@metrics_router.get("/metrics", response_class=Response)
+# GET /metrics, added by create_app with or without the tech role check: whether a scrape
+# needs a token is configuration (`security.metrics_open`).
 async def metrics(daemon: DaemonDep) -> Response:
     """Prometheus text format: printers' state and queues, jobs by state."""
     return Response(await daemon.metrics(), media_type=METRICS_CONTENT_TYPE)
