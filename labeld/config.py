@@ -66,6 +66,10 @@ class DeliveryConfig(_Strict):
     connect_timeout_s: float = Field(default=3.0, gt=0)
     write_timeout_s: float = Field(default=15.0, gt=0)
     status_timeout_s: float = Field(default=2.5, gt=0, le=30)
+    # An idle printer is asked for its status this often, so that what the console, the API and
+    # the events show stays true while nothing prints (paper running out, a lid opened,
+    # switched off). 0: only when there is something to print.
+    watch_idle_s: float = Field(default=10.0, ge=0, le=3600)
     # A job the printer took but never confirmed (it cannot answer status) completes as
     # "unconfirmed" after this long.
     confirm_window_s: float = Field(default=30.0, gt=0, le=3600)

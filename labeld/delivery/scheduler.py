@@ -94,6 +94,15 @@ class PrinterWorker:
         return min(self.settings.backoff_max_s,
                    self.settings.backoff_initial_s * 2 ** max(0, attempts - 1))
 
+    async def _rest(self) -> None:
+        """Nothing to send: wait for a job, and meanwhile keep what labeld shows of the printer
+        true. A printer says it ran out of paper or was switched off only when asked, and the
+        shop assistant reads the console before printing, not after (watch_idle_s)."""
+        every = self.settings.watch_idle_s
+        await self._sleep_or_wake(every or None)
+        if every and not self._wake.is_set() and self.printer.last.age() >= every:
+            await self._observe(await self.printer.query_status())
+
     async def _sleep_or_wake(self, seconds: float | None) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), seconds)
@@ -154,7 +163,7 @@ class PrinterWorker:
             self._wake.clear()
             if self.printer.paused:
                 self.printer.busy = False
-                await self._sleep_or_wake(None)
+                await self._rest()
                 continue
             claimed = await self.queue.claim_next(self.printer.id)
             if claimed is None:
@@ -168,7 +177,7 @@ class PrinterWorker:
                         # status questions a second, not one per job.
                         await self._observe(await self.printer.query_status())
                 else:
-                    await self._sleep_or_wake(None)
+                    await self._rest()
                 continue
             if isinstance(claimed, float):  # the head job is backing off until then
                 await self._sleep_or_wake(max(0.0, claimed - time.time()))
