@@ -466,6 +466,8 @@ class Template:
     name: str
     document: dict[str, Any]
     description: str = ""
+    # Data that fills every placeholder: the console's test-label form starts from it.
+    sample: dict[str, Any] = field(default_factory=dict)
 
 
 CheckStatus = Literal["ok", "warn", "fail", "skip"]

@@ -132,6 +132,7 @@ class TemplateInfo:
     name: str
     fields: list[str]  # the placeholders a job's `data` fills
     document: dict[str, Any]
+    sample: dict[str, Any]  # data that fills them, where the template's plugin gave some
 
 
 @dataclass(frozen=True)
@@ -349,6 +350,20 @@ class Daemon:
         png = await asyncio.to_thread(raster_to_png, pages[page - 1])
         return Preview(png, len(pages))
 
+    async def render(self, job: JobInput, role: Role, page: int = 1) -> Preview:
+        """What a job would print, without storing or printing it: page `page` as PNG, checked
+        and rendered exactly as `submit` would (a test-label form's live preview)."""
+        printer = self._printer(job.printer)
+        if job.kind == "raw":
+            raise Invalid("no-preview", "A raw job's bytes go to the printer as they are: there "
+                          "is no raster to show.", "Preview a label, template or document.")
+        prepared = await asyncio.to_thread(prepare, job.kind, job.as_request(), printer,
+                                           self.fonts, self.template_store, role=role)
+        if page > len(prepared.pages):
+            raise Invalid("unknown-page", f"The job has {len(prepared.pages)} page(s).", "")
+        png = await asyncio.to_thread(raster_to_png, prepared.pages[page - 1])
+        return Preview(png, len(prepared.pages))
+
     async def cancel(self, job_id: str) -> Job:
         job = await self.queue.cancel(job_id)
         self.scheduler.wake(job.printer)  # a worker backing off on this job moves on
@@ -364,6 +379,12 @@ class Daemon:
     async def release(self, job_id: str) -> Job:
         """Let a held job print."""
         job = await self.queue.release(job_id)
+        self.scheduler.wake(job.printer)
+        return job
+
+    async def reprint(self, job_id: str) -> Job:
+        """Print a finished job again, as a new job (same printer, pages or raw bytes, copies)."""
+        job = await self.queue.reprint(job_id)
         self.scheduler.wake(job.printer)
         return job
 
@@ -395,7 +416,8 @@ class Daemon:
 
     async def template(self, name: str) -> TemplateInfo:
         doc = self.template_store.get(name)
-        return TemplateInfo(name, sorted(template_fields(doc)), doc)
+        return TemplateInfo(name, sorted(template_fields(doc)), doc,
+                            self.template_store.sample(name))
 
     async def put_template(self, name: str, document: dict[str, Any]) -> SavedTemplate:
         created = self.template_store.put(name, document)

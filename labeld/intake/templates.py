@@ -57,6 +57,15 @@ class TemplateStore:
         raise NotFound("unknown-template", f"There is no template {name!r}.",
                        "List templates with GET /v1/templates.")
 
+    def sample(self, name: str) -> dict[str, Any]:
+        """Data that fills the template's placeholders, where its plugin gave some (a stored
+        template of a built-in's name keeps the built-in's sample for the fields it shares)."""
+        builtin = self.builtins.get(name)
+        if builtin is None:
+            return {}
+        wanted = fields(self.get(name))
+        return {k: v for k, v in builtin.sample.items() if k in wanted}
+
     def put(self, name: str, document: Any) -> bool:
         """Store (or replace) a template; returns True when it was new."""
         path = self._path(name)

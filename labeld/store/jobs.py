@@ -562,6 +562,31 @@ class JobQueue:
 
         return await self.db.run(op)
 
+    async def reprint(self, job_id: str) -> Job:
+        """A new job with what a finished one printed: same printer, payload, copies, pages or
+        raw bytes, at the end of the queue. The original keeps its id and history (a reprint
+        is a new print, unlike `restart`)."""
+
+        def op(conn: sqlite3.Connection) -> Job:
+            state = _state(conn, job_id)
+            if state not in FINISHED:
+                raise Conflict("job-not-finished", f"Job {job_id} is {state}: it has not printed "
+                               "yet, so there is nothing to print again.",
+                               "Wait until it is finished, or cancel it first.")
+            new_id, now = uuid.uuid4().hex, time.time()
+            conn.execute(
+                "INSERT INTO jobs (id, printer, state, kind, payload, copies, created_at,"
+                " updated_at) SELECT ?, printer, ?, kind, payload, copies, ?, ? FROM jobs"
+                " WHERE id=?", (new_id, JobState.PENDING, now, now, job_id))
+            conn.execute("INSERT INTO pages (job_id, n, width, height, dpi, rows, ink)"
+                         " SELECT ?, n, width, height, dpi, rows, ink FROM pages WHERE job_id=?",
+                         (new_id, job_id))
+            conn.execute("INSERT INTO raw_data (job_id, data) SELECT ?, data FROM raw_data"
+                         " WHERE job_id=?", (new_id, job_id))
+            return _job(conn, new_id)
+
+        return await self.db.run(op)
+
     async def recover(self, policies: dict[str, str], printer: str | None = None) -> dict[str, int]:
         """Resolve jobs a crash left `processing`: their bytes may or may not have reached the
         printer. Per printer policy: `retry` sends them again, `hold` waits for a person.

@@ -77,5 +77,6 @@ TEMPLATES: dict[str, dict[str, Any]] = _load()
 
 @hookimpl
 def labeld_templates() -> list[Template]:
-    return [Template(name, doc, DESCRIPTIONS.get(name, "")) for name, doc in TEMPLATES.items()]
+    return [Template(name, doc, DESCRIPTIONS.get(name, ""), SAMPLE_DATA.get(name, {}))
+            for name, doc in TEMPLATES.items()]
 

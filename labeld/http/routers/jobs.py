@@ -71,3 +71,22 @@ async def retry_job(job_id: str, daemon: DaemonDep) -> dict[str, Any]:
 @router.post("/v1/jobs/{job_id}/release", dependencies=[TECH])
 async def release_job(job_id: str, daemon: DaemonDep) -> dict[str, Any]:
     return job_json(await daemon.release(job_id))
+
+
+@router.post("/v1/jobs/{job_id}/reprint", status_code=202, dependencies=[TECH])
+async def reprint_job(job_id: str, daemon: DaemonDep) -> JSONResponse:
+    """Print a finished job again as a new job (same printer, pages or raw bytes, copies), at
+    the end of the queue; the original keeps its history."""
+    job = await daemon.reprint(job_id)
+    return JSONResponse(job_json(job), status_code=202, headers={"Location": f"/v1/jobs/{job.id}"})
+
+
+@router.post("/v1/preview", response_class=Response)
+async def preview_request(body: JobRequest, daemon: DaemonDep,
+                          page: int = Query(default=1, ge=1),
+                          token: TokenInfo = POS) -> Response:
+    """What a job would print, without printing it: the page as PNG, checked and rendered
+    exactly as POST /v1/jobs would (labels, templates, documents)."""
+    shown = await daemon.render(job_input(body), token.role, page)
+    return Response(shown.png, media_type="image/png",
+                    headers={"X-Labeld-Pages": str(shown.pages), "Cache-Control": "no-store"})
