@@ -51,6 +51,9 @@ class ServerConfig(_Strict):
     templates_dir: str | None = None
     # Extra TrueType fonts for label text, looked up by file name; DejaVu Sans ships with labeld.
     font_dirs: list[str] = []
+    # The language of words people read (console, CLI, diagnostic label) when the reader does
+    # not ask for one (Accept-Language, ?lang=, --lang, LABELD_LANG).
+    language: Literal["en", "hu"] = "en"
 
     @field_validator("listen")
     @classmethod

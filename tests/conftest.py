@@ -60,14 +60,15 @@ def printer(pid: str, sim: SimulatorThread | int, model: str, **extra) -> Printe
 
 @pytest.fixture
 def daemon(tmp_path, plugins) -> Iterator[Callable[..., httpx.Client]]:
-    """daemon(printers, delivery=...) starts labeld on a free port; returns an httpx client."""
+    """daemon(printers, delivery=..., **server options) starts labeld on a free port; returns
+    an httpx client."""
     servers: list[ServerThread] = []
     clients: list[httpx.Client] = []
 
     def start(printers: list[PrinterConfig], delivery: DeliveryConfig = FAST_DELIVERY,
-              spool: Path | None = None) -> httpx.Client:
+              spool: Path | None = None, **server: object) -> httpx.Client:
         config = Config(server=ServerConfig(spool=str(spool or tmp_path / "spool.db"),
-                                            log_level="warning"),
+                                            log_level="warning", **server),
                         delivery=delivery, printers=printers)
         server = ServerThread(config, plugins=plugins).start()
         servers.append(server)

@@ -1,8 +1,9 @@
 """The HTTP API (FastAPI): a front door of the daemon (labeld.daemon.Daemon).
 
 `create_app` builds the daemon, hangs it on the app (`app.state.daemon`) with the role check
-(`app.state.guard`), installs the security middleware and the error handlers, and includes the
-routers of labeld/http/routers/, one per resource. Routes stay thin: they read the request,
+(`app.state.guard`), installs the security middleware and the error handlers, and adds the
+routers of labeld/http/routers/ (one per resource), the web console (labeld.console, at /ui/)
+and the API docs from bundled assets. Routes stay thin: they read the request,
 call one operation of the daemon, and shape JSON.
 
 Every error leaves as `{"error": {"code", "message", "hint"}}` (labeld.errors.error_body); bad
@@ -13,16 +14,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from importlib import resources
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from labeld import __version__
 from labeld.config import Config
+from labeld.console.pages import STATIC_DIR, Console
 from labeld.daemon import Daemon
 from labeld.errors import LabeldError, error_body
 from labeld.http.deps import TECH
@@ -83,7 +88,9 @@ def create_app(config: Config, plugins: PluginManager | None = None) -> FastAPI:
         finally:
             await daemon.stop()
 
-    app = FastAPI(title="labeld", version=__version__, lifespan=lifespan,
+    # /docs and /redoc are served below from bundled assets: a shop PC has no internet.
+    app = FastAPI(title="labeld", version=__version__, lifespan=lifespan, docs_url=None,
+                  redoc_url=None,
                   description="Local print-and-diagnostics service for label and receipt printers.")
     app.state.daemon = daemon
     app.state.guard = Guard(daemon.token_store, rate_limiter(settings))
@@ -95,4 +102,30 @@ def create_app(config: Config, plugins: PluginManager | None = None) -> FastAPI:
         app.router.routes.extend(module.router.routes)
     app.add_api_route("/metrics", service.metrics, response_class=Response, tags=["service"],
                       dependencies=[] if config.security.metrics_open else [TECH])
+    install_docs(app)
+    console = Console(daemon)
+    app.router.routes.extend(console.router().routes)
+    app.mount("/ui/static", StaticFiles(directory=STATIC_DIR), name="console-static")
     return app
+
+
+def install_docs(app: FastAPI) -> None:
+    """Swagger UI at /docs and ReDoc at /redoc, their scripts from the fastapi-offline package
+    (served at /docs-assets/) instead of a CDN the shop PC cannot reach."""
+    assets = resources.files("fastapi_offline") / "static"
+    app.mount("/docs-assets", StaticFiles(directory=str(assets)), name="docs-assets")
+    openapi_url = app.openapi_url or "/openapi.json"
+
+    async def swagger(_: Request) -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url=openapi_url, title="labeld API",
+                                   swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs-assets/swagger-ui.css",
+                                   swagger_favicon_url="/docs-assets/favicon.png")
+
+    async def redoc(_: Request) -> HTMLResponse:
+        return get_redoc_html(openapi_url=openapi_url, title="labeld API",
+                              redoc_js_url="/docs-assets/redoc.standalone.js",
+                              redoc_favicon_url="/docs-assets/favicon.png", with_google_fonts=False)
+
+    app.add_route("/docs", swagger, include_in_schema=False)
+    app.add_route("/redoc", redoc, include_in_schema=False)

@@ -28,6 +28,8 @@ from fastapi.dependencies.models import Dependant
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.security.utils import get_authorization_scheme_param
+from starlette.datastructures import Headers
+from starlette.requests import cookie_parser
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -50,6 +52,7 @@ from labeld.http.middleware import (
 )
 from labeld.contracts import Role
 from labeld.security.roles import Forbidden, Unauthorized, role_required
+from labeld.security.session import CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE, csrf_ok
 from labeld.security.tokens import TokenInfo, TokenStore
 
 try:
@@ -159,7 +162,8 @@ class Requirement:
                          credentials: HTTPAuthorizationCredentials | None = Depends(_BEARER),
                          ) -> TokenInfo:
         return await self.guard_for(request.app).authorize(
-            request, self.role, credentials.credentials if credentials else None)
+            request, self.role,
+            credentials.credentials if credentials else request_token(request.scope))
 
 
 def _requirements(dependant: Dependant | None) -> Iterator[Requirement]:
@@ -178,13 +182,36 @@ def _bearer(scope: Scope) -> str | None:
     return credentials if scheme.lower() == "bearer" and credentials else None
 
 
+def request_token(scope: Scope) -> str | None:
+    """The caller's token: the bearer header, else the console's session cookie (see
+    labeld.security.session). A state change on the cookie alone needs the session's CSRF
+    token too (403 `csrf-token-invalid`): a cookie is sent by the browser, not by the page."""
+    bearer = _bearer(scope)
+    if bearer is not None:
+        return bearer
+    headers = Headers(scope=scope)
+    session = cookie_parser(headers.get("cookie", "")).get(SESSION_COOKIE)
+    if not session:
+        return None
+    if scope.get("method", "GET") not in SAFE_METHODS and not csrf_ok(session,
+                                                                        headers.get(CSRF_HEADER)):
+        raise Forbidden("csrf-token-invalid", "This change came without the page's CSRF token.",
+                        "Reload the console page and try again; scripts send an Authorization "
+                        "header instead of the cookie.")
+    return session
+
+
 # Routes a FastAPI app may leave without a Guard and still be open: liveness, `/metrics` when
 # `security.metrics_open` says so, and the API description (FastAPI's own routes, named by the
 # app's openapi_url, docs_url...). It is no secret: the same for every labeld of a version, in
 # the README and the source, holding no printer, job, template or token; /docs cannot even
 # load in a browser otherwise (a page load carries no bearer token). Any other route without a
 # Guard is taken for a forgotten one and needs an admin token.
-PUBLIC_PATHS = ("/healthz", "/metrics")
+PUBLIC_PATHS = ("/healthz", "/metrics", "/docs", "/redoc")
+# The console is a door with its own sign-in: its login page must load without a token, each
+# of its pages checks the session itself (a sign-in page, not a JSON 401), and its buttons
+# call the /v1 routes, which the gate guards as for any caller.
+PUBLIC_PREFIXES = ("/ui/", "/docs-assets/")
 _DOCS_ATTRIBUTES = ("openapi_url", "docs_url", "redoc_url", "swagger_ui_oauth2_redirect_url")
 
 
@@ -232,7 +259,7 @@ class AuthGate:
             # without a route (404, 405) tells nothing to a caller without a valid token.
             role = Role.ADMIN if route is not None else Role.POS
         try:
-            await guard.authorize(Request(scope), role, _bearer(scope))
+            await guard.authorize(Request(scope), role, request_token(scope))
         except LabeldError as exc:
             # The audit trail names what a refused action was about, as the router would.
             scope.setdefault("path_params", child.get("path_params", {}))
@@ -262,7 +289,7 @@ def _route_for(routes: list[Any], scope: Scope) -> tuple[Any | None, Scope]:
 
 def _public(app: object, path: str) -> bool:
     docs = {getattr(app, a, None) for a in _DOCS_ATTRIBUTES} - {None}
-    return path in PUBLIC_PATHS or path in docs
+    return path in PUBLIC_PATHS or path in docs or path == "/ui" or path.startswith(PUBLIC_PREFIXES)
 
 
 def error_response(exc: LabeldError) -> JSONResponse:

@@ -1,0 +1,294 @@
+"""The console's pages: server-rendered HTML in the reader's language, a little JavaScript.
+
+Why server-rendered: every word a person reads comes from the gettext catalogues, which live
+on the server; the page needs no build step and no framework, weighs a few kilobytes, and
+paints on the first response. Live parts (printer cards, the job list) are HTML fragments the
+page fetches again when the event stream says something changed.
+
+Signing in: the token typed once goes to `POST /ui/session`, which answers with an
+`HttpOnly`, `SameSite=Strict` cookie holding it. The JSON API accepts that cookie like a
+bearer token (labeld.http.security), and for a state change only together with the page's
+CSRF token in `X-CSRF-Token`, which another site cannot read or send. So the console's
+buttons call the same `/v1` operations a POS or a script calls, with the same role checks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from pydantic import BaseModel, ConfigDict, Field
+
+from labeld import i18n
+from labeld.daemon import Daemon
+from labeld.reasons import lookup
+from labeld.security import Role, TokenInfo, Unauthorized
+from labeld.security.roles import role_required
+from labeld.security.session import SESSION_COOKIE, csrf_ok, csrf_token
+from labeld.views import job_json
+
+HERE = Path(__file__).parent
+STATIC_DIR = HERE / "static"
+LANG_COOKIE = "labeld_lang"
+LANGUAGE_NAMES = {"en": "English", "hu": "Magyar"}
+
+
+def static_version() -> str:
+    """A short hash of the assets, so a browser caches them for good and still gets the new
+    ones after an upgrade."""
+    digest = hashlib.sha256()
+    for path in sorted(STATIC_DIR.iterdir()):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class Visitor:
+    """Who is looking at a page, in which language."""
+
+    lang: i18n.Lang
+    token: TokenInfo | None
+    session: str | None
+
+    @property
+    def role(self) -> Role | None:
+        return self.token.role if self.token else None
+
+
+class SessionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    token: str = Field(min_length=1, max_length=200)
+
+
+class Console:
+    """The console of one daemon: its templates in each language and its routes."""
+
+    def __init__(self, daemon: Daemon):
+        self.daemon = daemon
+        self.catalogues = daemon.catalogues
+        self.version = static_version()
+
+    @cached_property
+    def _environments(self) -> dict[str, Environment]:
+        # One Jinja environment per language: gettext is installed per environment, and two
+        # are cheaper than building one per request.
+        return {lang: self._environment(self.catalogues.translator(lang))
+                for lang in i18n.SUPPORTED}
+
+    def _environment(self, tr: i18n.Translator) -> Environment:
+        env = Environment(loader=FileSystemLoader(HERE / "templates"),
+                          autoescape=select_autoescape(("html",)), extensions=["jinja2.ext.i18n"],
+                          trim_blocks=True, lstrip_blocks=True)
+        # Not Jinja's "newstyle" gettext, which fills %(name)s itself: labeld's messages name
+        # their placeholders {name}, filled by the translator (autoescape still escapes the
+        # result, values included).
+        env.install_gettext_callables(  # type: ignore[attr-defined]
+            lambda message, **values: tr.format(message, **values),
+            lambda singular, plural, n, **values: tr.nformat(singular, plural, n, **values),
+            newstyle=False)
+        env.globals.update(
+            static=lambda name: f"/ui/static/{name}?v={self.version}",
+            languages=list(LANGUAGE_NAMES.items()),
+            state_words={"idle": tr.gettext("Ready"), "processing": tr.gettext("Printing"),
+                         "stopped": tr.gettext("Needs attention")},
+            job_words={"pending": tr.gettext("Waiting"), "processing": tr.gettext("Printing"),
+                       "held": tr.gettext("Held"), "completed": tr.gettext("Printed"),
+                       "canceled": tr.gettext("Canceled"), "aborted": tr.gettext("Failed")},
+            check_words={"ok": tr.gettext("OK"), "warn": tr.gettext("Warning"),
+                         "fail": tr.gettext("Failed"), "skip": tr.gettext("Skipped")},
+            age=lambda iso: _age(tr, iso),
+            job_error=lambda error: self._job_error(tr, error),
+            when=lambda iso: _when(iso),
+        )
+        return env
+
+    def _job_error(self, tr: i18n.Translator, error: dict[str, str]) -> tuple[str, str]:
+        """A job's error in the reader's language: the store keeps it as delivery said it (in
+        English); a code the catalogues know is worded from them."""
+        entry = lookup(error.get("code", ""), self.catalogues)
+        if entry is None:
+            return error.get("message", ""), error.get("hint", "")
+        return getattr(entry.message, tr.lang), getattr(entry.hint, tr.lang)
+
+    # -- who is asking -----------------------------------------------------------------------
+
+    async def visitor(self, request: Request) -> Visitor:
+        lang = i18n.negotiate(request.headers.get("accept-language"),
+                              request.query_params.get("lang") or request.cookies.get(LANG_COOKIE),
+                              self.daemon.config.server.language)
+        session = request.cookies.get(SESSION_COOKIE)
+        info = await self.daemon.token_store.verify(session) if session else None
+        return Visitor(lang, info, session if info else None)
+
+    def render(self, request: Request, visitor: Visitor, page_template: str, status: int = 200,
+               **context: Any) -> HTMLResponse:
+        role = visitor.role
+        env = self._environments[visitor.lang]
+        tr = self.catalogues.translator(visitor.lang)
+        html = env.get_template(page_template).render(
+            lang=visitor.lang, role=role, who=visitor.token.name if visitor.token else "",
+            role_name={Role.POS: tr.gettext("shop"), Role.TECH: tr.gettext("technician"),
+                       Role.ADMIN: tr.gettext("administrator")}.get(role, "") if role else "",
+            can_tech=bool(role and role.covers(Role.TECH)),
+            csrf=csrf_token(visitor.session) if visitor.session else "", **context)
+        response = HTMLResponse(html, status_code=status, headers={
+            "Cache-Control": "no-store", "Content-Language": visitor.lang,
+            "Vary": "Cookie, Accept-Language"})
+        if request.query_params.get("lang") in i18n.SUPPORTED:
+            response.set_cookie(LANG_COOKIE, visitor.lang, max_age=365 * 86400, httponly=True,
+                                samesite="strict", path="/")
+        return response
+
+    # -- the routes --------------------------------------------------------------------------
+
+    def router(self) -> APIRouter:
+        r = APIRouter(prefix="/ui", include_in_schema=False)
+        page = self._page
+
+        @r.get("")
+        @r.get("/")
+        async def home() -> RedirectResponse:
+            return RedirectResponse("/ui/printers", status_code=303)
+
+        @r.get("/login", response_class=HTMLResponse)
+        async def login(request: Request, next: str = "/ui/printers") -> HTMLResponse:  # noqa: A002
+            visitor = await self.visitor(request)
+            safe_next = next if next.startswith("/ui/") else "/ui/printers"
+            return self.render(request, visitor, "login.html", page="login", next=safe_next)
+
+        @r.post("/session", status_code=204)
+        async def sign_in(body: SessionRequest, request: Request) -> Response:
+            info = await self.daemon.token_store.verify(body.token)
+            if info is None:
+                raise Unauthorized("token-invalid", "The API token is not valid (unknown or "
+                                   "revoked).", "Check the token, or ask an administrator.")
+            response = Response(status_code=204)
+            response.set_cookie(SESSION_COOKIE, body.token, httponly=True, samesite="strict",
+                                secure=request.url.scheme == "https", path="/")
+            return response
+
+        @r.delete("/session", status_code=204)
+        async def sign_out() -> Response:
+            response = Response(status_code=204)
+            response.delete_cookie(SESSION_COOKIE, path="/")
+            return response
+
+        @r.get("/printers", response_class=HTMLResponse)
+        async def printers(request: Request) -> Response:
+            return await page(request, Role.POS, "printers.html", self._printers_context)
+
+        @r.get("/fragments/printers", response_class=HTMLResponse)
+        async def printers_fragment(request: Request) -> Response:
+            return await page(request, Role.POS, "_printers.html", self._printers_context)
+
+        @r.get("/printers/{printer_id}", response_class=HTMLResponse)
+        async def printer(request: Request, printer_id: str) -> Response:
+            return await page(request, Role.TECH, "printer.html",
+                              lambda: self._printer_context(printer_id))
+
+        @r.get("/fragments/printers/{printer_id}", response_class=HTMLResponse)
+        async def printer_fragment(request: Request, printer_id: str) -> Response:
+            async def context() -> dict[str, Any]:
+                return {"printers": [await self.daemon.printer(printer_id)], "single": True}
+            return await page(request, Role.TECH, "_printers.html", context)
+
+        @r.post("/printers/{printer_id}/selftest", response_class=HTMLResponse)
+        async def selftest(request: Request, printer_id: str,
+                           print: bool = False) -> Response:  # noqa: A002 - the API's name
+            async def context() -> dict[str, Any]:
+                report = await self.daemon.selftest(printer_id, print_label=print)
+                return {"result": report.result, "checks": report.checks}
+            return await page(request, Role.TECH, "_selftest.html", context, state_change=True)
+
+        @r.get("/jobs", response_class=HTMLResponse)
+        async def jobs(request: Request) -> Response:
+            return await page(request, Role.POS, "jobs.html", self._jobs_context)
+
+        @r.get("/fragments/jobs", response_class=HTMLResponse)
+        async def jobs_fragment(request: Request) -> Response:
+            return await page(request, Role.POS, "_jobs.html", self._jobs_context)
+
+        @r.get("/print", response_class=HTMLResponse)
+        async def print_page(request: Request, printer: str | None = None,
+                             template: str | None = None) -> Response:
+            return await page(request, Role.POS, "print.html",
+                              lambda: self._print_context(printer, template))
+
+        return r
+
+    async def _check(self, request: Request, role: Role, *, state_change: bool) -> Visitor:
+        visitor = await self.visitor(request)
+        if visitor.token is None:
+            raise Unauthorized("token-required", "Sign in first.", "Open /ui/login.")
+        if state_change and not csrf_ok(visitor.session or "", request.headers.get("x-csrf-token")):
+            raise Unauthorized("csrf-token-invalid", "The page's CSRF token is missing or wrong.",
+                               "Reload the page and try again.")
+        if not visitor.token.role.covers(role):
+            raise role_required(role, visitor.token.role, f"{request.method} {request.url.path}")
+        return visitor
+
+    async def _page(self, request: Request, role: Role, template: str,
+                    context: Callable[[], Any], *, state_change: bool = False) -> Response:
+        visitor = await self.visitor(request)
+        if visitor.token is None:
+            if template.startswith("_") or state_change:
+                raise Unauthorized("token-required", "Sign in first.", "Open /ui/login.")
+            return RedirectResponse(f"/ui/login?next={request.url.path}", status_code=303)
+        if state_change:
+            await self._check(request, role, state_change=True)
+        elif not visitor.token.role.covers(role):
+            return self.render(request, visitor, "forbidden.html", status=403, page="")
+        name = template.removeprefix("_").removesuffix(".html")
+        return self.render(request, visitor, template, page=name, **(await context()))
+
+    # -- page data ---------------------------------------------------------------------------
+
+    async def _printers_context(self) -> dict[str, Any]:
+        return {"printers": await self.daemon.printers()}
+
+    async def _printer_context(self, printer_id: str) -> dict[str, Any]:
+        return {"p": await self.daemon.printer(printer_id)}
+
+    async def _jobs_context(self) -> dict[str, Any]:
+        jobs = await self.daemon.jobs(limit=100)
+        return {"jobs": [job_json(j) for j in jobs]}
+
+    async def _print_context(self, printer: str | None, template: str | None) -> dict[str, Any]:
+        printers = await self.daemon.printers()
+        names = [t["name"] for t in await self.daemon.templates()]
+        chosen = template if template in names else (names[0] if names else None)
+        fields: list[str] = []
+        sample: dict[str, Any] = {}
+        if chosen:
+            info = await self.daemon.template(chosen)
+            fields, sample = info.fields, info.sample
+        return {"printers": printers, "printer": printer, "templates": names,
+                "chosen": chosen, "fields": fields, "sample": sample}
+
+
+def _age(tr: i18n.Translator, iso: str | None) -> str:
+    if not iso:
+        return tr.gettext("status not read yet")
+    seconds = max(0, int(time.time() - datetime.fromisoformat(iso).timestamp()))
+    if seconds < 120:
+        return tr.ngettext("status read {n} second ago", "status read {n} seconds ago",
+                           seconds).format(n=seconds)
+    minutes = seconds // 60
+    return tr.ngettext("status read {n} minute ago", "status read {n} minutes ago",
+                       minutes).format(n=minutes)
+
+
+def _when(iso: str | None) -> str:
+    """Local time of the shop's computer: what the person at the printer reads on the wall."""
+    if not iso:
+        return ""
+    return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M:%S")

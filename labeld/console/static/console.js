@@ -1,0 +1,123 @@
+// labeld console: a few behaviours on server-rendered pages. Words come from the server (the
+// gettext catalogues), so this file holds none. State changes are JSON with the page's CSRF
+// token; reads of fragments are plain GETs.
+"use strict";
+(() => {
+  const csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
+  const say = (text, error) => {
+    const box = document.getElementById("notice");
+    if (!box) return;
+    box.textContent = text;
+    box.className = error ? "notice error" : "notice";
+    box.hidden = !text;
+  };
+
+  async function call(method, url, body) {
+    const resp = await fetch(url, {
+      method, credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf,
+                 "Accept": "application/json, text/html" },
+      body: method === "GET" ? undefined : JSON.stringify(body || {}),
+    });
+    const type = resp.headers.get("content-type") || "";
+    const payload = type.includes("json") ? await resp.json() : await resp.text();
+    if (!resp.ok) {
+      const err = payload && payload.error;
+      throw new Error(err ? [err.message, err.hint].filter(Boolean).join(" ") : resp.statusText);
+    }
+    return payload;
+  }
+
+  async function refresh(region) {
+    const url = region.dataset.live;
+    const resp = await fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } });
+    if (resp.status === 401) { location.reload(); return; }
+    if (resp.ok) region.innerHTML = await resp.text();
+  }
+  const refreshAll = () => document.querySelectorAll("[data-live]").forEach(refresh);
+
+  // Buttons: <button data-method="POST" data-url="/v1/jobs/ID/release" [data-confirm="..."]
+  // [data-result="ID"] [data-done="..."]>. A data-result target receives the HTML answer.
+  document.addEventListener("click", async (ev) => {
+    const button = ev.target.closest("button[data-url]");
+    if (!button) return;
+    ev.preventDefault();
+    if (button.dataset.confirm && !confirm(button.dataset.confirm)) return;
+    button.disabled = true;
+    say(button.dataset.busy || "", false);
+    try {
+      const answer = await call(button.dataset.method || "POST", button.dataset.url,
+                                button.dataset.body ? JSON.parse(button.dataset.body) : {});
+      const target = button.dataset.result && document.getElementById(button.dataset.result);
+      if (target) target.innerHTML = typeof answer === "string" ? answer : "";
+      say(button.dataset.done || "", false);
+      refreshAll();
+    } catch (e) {
+      say(e.message, true);
+    } finally {
+      button.disabled = false;
+    }
+  });
+
+  // Login: the token goes once to /ui/session, which answers with an HttpOnly cookie.
+  const login = document.getElementById("login-form");
+  login?.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    try {
+      await call("POST", "/ui/session", { token: login.token.value.trim() });
+      location.href = login.dataset.next || "/ui/";
+    } catch (e) { say(e.message, true); }
+  });
+
+  // The test-label form: a live preview while typing, then a real job.
+  const form = document.getElementById("print-form");
+  if (form) {
+    const values = () => {
+      const data = {};
+      form.querySelectorAll("[data-field]").forEach((i) => { data[i.dataset.field] = i.value; });
+      return { printer: form.printer.value, template: form.template.value, data,
+               copies: Number(form.copies?.value || 1) };
+    };
+    let timer = 0;
+    const preview = async () => {
+      const img = document.getElementById("preview-img");
+      try {
+        const resp = await fetch("/v1/preview", {
+          method: "POST", credentials: "same-origin",
+          headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+          body: JSON.stringify(values()) });
+        if (!resp.ok) { const b = await resp.json(); throw new Error(b.error.message); }
+        URL.revokeObjectURL(img.src);
+        img.src = URL.createObjectURL(await resp.blob());
+        img.hidden = false;
+        say("", false);
+      } catch (e) { img.hidden = true; say(e.message, true); }
+    };
+    form.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(preview, 250); });
+    form.template?.addEventListener("change", () => {
+      location.search = new URLSearchParams({ template: form.template.value,
+                                              printer: form.printer.value }).toString();
+    });
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      try {
+        const job = await call("POST", "/v1/jobs", values());
+        say(form.dataset.sent.replace("{id}", job.id), false);
+      } catch (e) { say(e.message, true); }
+    });
+    preview();
+  }
+
+  // Live: every status change and job outcome refreshes the live regions (technicians get the
+  // event stream; other roles poll). The ages shown ("checked 5 s ago") need a refresh anyway.
+  if (document.querySelector("[data-live]")) {
+    let pending = 0;
+    const soon = () => { clearTimeout(pending); pending = setTimeout(refreshAll, 150); };
+    if (document.body.dataset.events === "1" && window.EventSource) {
+      const es = new EventSource(document.body.dataset.eventsUrl || "/v1/events");
+      es.onmessage = soon;
+      ["printer-status", "job", "selftest"].forEach((t) => es.addEventListener(t, soon));
+    }
+    setInterval(refreshAll, Number(document.body.dataset.poll || 10000));
+  }
+})();

@@ -1,0 +1,100 @@
+"""The console's pages and its sign-in, over HTTP on a real socket: the cookie, the CSRF token,
+the language choice, the roles, and the API docs served without internet."""
+
+import re
+
+import httpx
+import pytest
+
+from labeld.security.session import SESSION_COOKIE, csrf_token
+from tests.conftest import printer, token
+
+
+@pytest.fixture
+def shop(daemon, zebra):
+    return daemon([printer("shelf", zebra, "zebra-generic-203")])
+
+
+def browser(shop, secret=None, **headers) -> httpx.Client:
+    """A client with no Authorization header, as a browser is."""
+    c = httpx.Client(base_url=shop.server.url, timeout=10, headers=headers)
+    if secret:
+        assert c.post("/ui/session", json={"token": secret}).status_code == 204
+    return c
+
+
+def test_a_page_without_a_session_sends_the_browser_to_sign_in(shop):
+    r = browser(shop).get("/ui/printers", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/ui/login?next=/ui/printers"
+    assert browser(shop).get("/ui/login").status_code == 200
+
+
+def test_signing_in_sets_an_httponly_strict_cookie_and_a_bad_token_is_refused(shop):
+    c = browser(shop)
+    bad = c.post("/ui/session", json={"token": "lbd_nope"})
+    assert bad.status_code == 401 and bad.json()["error"]["code"] == "token-invalid"
+    ok = c.post("/ui/session", json={"token": token(shop, "tech")})
+    cookie = ok.headers["set-cookie"]
+    assert ok.status_code == 204 and cookie.startswith(f"{SESSION_COOKIE}=")
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict")
+    assert c.delete("/ui/session").status_code == 204
+    assert c.get("/ui/printers", follow_redirects=False).status_code == 303
+
+
+def test_the_cookie_works_for_the_api_but_a_change_needs_the_pages_csrf_token(shop):
+    secret = token(shop, "tech")
+    c = browser(shop, secret)
+    assert c.get("/v1/printers").status_code == 200
+    refused = c.post("/v1/printers/shelf/pause")
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "csrf-token-invalid"
+    assert shop.get("/v1/printers/shelf").json()["paused"] is False
+    page = c.get("/ui/printers").text
+    csrf = re.search(r'name="csrf-token" content="([0-9a-f]+)"', page).group(1)
+    assert csrf == csrf_token(secret)
+    done = c.post("/v1/printers/shelf/pause", headers={"X-CSRF-Token": csrf})
+    assert done.status_code == 200 and done.json()["paused"] is True
+
+
+def test_a_bearer_token_needs_no_csrf_token(shop):
+    assert shop.post("/v1/printers/shelf/pause").status_code == 200
+
+
+def test_the_role_decides_what_the_page_offers(shop):
+    tech = browser(shop, token(shop, "tech")).get("/ui/printers").text
+    pos = browser(shop, token(shop, "pos")).get("/ui/printers").text
+    assert "/v1/printers/shelf/pause" in tech and "/ui/printers/shelf" in tech
+    assert "/v1/printers/shelf/pause" not in pos and "/ui/printers/shelf\"" not in pos
+    assert browser(shop, token(shop, "pos")).get("/ui/printers/shelf").status_code == 403
+
+
+@pytest.mark.parametrize(("asked", "heading"), [
+    ({"headers": {"Accept-Language": "hu-HU,hu;q=0.9,en;q=0.8"}}, "Nyomtatók"),
+    ({"headers": {"Accept-Language": "de-DE"}}, "Printers"),
+    ({"params": {"lang": "hu"}, "headers": {"Accept-Language": "en"}}, "Nyomtatók"),
+])
+def test_the_language_follows_the_reader(shop, asked, heading):
+    page = browser(shop, token(shop, "tech")).get("/ui/printers", **asked)
+    assert f"<h1>{heading}</h1>" in page.text
+
+
+def test_a_language_chosen_once_is_kept_while_navigating(shop):
+    c = browser(shop, token(shop, "tech"))
+    assert "<h1>Nyomtatók</h1>" in c.get("/ui/printers", params={"lang": "hu"}).text
+    assert "<h1>Feladatok</h1>" in c.get("/ui/jobs").text
+
+
+def test_the_configured_language_is_for_readers_who_ask_for_none(daemon, zebra):
+    shop = daemon([printer("shelf", zebra, "zebra-generic-203")], language="hu")
+    assert "<h1>Nyomtatók</h1>" in browser(shop, token(shop, "tech")).get("/ui/printers").text
+
+
+def test_the_api_docs_load_without_internet(shop):
+    c = browser(shop)
+    for page, assets in (("/docs", ("swagger-ui-bundle.js", "swagger-ui.css")),
+                         ("/redoc", ("redoc.standalone.js",))):
+        html = c.get(page).text
+        assert "http://" not in html.replace(shop.server.url, "") and "https://" not in html
+        for asset in assets:
+            assert f"/docs-assets/{asset}" in html
+            assert c.get(f"/docs-assets/{asset}").status_code == 200
