@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test lint ruff imports types bench clean
+.PHONY: demo test lint ruff imports types system-deps bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +17,17 @@ demo: $(VENV)/.installed
 
 # The architecture's rules, then the suite. Each rule is quick (about a second each) and stops
 # `make test` with the tool's findings and a line saying which rule failed and where it lives.
-test: lint
+test: lint system-deps
 	$(PY) -m pytest -q -n 4
+
+# What the tests need from Debian beside Python: Chromium, driven by Playwright for the console
+# tests. Installed when missing and this machine can (root with apt-get); otherwise the console
+# tests say what is missing.
+system-deps:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      chromium >/dev/null; } ; } || echo >&2 "make: chromium is missing; the console tests" \
+	    "will fail: apt-get install chromium"
 
 lint: ruff imports types
 
@@ -51,6 +60,7 @@ bench: $(VENV)/.installed
 	$(PY) bench/bench_render.py
 	$(PY) bench/bench_encoders.py
 	$(PY) bench/bench_status.py
+	$(PY) bench/bench_console.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
