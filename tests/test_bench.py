@@ -77,3 +77,9 @@ def test_bench_faults_loses_nothing_and_prints_nothing_twice():
     assert len(report["faults_visited"]) >= 3, report["faults_visited"]
     assert any(w["printing"] for w in report["windows"])
     assert any(not w["printing"] for w in report["windows"])
+
+
+def test_bench_console_loads_both_pages_in_a_real_browser():
+    report = bench("bench_console.py", "--runs", "2")
+    for page in ("console", "docs"):
+        assert report[page]["bytes"] > 0 and report[page]["fcp_p50_ms"] > 0, report
