@@ -80,6 +80,7 @@ def run_demo(listen: str = "127.0.0.1:8631", once: bool = False) -> int:
         secret, _ = server.app.state.daemon.token_store.create_sync("demo", Role.ADMIN)
         print(f"labeld demo: API at {server.url}  (interactive docs: {server.url}/docs)")
         print(f"  token (admin, for this demo only): {secret}")
+        print(f"  console: {server.url}/ui/  (sign in with the token; ?lang=hu for Hungarian)")
         jobs: dict[str, str] = {}
         with httpx.Client(base_url=server.url, timeout=10,
                           headers={"Authorization": f"Bearer {secret}"}) as client:
