@@ -113,7 +113,7 @@ def run_demo(listen: str = "127.0.0.1:8631", once: bool = False) -> int:
                   f"printer at 127.0.0.1:{sim.port}, what it received: "
                   f"http://127.0.0.1:{sim.control_port}/jobs")
             print(f"  {'':<14} label preview: {server.url}/v1/jobs/{rendered[pc.id]}/preview.png"
-                  f"  as printed: http://127.0.0.1:{sim.control_port}/jobs/1/page/0.png")
+                  f"  as printed: http://127.0.0.1:{sim.control_port}/jobs/2/page/1.png")
             ok &= states.get(pc.id) == "completed"
         if printers:
             print(f"  try: curl -H 'Authorization: Bearer {secret}' "

@@ -4,9 +4,9 @@
     PUT /faults/NAME              set a fault (body: none, {"value": true} or {"value": N})
     DELETE /faults/NAME, /faults  clear one fault, or all
     GET /jobs, DELETE /jobs       the jobs received (data base64), or forget them
-    GET /jobs/N, /jobs/N/data     one job as JSON, or its raw bytes
+    GET /jobs/N, /jobs/N/data     one job as JSON, or its raw bytes (N from 1: the first job)
     GET /jobs/N/pages             how many pages the device rendered for job N
-    GET /jobs/N/page/K.png        page K as a PNG
+    GET /jobs/N/page/K.png        page K as a PNG (K from 1, as GET /v1/jobs/ID/preview.png?page=K)
 
 Every operation is one of Simulator's own methods. Errors, the router's 404 and 405 included,
 are labeld's JSON error body `{"error": {"code", "message", "hint"}}` with the error's status.
@@ -164,23 +164,23 @@ class ControlServer:
                         media_type="application/octet-stream")
 
     async def _job_pages(self, request: Request) -> Response:
-        index = request.path_params["index"]
-        return JSONResponse({"index": int(index), "pages": len(self._pages(index))})
+        number = request.path_params["index"]
+        return JSONResponse({"number": int(number), "pages": len(self._pages(number))})
 
     async def _job_page(self, request: Request) -> Response:
         index, number = request.path_params["index"], request.path_params["number"]
         pages = self._pages(index)
-        if number.isdigit() and int(number) < len(pages):
-            return Response(pages[int(number)], media_type="image/png")
+        if number.isdigit() and 1 <= int(number) <= len(pages):
+            return Response(pages[int(number) - 1], media_type="image/png")
         raise NotFound("unknown-page", f"Job {index} has no page {number!r}.",
-                       f"Pages run from 0 to {len(pages) - 1}." if pages
+                       f"Pages run from 1 to {len(pages)}." if pages
                        else "Nothing in this job was rendered (rasters only).")
 
-    def _job(self, index: str) -> SimJob:
-        if index.isdigit() and int(index) < len(self.sim.jobs):
-            return self.sim.jobs[int(index)]
-        raise NotFound("unknown-job", f"No job with index {index!r}.",
-                       f"Indexes run from 0 to {len(self.sim.jobs) - 1}." if self.sim.jobs
+    def _job(self, number: str) -> SimJob:
+        if number.isdigit() and 1 <= int(number) <= len(self.sim.jobs):
+            return self.sim.jobs[int(number) - 1]
+        raise NotFound("unknown-job", f"No job number {number!r}.",
+                       f"Jobs are numbered from 1 to {len(self.sim.jobs)}." if self.sim.jobs
                        else "No job has arrived yet.")
 
     def _pages(self, index: str) -> list[bytes]:

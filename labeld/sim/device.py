@@ -32,7 +32,10 @@ class SimJob:
     connection: int
 
     def as_json(self) -> dict[str, Any]:
-        return {"index": self.index, "size": len(self.data), "complete": self.complete,
+        # `number` names the job in the control port's paths: 1 is the first job, as labeld's
+        # API numbers pages from 1; `index` is its place in Simulator.jobs (from 0).
+        return {"index": self.index, "number": self.index + 1, "size": len(self.data),
+                "complete": self.complete,
                 "printed": self.printed, "canceled": self.canceled,
                 "received_at": self.received_at, "connection": self.connection,
                 "data_b64": base64.b64encode(self.data).decode("ascii")}

@@ -78,9 +78,9 @@ def printed_page(sim: SimulatorThread) -> np.ndarray:
     """The simulator's rendering of its only job, from the control interface, as grey pixels."""
     sim.wait_jobs(1)
     with httpx.Client(base_url=sim.control_url, timeout=10) as client:
-        pages = client.get("/jobs/0/pages").json()["pages"]
+        pages = client.get("/jobs/1/pages").json()["pages"]
         assert pages == 1
-        png = client.get("/jobs/0/page/0.png")
+        png = client.get("/jobs/1/page/1.png")
         assert png.status_code == 200 and png.headers["content-type"] == "image/png"
     with Image.open(io.BytesIO(png.content)) as im:
         return np.asarray(im.convert("L"))

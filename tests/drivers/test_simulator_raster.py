@@ -74,13 +74,14 @@ def epson() -> Iterator[SimulatorThread]:
         yield sim
 
 
-def pages(sim: SimulatorThread, job: int = 0) -> list[np.ndarray]:
+def pages(sim: SimulatorThread, job: int = 1) -> list[np.ndarray]:
+    """The pages the simulator drew for its job number `job` (from 1), as bit arrays."""
     with httpx.Client(base_url=sim.control_url, timeout=10) as client:
         count = client.get(f"/jobs/{job}/pages")
         assert count.status_code == 200, count.text
-        assert count.json()["index"] == job
+        assert count.json()["number"] == job
         out = []
-        for n in range(count.json()["pages"]):
+        for n in range(1, count.json()["pages"] + 1):
             page = client.get(f"/jobs/{job}/page/{n}.png")
             assert page.status_code == 200 and page.headers["content-type"] == "image/png"
             out.append(png_bits(page.content))
@@ -129,7 +130,7 @@ def test_zpl_text_only_job_and_status_queries(zebra):
     zebra.wait_jobs(1)
     assert pages(zebra) == []  # no size, no graphics: nothing drawn (rasters only)
     with httpx.Client(base_url=zebra.control_url) as client:
-        missing = client.get("/jobs/0/page/0.png")
+        missing = client.get("/jobs/1/page/1.png")
         assert missing.status_code == 404 and missing.json()["error"]["code"] == "unknown-page"
         assert client.get("/jobs/5/pages").json()["error"]["code"] == "unknown-job"
 
@@ -287,10 +288,10 @@ def test_engine_render_routes(device, status, code):
         send(sim.port, b"data")
         sim.wait_jobs(1)
         with httpx.Client(base_url=sim.control_url) as client:
-            for path in ("/jobs/0/pages", "/jobs/0/page/0.png"):
+            for path in ("/jobs/1/pages", "/jobs/1/page/1.png"):
                 reply = client.get(path)
                 assert reply.status_code == status and reply.json()["error"]["code"] == code
-            assert client.get("/jobs/0/data").content == b"data"
+            assert client.get("/jobs/1/data").content == b"data"
 
 
 def test_mono_png_round_trip():

@@ -563,15 +563,16 @@ def test_jobs_over_http(sim, control):
     send_job(sim.port, b"\x00binary\xff")
     sim.wait_jobs(1)
     [job] = control.get("/jobs").json()
-    assert job["index"] == 0 and job["size"] == 8
+    assert (job["index"], job["number"], job["size"]) == (0, 1, 8)
     assert (job["complete"], job["printed"], job["canceled"]) == (True, False, False)
     assert base64.b64decode(job["data_b64"]) == b"\x00binary\xff"
     assert control.get("/state").json()["buffered"] == 1
-    data = control.get("/jobs/0/data")
+    data = control.get("/jobs/1/data")
     assert data.headers["content-type"] == "application/octet-stream"
     assert data.content == b"\x00binary\xff"
-    assert control.get("/jobs/0").json()["size"] == 8
-    assert control.get("/jobs/1/data").json()["error"]["code"] == "unknown-job"
+    assert control.get("/jobs/1").json()["size"] == 8
+    assert control.get("/jobs/2/data").json()["error"]["code"] == "unknown-job"
+    assert control.get("/jobs/0/data").json()["error"]["code"] == "unknown-job"  # from 1
     assert control.delete("/jobs").json()["jobs"] == 0
     assert control.get("/jobs").json() == []
 
@@ -599,7 +600,7 @@ def test_a_missing_job_or_page_is_a_json_404_with_its_own_code(sim, control):
     assert control.get("/jobs/first").json()["error"]["code"] == "unknown-job"
     send_job(sim.port, b"x")
     sim.wait_jobs(1)
-    resp = control.get("/jobs/0/page/0.png")  # the toy device draws nothing
+    resp = control.get("/jobs/1/page/1.png")  # the toy device draws nothing
     assert (resp.status_code, resp.json()["error"]["code"]) == (404, "no-rendering")
 
 
