@@ -80,3 +80,19 @@ def test_every_api_route_is_documented(daemon):
             documented = re.search(pattern, README) or (
                 path.endswith(("/pause", "/resume")) and "/pause`, `/resume`" in README)
             assert documented, f"{method.upper()} {path} is not in the README"
+
+
+def test_no_table_in_the_readme_is_broken_by_a_blank_line():
+    lines = README.split("\n")
+    broken = [i + 1 for i in range(1, len(lines) - 1)
+              if not lines[i].strip() and lines[i - 1].startswith("|") and lines[i + 1].startswith("|")]
+    assert broken == [], f"blank lines inside tables at README lines {broken}"
+
+
+def test_every_link_and_image_in_the_readme_stays_in_the_repository():
+    root = Path(__file__).parent.parent
+    for target in re.findall(r"\]\(([^)\s]+)\)", README):
+        assert not re.match(r"[a-z]+://", target), f"a link out of the repository: {target}"
+        path = target.split("#")[0]
+        assert not path or (root / path).resolve().is_relative_to(root.resolve()), target
+        assert not path or (root / path).exists(), f"the README links to a missing {target}"
