@@ -84,8 +84,8 @@ def test_every_api_route_is_documented(daemon):
 
 def test_no_table_in_the_readme_is_broken_by_a_blank_line():
     lines = README.split("\n")
-    broken = [i + 1 for i in range(1, len(lines) - 1)
-              if not lines[i].strip() and lines[i - 1].startswith("|") and lines[i + 1].startswith("|")]
+    broken = [i + 1 for i in range(1, len(lines) - 1) if not lines[i].strip()
+              and lines[i - 1].startswith("|") and lines[i + 1].startswith("|")]
     assert broken == [], f"blank lines inside tables at README lines {broken}"
 
 
