@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from labeld import i18n
 from labeld.daemon import Daemon
+from labeld.diagnostics.selftest import checks_json
 from labeld.reasons import lookup
 from labeld.security import Role, TokenInfo, Unauthorized
 from labeld.security.roles import role_required
@@ -206,7 +207,9 @@ class Console:
                            print: bool = False) -> Response:  # noqa: A002 - the API's name
             async def context() -> dict[str, Any]:
                 report = await self.daemon.selftest(printer_id, print_label=print)
-                return {"result": report.result, "checks": report.checks}
+                # Each check in every language; the fragment shows the reader's (`lang`).
+                return {"result": report.result,
+                        "checks": checks_json(report.checks, self.catalogues)}
             return await page(request, Role.TECH, "_selftest.html", context, state_change=True)
 
         @r.get("/jobs", response_class=HTMLResponse)

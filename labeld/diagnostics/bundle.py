@@ -21,7 +21,7 @@ from typing import Any
 from labeld import __version__
 from labeld.config import Config
 from labeld.delivery.printers import Printer
-from labeld.diagnostics.selftest import run_selftest
+from labeld.diagnostics.selftest import checks_json, run_selftest
 from labeld.i18n import Catalogues
 from labeld.intake.render import raster_to_png
 from labeld.logs import TextFormatter
@@ -78,7 +78,7 @@ async def support_bundle(config: Config, plugins: PluginManager, printers: Mappi
         if selftest:
             extra = plugins.selftest_checks(p.model.id)
             checks = await run_selftest(p, extra=extra, catalogues=catalogues)
-            entry["selftest"] = [asdict(c) for c in checks]
+            entry["selftest"] = checks_json(checks, catalogues)  # as the API shows them
         printer_entries.append(entry)
     recent = await queue.list(limit=jobs)
     buf = io.BytesIO()

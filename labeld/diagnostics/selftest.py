@@ -6,6 +6,13 @@ meaningless (the printer cannot be reached) skips the checks after it instead of
 one time out in turn. Model plugins add checks of their own (`labeld.contracts.SelfTestCheck`);
 they answer with the same `CheckResult` as the built-in ones, and `verdict` words a printer's
 reasons for them. The support bundle (labeld.diagnostics.bundle) runs a self-test per printer.
+
+A check's name, detail and hint are `Words`: each is its English text (a `str`, so everything
+that read them as English still does) and knows how to say itself in any language. Write a
+sentence as `N_("labels measure {length} mm", length=...)` (its English is the gettext id, the
+values are named and may be `Words` themselves) or `Message.ngettext(...)` for a count; `pybabel
+extract` finds both, and `check_json` words every check in every language at the edge. A
+plain `str` (the printer's own words: its model and firmware) reads the same in every language.
 """
 
 from __future__ import annotations
@@ -13,9 +20,9 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +30,7 @@ from labeld.contracts import (CheckResult, CheckStatus, PrintOptions, Reason, Se
                               Severity, Timeouts, TransportError)
 from labeld import i18n
 from labeld.delivery.printers import Printer
-from labeld.i18n import Catalogues
+from labeld.i18n import Catalogues, Translator
 from labeld.reasons import describe
 
 if TYPE_CHECKING:
@@ -36,9 +43,162 @@ CONFIG_READ_S = 1.0
 SEVERITY_ORDER: dict[CheckStatus, int] = {"ok": 0, "skip": 0, "warn": 1, "fail": 2}
 
 
+# -- words: what a check says, in every language -----------------------------------------------
+
+class Words(str):
+    """Text a person reads in a self-test. The `str` itself is the English (what a check's
+    `name`, `detail` and `hint` have always been), `say(tr)` is the text in `tr`'s language.
+    Subclasses say how; this base reads the same in every language."""
+
+    def say(self, tr: Translator) -> str:
+        return str(self)
+
+
+def say(text: str, tr: Translator) -> str:
+    """`text` in `tr`'s language: Words are worded, a plain str is the same in every language."""
+    return text.say(tr) if isinstance(text, Words) else str(text)
+
+
+class _Keep(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def _fill(template: str, values: Mapping[str, Any]) -> str:
+    # The English without loading a catalogue (a plugin names its checks at load time): the
+    # id is its own English. Like i18n.Translator.format, a bad placeholder never raises.
+    try:
+        return template.format_map(_Keep(values))
+    except (ValueError, IndexError, AttributeError, TypeError):
+        return template
+
+
+class Message(Words):
+    """A sentence from the gettext catalogues: its English id (and plural id and count),
+    with named values that may be Words themselves. Made by `N_` and `Message.ngettext`."""
+
+    msgid: str
+    plural: str | None
+    n: int
+    values: dict[str, Any]
+
+    def __new__(cls, msgid: str, values: Mapping[str, Any] | None = None,
+                plural: str | None = None, n: int = 1) -> Message:
+        values = dict(values or {})
+        english = msgid if plural is None or n == 1 else plural
+        self = super().__new__(cls, _fill(english, {"n": n, **values}))
+        self.msgid, self.plural, self.n, self.values = msgid, plural, n, values
+        return self
+
+    @classmethod
+    def ngettext(cls, singular: str, plural: str, n: int, /, **values: Any) -> Message:
+        """A sentence with a count: `{n}` is the count, the form is the language's for `n`."""
+        return cls(singular, values, plural, n)
+
+    def say(self, tr: Translator) -> str:
+        values = {k: say(v, tr) if isinstance(v, str) else v for k, v in self.values.items()}
+        if self.plural is None:
+            return tr.format(self.msgid, **values)
+        return tr.nformat(self.msgid, self.plural, self.n, **values)
+
+    def __reduce__(self) -> tuple[Any, ...]:  # copy, deepcopy (dataclasses.asdict) and pickle
+        return (Message, (self.msgid, self.values, self.plural, self.n))
+
+
+def N_(msgid: str, /, **values: Any) -> Message:
+    """A sentence to word later in the reader's language; English until then."""
+    return Message(msgid, values)
+
+
+class Said(Words):
+    """Text already worded in every language (a reason's words from `describe`); English as the
+    str, and English for a language it lacks."""
+
+    texts: dict[str, str]
+
+    def __new__(cls, texts: Mapping[str, str]) -> Said:
+        self = super().__new__(cls, texts.get(i18n.FALLBACK, ""))
+        self.texts = dict(texts)
+        return self
+
+    def say(self, tr: Translator) -> str:
+        return self.texts.get(tr.lang) or str(self)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Said, (self.texts,))
+
+
+class Joined(Words):
+    """Words joined by a separator ("5 settings read, no configuration dump")."""
+
+    parts: tuple[str, ...]
+    separator: str
+
+    def __new__(cls, parts: Iterable[str], separator: str = ", ") -> Joined:
+        parts = tuple(parts)
+        self = super().__new__(cls, separator.join(parts))
+        self.parts, self.separator = parts, separator
+        return self
+
+    def say(self, tr: Translator) -> str:
+        return self.separator.join(say(p, tr) for p in self.parts)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Joined, (self.parts, self.separator))
+
+
+class Number(Words):
+    """A measurement with the language's decimal mark (155.8 mm, 155,8 mm): `digits` after
+    the point, or as short as it goes (`:g`) without."""
+
+    value: float
+    digits: int | None
+
+    def __new__(cls, value: float, digits: int | None = None) -> Number:
+        text = f"{value:g}" if digits is None else f"{value:.{digits}f}"
+        self = super().__new__(cls, text)
+        self.value, self.digits = value, digits
+        return self
+
+    def say(self, tr: Translator) -> str:
+        from babel.numbers import get_decimal_symbol
+
+        return str(self).replace(".", get_decimal_symbol(tr.lang))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Number, (self.value, self.digits))
+
+
+def words(text: str, catalogues: Catalogues = i18n.CORE) -> dict[str, str]:
+    """`text` in every language labeld speaks, like a reason's `message`: {"en": ..., "hu": ...}."""
+    return {lang: say(text, catalogues.translator(lang)) for lang in i18n.SUPPORTED}
+
+
+def message_ids(text: str) -> list[str]:
+    """The gettext ids a text is made of (for tests and tools): a Message's id and those of
+    its values, a Joined's parts'; none for a plain str or already-worded text."""
+    if isinstance(text, Message):
+        return [text.msgid, *(i for v in text.values.values() if isinstance(v, str)
+                              for i in message_ids(v))]
+    if isinstance(text, Joined):
+        return [i for p in text.parts for i in message_ids(p)]
+    return []
+
+
+# The built-in checks' names, in the order they run.
+REACHABLE = N_("transport reachable")
+IDENTIFICATION = N_("identification")
+STATUS = N_("status")
+LATENCY = N_("round-trip latency")
+MEDIA = N_("media size")
+CONFIGURATION = N_("configuration")
+TEST_PRINT = N_("test print")
+
+
 @dataclass(frozen=True)
 class Check:
-    """One check as the self-test reports it: its result, named and timed."""
+    """One check as the self-test reports it: its result, named and timed. `name`, `detail`
+    and `hint` read as English; `check_json` gives them in every language."""
 
     name: str
     status: CheckStatus
@@ -46,6 +206,22 @@ class Check:
     detail: str
     hint: str = ""
     data: dict[str, Any] | None = None
+
+
+def check_json(check: Check, catalogues: Catalogues = i18n.CORE) -> dict[str, Any]:
+    """A check as the API and the support bundle show it: `name`, `detail` and `hint` in
+    English as always, and each in every language as `name_i18n`, `detail_i18n`, `hint_i18n`
+    ({"en": ..., "hu": ...}, the shape of a reason's `message` and `hint`)."""
+    name, detail, hint = (words(t, catalogues) for t in (check.name, check.detail, check.hint))
+    return {"name": name[i18n.FALLBACK], "status": check.status,
+            "duration_ms": check.duration_ms, "detail": detail[i18n.FALLBACK],
+            "hint": hint[i18n.FALLBACK], "data": check.data,
+            "name_i18n": name, "detail_i18n": detail, "hint_i18n": hint}
+
+
+def checks_json(checks: Iterable[Check], catalogues: Catalogues = i18n.CORE
+                ) -> list[dict[str, Any]]:
+    return [check_json(c, catalogues) for c in checks]
 
 
 CheckFn = Callable[[], Awaitable[CheckResult]]
@@ -61,10 +237,11 @@ async def _timed(name: str, fn: CheckFn, timeout: float) -> Check:
     try:
         result = await asyncio.wait_for(fn(), timeout)
     except TimeoutError:
-        result = CheckResult("fail", f"no answer within {timeout:g} s",
-                             "The printer accepted the connection but stays silent.")
+        result = CheckResult("fail", N_("no answer within {seconds} s", seconds=Number(timeout)),
+                             N_("The printer accepted the connection but stays silent."))
     except TransportError as exc:
-        result = CheckResult("fail", exc.message)
+        # The transport's own sentence is English (and names the address): said as it is.
+        result = CheckResult("fail", N_("connection problem: {error}", error=exc.message))
     return Check(name, result.status, round((time.perf_counter() - t0) * 1000, 2), result.detail,
                  result.hint, result.data)
 
@@ -74,15 +251,17 @@ def verdict(reasons: list[Reason], fields: dict[str, Any], ok_detail: str,
     """A check's result from the reasons a printer reported: fail on an error (with its hint),
     warn on anything else, ok on none; the reasons in both languages go with it, worded by
     `catalogues` (labeld's own by default: a plugin's check that reports codes of its own
-    passes `i18n.CORE.with_dirs([its locale dir])`)."""
+    passes `i18n.CORE.with_dirs([its locale dir])`). The detail and hint are the reasons'
+    words in every language; `ok_detail` is best an `N_(...)` sentence."""
     described = [describe(r, catalogues) for r in reasons]
     data = {"reasons": described, "fields": fields}
     if not reasons:
         return CheckResult("ok", ok_detail, "", data)
     errors = [r for r in reasons if r.severity is Severity.ERROR]
     first = describe(errors[0], catalogues) if errors else described[0]
-    return CheckResult("fail" if errors else "warn",
-                       ", ".join(d["message"]["en"] for d in described), first["hint"]["en"], data)
+    detail = Said({lang: ", ".join(d["message"][lang] for d in described)
+                   for lang in i18n.SUPPORTED})
+    return CheckResult("fail" if errors else "warn", detail, Said(first["hint"]), data)
 
 
 async def run_selftest(printer: Printer, *, print_label: bool = False,
@@ -97,60 +276,76 @@ async def run_selftest(printer: Printer, *, print_label: bool = False,
 
     async def reachable() -> CheckResult:
         t0 = time.perf_counter()
-        async with printer.connect(Timeouts(connect=min(printer.timeouts.connect, timeout))):
-            ms = (time.perf_counter() - t0) * 1000
-        return CheckResult("ok", f"connected to {printer.config.uri} in {ms:.1f} ms",
+        connect = min(printer.timeouts.connect, timeout)
+        try:
+            async with printer.connect(Timeouts(connect=connect)):
+                ms = (time.perf_counter() - t0) * 1000
+        except TransportError as exc:
+            # The two usual ways a shop's printer cannot be reached, in the reader's words;
+            # anything else in the transport's own (English) sentence.
+            if exc.code == "connection-refused":
+                return CheckResult("fail", N_("{uri} refused the connection",
+                                              uri=printer.config.uri))
+            if exc.code == "connect-timeout":
+                return CheckResult("fail", N_("no answer from {uri} within {seconds} s",
+                                              uri=printer.config.uri, seconds=Number(connect)))
+            raise
+        return CheckResult("ok", N_("connected to {uri} in {ms} ms", uri=printer.config.uri,
+                                    ms=Number(ms, 1)),
                            data={"connect_ms": ms})
 
-    checks.append(await _timed("transport reachable", reachable, timeout + 0.5))
+    checks.append(await _timed(REACHABLE, reachable, timeout + 0.5))
     if checks[-1].status == "fail":
-        checks[-1] = replace(checks[-1], hint="Check the printer's power, cable and IP address, "
-                                              "and that nothing blocks the port.")
-        for name in ("identification", "status", "round-trip latency", "media size",
-                     "configuration"):
-            checks.append(Check(name, "skip", 0.0, "the printer cannot be reached"))
+        checks[-1] = replace(checks[-1], hint=N_(
+            "Check the printer's power, cable and IP address, and that nothing blocks the port."))
+        for name in (IDENTIFICATION, STATUS, LATENCY, MEDIA, CONFIGURATION):
+            checks.append(Check(name, "skip", 0.0, N_("the printer cannot be reached")))
         return checks
 
     identity: dict[str, Any] = {}
+    language = printer.language.name
 
     async def identification() -> CheckResult:
         query = printer.language.identify_query()
         if query is None:
-            return CheckResult("skip", f"{printer.language.name} has no identification query")
+            return CheckResult("skip", N_("{language} has no identification query",
+                                          language=language))
         reply = await printer.ask(query, printer.language.identify_complete, timeout)
         identity.update(printer.language.decode_identity(reply))
         if not reply:
             return CheckResult(
-                "warn", "the printer did not say who it is",
-                f"A printer that does not answer {printer.language.name} identification may be"
-                " in another emulation mode (e.g. a Star printer in Star mode where ESC/POS is"
-                " configured), or its interface is one-way.")
+                "warn", N_("the printer did not say who it is"),
+                N_("A printer that does not answer {language} identification may be in another"
+                   " emulation mode (e.g. a Star printer in Star mode where ESC/POS is"
+                   " configured), or its interface is one-way.", language=language))
         if identity.get("garbled"):
-            return CheckResult("warn", f"unreadable identification reply {reply[:40]!r}",
-                               data=identity)
+            return CheckResult("warn", N_("unreadable identification reply {reply}",
+                                          reply=repr(reply[:40])), data=identity)
+        # The printer's own words (maker, model, firmware): the same in every language.
         name = " ".join(str(identity[k]) for k in ("maker", "model", "firmware") if identity.get(k))
         dpi = identity.get("dpi")
         if dpi and dpi != printer.model.dpi:
             return CheckResult(
-                "fail", f"{name}: the printer prints at {dpi} dpi, the configured model "
-                f"{printer.model.id} at {printer.model.dpi} dpi",
-                "Configure a model with the printer's resolution, or labels print at the wrong"
-                " size.", identity)
-        return CheckResult("ok", name or "identified", data=identity)
+                "fail", N_("{name}: the printer prints at {dpi} dpi, the configured model "
+                           "{model} at {model_dpi} dpi", name=name, dpi=dpi,
+                           model=printer.model.id, model_dpi=printer.model.dpi),
+                N_("Configure a model with the printer's resolution, or labels print at the"
+                   " wrong size."), identity)
+        return CheckResult("ok", name or N_("identified"), data=identity)
 
-    checks.append(await _timed("identification", identification, timeout + 0.5))
+    checks.append(await _timed(IDENTIFICATION, identification, timeout + 0.5))
 
     async def status() -> CheckResult:
         live = await printer.query_status()
         if not live.answered:
             reasons = [describe(r, catalogues) for r in live.reasons]
-            return CheckResult("warn", "no status reply",
-                               reasons[0]["hint"]["en"] if reasons else "",
+            return CheckResult("warn", N_("no status reply"),
+                               Said(reasons[0]["hint"]) if reasons else "",
                                {"reasons": reasons, "fields": live.fields})
-        return verdict(live.reasons, live.fields, "ready: no error or warning reported",
+        return verdict(live.reasons, live.fields, N_("ready: no error or warning reported"),
                        catalogues)
 
-    checks.append(await _timed("status", status, timeout + 1.0))
+    checks.append(await _timed(STATUS, status, timeout + 1.0))
 
     async def latency() -> CheckResult:
         samples = []
@@ -159,36 +354,40 @@ async def run_selftest(printer: Printer, *, print_label: bool = False,
             reply = await printer.ask(printer.language.status_query(),
                                       printer.language.status_complete, timeout)
             if not reply:
-                return CheckResult("skip", "the printer does not answer status queries")
+                return CheckResult("skip", N_("the printer does not answer status queries"))
             samples.append((time.perf_counter() - t0) * 1000)
         p50, slowest = statistics.median(samples), max(samples)
         data = {"p50_ms": round(p50, 2), "max_ms": round(slowest, 2), "samples": len(samples)}
-        detail = f"status round trip {p50:.1f} ms median, {slowest:.1f} ms worst"
+        detail = N_("status round trip {median} ms median, {worst} ms worst",
+                    median=Number(p50, 1), worst=Number(slowest, 1))
         if slowest > LATENCY_WARN_MS:
-            return CheckResult("warn", detail,
-                               "A slow network or a busy printer: check Wi-Fi signal or cabling.",
-                               data)
+            return CheckResult("warn", detail, N_("A slow network or a busy printer: check Wi-Fi"
+                                                  " signal or cabling."), data)
         return CheckResult("ok", detail, data=data)
 
-    checks.append(await _timed("round-trip latency", latency, timeout * LATENCY_SAMPLES + 1))
+    checks.append(await _timed(LATENCY, latency, timeout * LATENCY_SAMPLES + 1))
 
     async def media() -> CheckResult:
         reported = printer.last.fields.get("label_length_dots")
         wanted = printer.config.media_height_mm
         if not isinstance(reported, int) or reported <= 0:
-            return CheckResult("skip", "the printer does not report its media size")
+            return CheckResult("skip", N_("the printer does not report its media size"))
         reported_mm = reported / printer.model.dpi * 25.4
+        length = Number(reported_mm, 1)
         data = {"printer_label_length_mm": round(reported_mm, 1), "configured_mm": wanted}
         if wanted is None:
-            return CheckResult("ok", f"the printer measures labels {reported_mm:.1f} mm long "
-                               "(set media_height_mm in the config to check it)", data=data)
+            return CheckResult("ok", N_("the printer measures labels {length} mm long (set "
+                                        "media_height_mm in the config to check it)",
+                                        length=length), data=data)
         if abs(reported_mm - wanted) > 2.0:
             return CheckResult(
-                "warn", f"labels measure {reported_mm:.1f} mm, the config says {wanted:g} mm",
-                "Load the right labels or calibrate the printer's media sensor.", data)
-        return CheckResult("ok", f"labels measure {reported_mm:.1f} mm as configured", data=data)
+                "warn", N_("labels measure {length} mm, the config says {configured} mm",
+                           length=length, configured=Number(wanted)),
+                N_("Load the right labels or calibrate the printer's media sensor."), data)
+        return CheckResult("ok", N_("labels measure {length} mm as configured", length=length),
+                           data=data)
 
-    checks.append(await _timed("media size", media, 1.0))
+    checks.append(await _timed(MEDIA, media, 1.0))
 
     async def configuration() -> CheckResult:
         data = {k: v for k, v in {**identity, **printer.last.fields}.items()
@@ -201,10 +400,12 @@ async def run_selftest(printer: Printer, *, print_label: bool = False,
                                       min(timeout, CONFIG_READ_S))
             dump = printer.language.decode_config(reply)
         data["dump"] = dump
-        note = f", configuration dump: {len(dump)} item(s)" if dump else ", no configuration dump"
-        return CheckResult("ok", f"{len(data) - 1} setting(s) read{note}", data=data)
+        settings = Message.ngettext("{n} setting read", "{n} settings read", len(data) - 1)
+        note = (Message.ngettext("configuration dump: {n} item", "configuration dump: {n} items",
+                                 len(dump)) if dump else N_("no configuration dump"))
+        return CheckResult("ok", Joined((settings, note)), data=data)
 
-    checks.append(await _timed("configuration", configuration, timeout + 0.5))
+    checks.append(await _timed(CONFIGURATION, configuration, timeout + 0.5))
 
     for check in extra:
         checks.append(await _timed(check.name, partial(check.run, printer), timeout + 1.0))
@@ -216,26 +417,39 @@ async def run_selftest(printer: Printer, *, print_label: bool = False,
                 await transport.write(data)
                 await transport.finish()
             return CheckResult(
-                "ok", f"diagnostic label sent ({len(data)} bytes)",
-                "Scan each barcode on it: the thinnest that scans shows the darkness is right.")
+                "ok", Message.ngettext("diagnostic label sent ({n} byte)",
+                                       "diagnostic label sent ({n} bytes)", len(data)),
+                N_("Scan each barcode on it: the thinnest that scans shows the darkness is"
+                   " right."))
 
-        checks.append(await _timed("test print", test_print, printer.timeouts.write + 2))
+        checks.append(await _timed(TEST_PRINT, test_print, printer.timeouts.write + 2))
     return checks
 
 
-def diagnostic_label(printer: Printer, fonts: FontBook) -> bytes:
-    """A label that tells a technician about the printer at a glance: its id and time, a dpi
-    ruler, and Code 128 samples at several module widths to judge darkness and scannability."""
-    from labeld.intake.render import parse_label, render_label
+# -- the diagnostic label ----------------------------------------------------------------------
 
+def label_time(now: datetime | None = None, tz: tzinfo | None = None) -> str:
+    """The time printed on the diagnostic label: the shop's local time (the clock on its wall;
+    `tz`, or this computer's zone), with the zone's name so that a technician elsewhere reads
+    it right: "2026-12-07 23:41 CET". A naive `now` is taken as local time."""
+    local = (now or datetime.now(UTC)).astimezone(tz)
+    zone = local.tzname() or local.strftime("%z")
+    return f"{local:%Y-%m-%d %H:%M} {zone}"
+
+
+def diagnostic_document(printer: Printer, lang: str = i18n.FALLBACK, *,
+                        catalogues: Catalogues = i18n.CORE, now: datetime | None = None,
+                        tz: tzinfo | None = None) -> dict[str, Any]:
+    """The diagnostic label as a label document, worded in `lang` (server.language: the label
+    is read at the printer, by whoever stands there)."""
+    tr = catalogues.translator(lang)
     model = printer.model
     width_mm = min(model.print_width_dots / model.dpi * 25.4, 100.0)
-    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    title = N_("labeld self-test: {printer}", printer=printer.id).say(tr)
     elements: list[dict[str, Any]] = [
-        {"type": "text", "x_mm": 3, "y_mm": 2, "text": f"labeld self-test: {printer.id}",
-         "size_pt": 9, "bold": True},
-        {"type": "text", "x_mm": 3, "y_mm": 7, "text": f"{model.id}, {model.dpi} dpi, {now}",
-         "size_pt": 7},
+        {"type": "text", "x_mm": 3, "y_mm": 2, "text": title, "size_pt": 9, "bold": True},
+        {"type": "text", "x_mm": 3, "y_mm": 7,
+         "text": f"{model.id}, {model.dpi} dpi, {label_time(now, tz)}", "size_pt": 7},
     ]
     for i in range(int(width_mm) // 10):  # a 10 mm ruler: wrong spacing means a wrong dpi
         elements.append({"type": "line", "x_mm": 3 + i * 10, "y_mm": 12, "x2_mm": 3 + i * 10,
@@ -246,6 +460,18 @@ def diagnostic_label(printer: Printer, fonts: FontBook) -> bytes:
                          "x_mm": 6, "y_mm": y, "height_mm": 6, "module_dots": module,
                          "human_readable": True})
         y += 11
-    doc = {"width_mm": round(width_mm, 1), "height_mm": y + 2, "elements": elements}
-    raster = render_label(parse_label(doc, default_dpi=model.dpi), fonts)
-    return printer.language.encode_raster([raster], model, PrintOptions(copies=1, cut=True))
+    return {"width_mm": round(width_mm, 1), "height_mm": y + 2, "elements": elements}
+
+
+def diagnostic_label(printer: Printer, fonts: FontBook, lang: str = i18n.FALLBACK, *,
+                     catalogues: Catalogues = i18n.CORE, now: datetime | None = None,
+                     tz: tzinfo | None = None) -> bytes:
+    """A label that tells a technician about the printer at a glance: its id and the local
+    time, a dpi ruler, and Code 128 samples at several module widths to judge darkness and
+    scannability; in the printer's language, worded in `lang`."""
+    from labeld.intake.render import parse_label, render_label
+
+    doc = diagnostic_document(printer, lang, catalogues=catalogues, now=now, tz=tz)
+    raster = render_label(parse_label(doc, default_dpi=printer.model.dpi), fonts)
+    return printer.language.encode_raster([raster], printer.model,
+                                          PrintOptions(copies=1, cut=True))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 from fastapi import APIRouter
 
+from labeld.diagnostics.selftest import checks_json
 from labeld.http.deps import POS, TECH, DaemonDep
 
 router = APIRouter(tags=["printers"])
@@ -32,8 +33,12 @@ async def printer_status(printer_id: str, daemon: DaemonDep) -> dict[str, Any]:
 async def selftest(printer_id: str, daemon: DaemonDep,
                    print: bool = False) -> dict[str, Any]:  # noqa: A002
     """Ordered checks (reachable, identification, status, latency, media, configuration,
-    model plugins' checks, and with ?print=true a diagnostic label); each bounded."""
-    return asdict(await daemon.selftest(printer_id, print_label=print))
+    model plugins' checks, and with ?print=true a diagnostic label); each bounded. A check's
+    `name`, `detail` and `hint` are English; `name_i18n`, `detail_i18n` and `hint_i18n` carry
+    them in every language ({"en", "hu"}), like a reason's `message`."""
+    report = await daemon.selftest(printer_id, print_label=print)
+    return {**asdict(replace(report, checks=[])),
+            "checks": checks_json(report.checks, daemon.catalogues)}
 
 
 @router.post("/v1/printers/{printer_id}/pause", dependencies=[TECH])
