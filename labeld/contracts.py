@@ -299,6 +299,22 @@ class RawPolicy(abc.ABC):
         can be left out (a speed-up only: the engine ignores them anyway)."""
 
 
+@dataclass(frozen=True)
+class RawWarning:
+    """Something in a raw job that its printer would take but misprint (ZPL's UTF-8 text without
+    `^CI28`, another language's commands). The job is still accepted and sent as it is; the
+    warning travels with it (the 202 answer, the job) so the sender can fix its next jobs.
+    `code` is stable (`zpl-utf8-without-ci28`), `message` says what and where, `hint` what to
+    change; English, like the API's error messages."""
+
+    code: str
+    message: str
+    hint: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message, "hint": self.hint}
+
+
 class Language(abc.ABC):
     """A printer language: turns payloads into bytes and reads the printer's status replies."""
 
@@ -316,6 +332,19 @@ class Language(abc.ABC):
     def raw_job(self, data: bytes, copies: int) -> bytes:
         """The bytes to send for a raw (pass-through) job."""
         return data * copies
+
+    def looks_like(self, data: bytes) -> bool:
+        """Whether raw bytes look written in this language (ZPL `^XA`, ESC/POS `ESC @`, TSPL
+        `SIZE`/`PRINT` lines). A raw job its own printer's language does not recognise but
+        another language does gets a `language-mismatch` warning. Look only for what is
+        distinctive; False when unsure (the default): it only decides a warning."""
+        return False
+
+    def raw_warnings(self, data: bytes) -> list[RawWarning]:
+        """What in a raw job in this language its printers would misprint (ZPL: non-ASCII UTF-8
+        field data without `^CI28`). The job is accepted anyway; these go with it. Default:
+        none. Must be quick and never raise on odd bytes."""
+        return []
 
     @abc.abstractmethod
     def status_query(self) -> bytes:

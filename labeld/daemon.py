@@ -19,13 +19,14 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
 from labeld import i18n
 from labeld.config import Config
-from labeld.contracts import CheckStatus
+from labeld.contracts import CheckStatus, Language
 from labeld.delivery.printers import Printer, build_printers
 from labeld.delivery.scheduler import Scheduler
 from labeld.diagnostics.bundle import install_log_ring, support_bundle
@@ -39,7 +40,7 @@ from labeld.intake.prepare import prepare
 from labeld.intake.render import FontBook, raster_to_png
 from labeld.intake.templates import TemplateStore
 from labeld.pluginmanager import PluginManager, default_manager
-from labeld.security import AuditLog, Role, TokenInfo, TokenStore
+from labeld.security import AuditLog, Forbidden, Role, TokenInfo, TokenStore
 from labeld.security.audit import AuditEntry
 from labeld.store import Database, Event, EventLog, Job, JobQueue, JobState, NewJob, SubmitResult
 from labeld.views import printer_json, reasons_json
@@ -49,6 +50,8 @@ log = logging.getLogger(__name__)
 PRUNE_EVERY_S = 3600.0
 DISCOVERY_TIMEOUT_S = 10.0
 PAYLOADS = ("raw", "label", "template", "document")
+# A feed remembers this many jobs' owners (they never change) before it starts over.
+FEED_OWNERS_KEPT = 4096
 
 
 # -- what a front door hands in ----------------------------------------------------------------
@@ -148,6 +151,54 @@ class NewToken:
     info: TokenInfo
 
 
+def sees_every_job(caller: TokenInfo | None) -> bool:
+    """Whether `caller` may act on and follow every job (tech and admin), or only its own
+    (pos). None is an in-process caller (the demo, tests): trusted."""
+    return caller is None or caller.role.covers(Role.TECH)
+
+
+class EventFeed:
+    """A live subscription as one caller may see it: the events of one printer or of all,
+    every event (a technician) or only those of the caller's own jobs (a pos token), and the
+    hub's markers (GAP, CLOSED) as they come. Unsubscribe it when done."""
+
+    def __init__(self, queue: Subscription, printer: str | None, owner: str | None,
+                 owner_of: Callable[[str], Awaitable[str | None]]):
+        self.queue = queue
+        self.printer = printer
+        self.owner = owner  # None: every job's events
+        self._owner_of = owner_of
+        self._owners: dict[str, str | None] = {}  # job id -> owner, as far as looked up
+
+    async def next(self, timeout: float) -> Event | str | None:
+        """The next event this caller may see or a marker; None when `timeout` passes
+        without one. The wait is bounded, never the owner lookup, so no event is lost to a
+        timeout that strikes mid-lookup."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while (left := deadline - loop.time()) > 0:
+            try:
+                item = await asyncio.wait_for(self.queue.get(), left)
+            except TimeoutError:
+                return None
+            if isinstance(item, str) or await self.shows(item):
+                return item
+        return None
+
+    async def shows(self, event: Event) -> bool:
+        if self.printer is not None and event.printer != self.printer:
+            return False
+        if self.owner is None:
+            return True
+        if event.job_id is None:
+            return False  # a printer's status, a self-test: not a job of the caller's
+        if event.job_id not in self._owners:
+            if len(self._owners) >= FEED_OWNERS_KEPT:
+                self._owners.clear()
+            self._owners[event.job_id] = await self._owner_of(event.job_id)
+        return self._owners[event.job_id] == self.owner
+
+
 class Daemon:
     """Everything one running labeld owns. Hung on the front door (the HTTP app's state), never
     in a global.
@@ -176,6 +227,7 @@ class Daemon:
         self.template_store = template_store
         self._printers = printers
         self._pruning: asyncio.Task[None] | None = None
+        self._languages: dict[str, Language] | None = None
 
     @classmethod
     def build(cls, config: Config, plugins: PluginManager | None = None) -> Daemon:
@@ -305,34 +357,45 @@ class Daemon:
 
     # -- jobs --------------------------------------------------------------------------------
 
+    def languages(self) -> dict[str, Language]:
+        """Every loaded language by name (asked of the plugins once)."""
+        if self._languages is None:
+            self._languages = self.plugins.languages()
+        return self._languages
+
     async def submit(self, job: JobInput, role: Role,
-                     idempotency_key: str | None = None) -> SubmitResult:
+                     idempotency_key: str | None = None, owner: str | None = None,
+                     ) -> SubmitResult:
         """Check, render and store a job, then wake its printer's worker. `role` is the
-        caller's: the language's raw-command policy decides what it may send. The same
-        `idempotency_key` within a day returns the first job (`created` False)."""
+        caller's: the language's raw-command policy decides what it may send. `owner` (the
+        caller's token name) owns the job: a pos token cancels and follows only its own. The
+        same `idempotency_key` within a day returns the first job (`created` False). A raw job
+        the printer would misprint is stored with its `warnings`."""
         printer = self._printer(job.printer)
         kind, request = job.kind, job.as_request()
 
         # Scanning up to 16 MiB of raw commands or rendering is CPU work: off the event loop,
         # so status calls stay quick meanwhile.
         prepared = await asyncio.to_thread(prepare, kind, request, printer, self.fonts,
-                                           self.template_store, role=role)
+                                           self.template_store, role=role,
+                                           languages=self.languages())
         result = await self.queue.submit(
             NewJob(printer=job.printer, kind=prepared.kind, payload=prepared.payload,
                    copies=job.copies, idem_key=idempotency_key, pages=prepared.pages,
-                   raw=prepared.raw),
+                   raw=prepared.raw, owner=owner,
+                   warnings=[w.as_dict() for w in prepared.warnings]),
             max_queue=printer.config.max_queue)
         if result.created:
             self.scheduler.wake(job.printer)
         return result
 
     async def jobs(self, printer: str | None = None, state: JobState | None = None,
-                   limit: int = 100) -> list[Job]:
-        """Newest first."""
+                   limit: int = 100, owner: str | None = None) -> list[Job]:
+        """Newest first; `owner`: only the jobs that token (by name) submitted."""
         if printer is not None:
             self._printer(printer)
         return await self.queue.list(printer=printer, state=state.value if state else None,
-                                     limit=limit)
+                                     limit=limit, owner=owner)
 
     async def job(self, job_id: str) -> Job:
         """The job with its attempts."""
@@ -364,7 +427,17 @@ class Daemon:
         png = await asyncio.to_thread(raster_to_png, prepared.pages[page - 1])
         return Preview(png, len(prepared.pages))
 
-    async def cancel(self, job_id: str) -> Job:
+    async def cancel(self, job_id: str, caller: TokenInfo | None = None) -> Job:
+        """Cancel a job that has not finished. A pos `caller` may cancel only the jobs its
+        token submitted (403 `not-your-job`); tech and admin any (None: trusted)."""
+        if caller is not None and not sees_every_job(caller):
+            owner = (await self.queue.get(job_id)).owner  # an unknown job is a 404 first
+            if owner is None or owner != caller.name:
+                raise Forbidden("not-your-job",
+                                f"Job {job_id} was submitted by another token; a pos token may "
+                                "cancel only its own jobs.",
+                                "Cancel it with the token that submitted it, or ask someone "
+                                "with a tech token.")
         job = await self.queue.cancel(job_id)
         self.scheduler.wake(job.printer)  # a worker backing off on this job moves on
         return job
@@ -382,9 +455,10 @@ class Daemon:
         self.scheduler.wake(job.printer)
         return job
 
-    async def reprint(self, job_id: str) -> Job:
-        """Print a finished job again, as a new job (same printer, pages or raw bytes, copies)."""
-        job = await self.queue.reprint(job_id)
+    async def reprint(self, job_id: str, owner: str | None = None) -> Job:
+        """Print a finished job again, as a new job (same printer, pages or raw bytes, copies,
+        warnings), owned by `owner` (None: the original's owner)."""
+        job = await self.queue.reprint(job_id, owner)
         self.scheduler.wake(job.printer)
         return job
 
@@ -398,15 +472,18 @@ class Daemon:
             self._printer(printer)
         return await self.event_log.list(printer, limit=limit, after=after)
 
-    def subscribe(self, printer: str | None = None) -> Subscription:
-        """A queue of every event from now on (and GAP / CLOSED markers); the subscriber
-        filters by `printer` itself, which is only checked here. Unsubscribe when done."""
+    def subscribe(self, printer: str | None = None,
+                  caller: TokenInfo | None = None) -> EventFeed:
+        """Every event from now on (of `printer`, or all) that `caller` may see, and the GAP /
+        CLOSED markers: a pos caller sees only the events of its own jobs, tech and admin
+        everything. Unsubscribe when done."""
         if printer is not None:
             self._printer(printer)
-        return self.hub.subscribe()
+        owner = None if caller is None or sees_every_job(caller) else caller.name
+        return EventFeed(self.hub.subscribe(), printer, owner, self.queue.owner)
 
-    def unsubscribe(self, subscription: Subscription) -> None:
-        self.hub.unsubscribe(subscription)
+    def unsubscribe(self, feed: EventFeed) -> None:
+        self.hub.unsubscribe(feed.queue)
 
     # -- templates ---------------------------------------------------------------------------
 

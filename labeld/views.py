@@ -30,7 +30,7 @@ def job_json(job: Job) -> dict[str, Any]:
         "copies": job.copies, "attempts": job.attempts, "created_at": iso(job.created_at),
         "updated_at": iso(job.updated_at), "finished_at": iso(job.finished_at),
         "retry_at": iso(job.retry_at), "error": job.error, "delivery": job.delivery,
-        "evidence": job.evidence,
+        "evidence": job.evidence, "owner": job.owner, "warnings": job.warnings,
     }
     if job.attempt_log:
         out["attempt_log"] = [

@@ -289,9 +289,17 @@ def _gs_i_byte(n: int, reply: bytes) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------
 
 
+# What only ESC/POS sends: ESC @ (initialize, how every ESC/POS job starts), GS V (cut) and
+# GS v 0 (raster image). Enough to tell a receipt sent to a label printer.
+_DISTINCTIVE = (b"\x1b@", b"\x1dV", b"\x1dv0")
+
+
 class EscposLanguage(Language):
     name: ClassVar[str] = "escpos"
     policy = ESCPOS_POLICY  # see drivers/escpos/policy.py
+
+    def looks_like(self, data: bytes) -> bool:
+        return any(command in data for command in _DISTINCTIVE)
 
     def sanitize_text(self, text: str) -> bytes:
         """A text line (LF ends it) in code page cp852 (`ESC t 18`), with no control bytes."""

@@ -13,6 +13,7 @@ condition and they OR together (`05` = head open and out of paper). `00` is read
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, ClassVar, Final
@@ -171,9 +172,18 @@ def _tspl_text(text: str) -> bytes:
     return "".join(c if " " <= c <= "~" and c != '"' else "?" for c in text).encode("ascii")
 
 
+# A TSPL job: a line `SIZE <width>` (the label size) or `PRINT <sets>` (what prints it).
+_JOB_LINE = re.compile(rb"^[ \t]*(?:SIZE|PRINT)[ \t]+[0-9]", re.M)
+
+
 class TsplLanguage(Language):
     name: ClassVar[str] = "tspl"
     policy = TSPL_POLICY  # see drivers/tspl/policy.py
+
+    def looks_like(self, data: bytes) -> bool:
+        if b"SIZE" not in data and b"PRINT" not in data:
+            return False  # the usual answer, found without a regular expression
+        return _JOB_LINE.search(data) is not None
 
     def sanitize_text(self, text: str) -> bytes:
         """The inside of a double-quoted TSPL string: printable ASCII, no quote."""

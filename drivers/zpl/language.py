@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, ClassVar, Literal
 
-from labeld.contracts import Language, Model, PrintOptions, Raster, Reason, Severity, StatusReport
+from labeld.contracts import (Language, Model, PrintOptions, Raster, RawWarning, Reason, Severity,
+                              StatusReport)
 from labeld.drivers.zpl.graphics import encode_gf, ink_window
 from labeld.drivers.zpl.policy import ZPL_POLICY, zpl_field
 from labeld.reasons import GARBLED_STATUS_REPLY, NO_STATUS_REPLY
@@ -549,6 +550,70 @@ def labels_in_zpl(data: bytes) -> int | None:
 
 
 # --------------------------------------------------------------------------------------------
+# raw-job warnings: what a Zebra takes but misprints
+
+_FORMAT_START = re.compile(rb"\^XA", re.I)
+_HEX_FIELD = re.compile(rb"\^FH", re.I)
+_FIELD_DATA = (b"^FD", b"^FV")
+_UTF8 = 28  # ^CI28: field data is UTF-8; any other ^CI (^CI0 by default) reads it byte by byte
+_SHOWN_CHARS = 24
+
+
+def _ci(params: bytes) -> int | None:
+    text = params.split(b",", 1)[0].strip()
+    return int(text) if text.isdigit() else None
+
+
+def _field_text(params: bytes, escape: bytes | None) -> bytes:
+    """Field data as the printer reads it: with `^FH`, `_XX` hex escapes are bytes too."""
+    if escape is None:
+        return params
+    out = bytearray()
+    i = 0
+    while i < len(params):
+        if params[i:i + 1] == escape and re.fullmatch(rb"[0-9A-Fa-f]{2}", params[i + 1:i + 3]):
+            out.append(int(params[i + 1:i + 3], 16))
+            i += 3
+        else:
+            out.append(params[i])
+            i += 1
+    return bytes(out)
+
+
+def utf8_without_ci28(data: bytes) -> RawWarning | None:
+    """The first field whose data is non-ASCII UTF-8 while the format does not select UTF-8
+    (`^CI28`): a Zebra reads it in its current code page (^CI0 unless told otherwise) and
+    prints each accented letter as two or three wrong characters."""
+    if data.isascii() and _HEX_FIELD.search(data) is None:
+        return None  # the common case: no byte but ASCII, neither as such nor as ^FH escapes
+    commands = _zpl_commands(data)
+    if commands is None:
+        return None  # a malformed binary graphic: the bytes after it are not sure to be fields
+    ci: int | None = None
+    escape: bytes | None = None  # ^FH's escape character while a field is open
+    for name, params in commands:
+        if name == b"^CI":
+            ci = _ci(params)
+        elif name == b"^FH":
+            escape = params[:1] if params[:1] not in (b"", b",") else b"_"
+        elif name in _FIELD_DATA:
+            text = _field_text(params, escape)
+            if ci != _UTF8 and not text.isascii():
+                try:
+                    shown = text.decode("utf-8")
+                except UnicodeDecodeError:
+                    continue  # bytes of a code page the format selected: not UTF-8 text
+                shown = shown if len(shown) <= _SHOWN_CHARS else shown[:_SHOWN_CHARS] + "..."
+                return RawWarning(
+                    "zpl-utf8-without-ci28",
+                    f"Field data {shown!r} is UTF-8 text with non-ASCII characters, but the job "
+                    "does not select UTF-8 (^CI28) before it: the printer would print each "
+                    "accented letter as two or three wrong characters.",
+                    "Put ^CI28 right after ^XA in every format (^XA^CI28^FO...), or send the "
+                    "text in the code page the format selects.")
+        elif name == b"^FS":
+            escape = None
+    return None
 
 
 class ZplLanguage(Language):
@@ -601,6 +666,14 @@ class ZplLanguage(Language):
 
     def labels_in_raw(self, data: bytes) -> int | None:
         return labels_in_zpl(data)
+
+    def looks_like(self, data: bytes) -> bool:
+        """A format start, `^XA`, in any case."""
+        return _FORMAT_START.search(data) is not None
+
+    def raw_warnings(self, data: bytes) -> list[RawWarning]:
+        found = utf8_without_ci28(data)
+        return [found] if found is not None else []
 
     def config_query(self) -> bytes:
         return b"^XA^HH^XZ"

@@ -9,16 +9,21 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
-from labeld.contracts import Language, Model, Raster, Role
+from labeld.contracts import Language, Model, Raster, RawWarning, Role
 from labeld.errors import Invalid, NotFound
 from labeld.intake.placeholders import fill
 from labeld.intake.policy import check_raw
 from labeld.intake.render import FontBook, parse_label, render_label
 from labeld.intake.render.documents import document_to_rasters
 from labeld.intake.templates import TemplateStore
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class Printer(Protocol):
@@ -38,6 +43,8 @@ class Prepared:
     payload: dict[str, Any]  # what the store keeps to describe the job (no large blobs)
     pages: list[Raster] = field(default_factory=list)
     raw: bytes | None = None  # a raw job's bytes: decoded here once, stored and sent as they are
+    # What the printer would misprint in a raw job: accepted anyway, the warnings go with it.
+    warnings: list[RawWarning] = field(default_factory=list)
 
 
 def render_label_for(doc: dict[str, Any], printer: Printer, fonts: FontBook) -> Raster:
@@ -61,11 +68,49 @@ def _check_width(raster: Raster, printer: Printer) -> None:
                       "Make the label narrower or send it to a wider printer.")
 
 
+def raw_warnings(data: bytes, printer: Printer,
+                 languages: Mapping[str, Language] | None = None) -> list[RawWarning]:
+    """What `printer` would misprint in raw `data`: its language's own warnings
+    (`Language.raw_warnings`), and `language-mismatch` when the bytes look like another of
+    `languages` (every loaded one) and not like the printer's own."""
+    own = printer.language
+    found = _asked(own, lambda: list(own.raw_warnings(data)), [])
+    if languages and not _asked(own, lambda: own.looks_like(data), True):
+        others = [name for name, language in sorted(languages.items())
+                  if name != own.name and _looks_like(language, data)]
+        if others:
+            like = " or ".join(others)
+            found.append(RawWarning(
+                "language-mismatch",
+                f"The job looks like {like}, but printer {printer.id} speaks {own.name}: it "
+                "would print the commands as text, or nothing.",
+                f"Send {own.name} to this printer (GET /v1/printers names each printer's "
+                f"language), or send this job to a {like} printer."))
+    return found
+
+
+def _looks_like(language: Language, data: bytes) -> bool:
+    return _asked(language, lambda: language.looks_like(data), False)
+
+
+def _asked(language: Language, question: Callable[[], T], otherwise: T) -> T:
+    """A language's answer, or `otherwise` when it fails: a plugin's bug in a warning check
+    must not refuse (or fail) every raw job."""
+    try:
+        return question()
+    except Exception:  # a warning is advice: the job goes on without it
+        log.exception("language %s failed checking a raw job for warnings", language.name)
+        return otherwise
+
+
 def prepare(kind: str, request: dict[str, Any], printer: Printer, fonts: FontBook,
-            templates: TemplateStore, *, role: Role | None = None) -> Prepared:
+            templates: TemplateStore, *, role: Role | None = None,
+            languages: Mapping[str, Language] | None = None) -> Prepared:
     """Validate and render one job payload. Raises LabeldError (422, 404) for bad input, and
     for a raw job Forbidden (403) when it holds a command `role` may not send (None: the
-    caller checked already)."""
+    caller checked already). A raw job the printer would misprint is accepted with
+    `warnings` (see raw_warnings; `languages` are the loaded ones, to tell another printer's
+    language)."""
     if kind == "raw":
         data: bytes = request["raw"]["data"]
         if role is not None:
@@ -73,7 +118,7 @@ def prepare(kind: str, request: dict[str, Any], printer: Printer, fonts: FontBoo
             # what this role may send (no factory resets from a price field).
             check_raw(printer.language, data, role, copies=int(request.get("copies") or 1))
         return Prepared(kind, {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()},
-                        raw=data)
+                        raw=data, warnings=raw_warnings(data, printer, languages))
     if kind == "label":
         return Prepared(kind, {"label": request["label"]},
                         [render_label_for(request["label"], printer, fonts)])

@@ -220,10 +220,13 @@ SCHEMA = Schema(
     hold_kind     TEXT,  -- 'printer': held while the printer has a fault, released by itself
     delivery      TEXT,  -- NULL, 'sent' (awaiting the printer), 'confirmed', 'unconfirmed'
     evidence      TEXT,  -- what settled `delivery`: 'counter', 'status', 'none' (see Evidence)
-    restarted_at  REAL   -- when POST /v1/jobs/ID/retry gave the job a new retry budget
+    restarted_at  REAL,  -- when POST /v1/jobs/ID/retry gave the job a new retry budget
+    owner         TEXT,  -- the name of the token that submitted it (NULL: none, or before owners)
+    warnings      TEXT   -- JSON list of {code, message, hint}: what the printer would misprint
 )""",
         "CREATE UNIQUE INDEX IF NOT EXISTS jobs_idem ON jobs(idem_key) WHERE idem_key IS NOT NULL",
         "CREATE INDEX IF NOT EXISTS jobs_queue ON jobs(printer, state, seq)",
+        "CREATE INDEX IF NOT EXISTS jobs_owner ON jobs(owner, seq) WHERE owner IS NOT NULL",
         ("CREATE INDEX IF NOT EXISTS jobs_finished ON jobs(finished_at)"
          " WHERE finished_at IS NOT NULL"),
         """CREATE TABLE IF NOT EXISTS attempts (
@@ -262,7 +265,7 @@ SCHEMA = Schema(
     # Columns added after spool files with these tables were written (see Schema).
     added_columns=MappingProxyType({
         "jobs": MappingProxyType({"hold_kind": "TEXT", "delivery": "TEXT", "evidence": "TEXT",
-                                  "restarted_at": "REAL"}),
+                                  "restarted_at": "REAL", "owner": "TEXT", "warnings": "TEXT"}),
         "pages": MappingProxyType({"ink": "TEXT"}),
     }),
 )
@@ -278,6 +281,8 @@ class NewJob:
     idem_key: str | None = None
     pages: list[Raster] = field(default_factory=list)  # rendered at submit, for raster jobs
     raw: bytes | None = None  # a raw job's bytes, decoded once at intake
+    owner: str | None = None  # the submitting token's name
+    warnings: list[dict[str, str]] = field(default_factory=list)  # {code, message, hint}
 
     def body_hash(self) -> str:
         raw = hashlib.sha256(self.raw).hexdigest() if self.raw is not None else None
@@ -316,6 +321,8 @@ class Job:
     delivery: str | None = None
     evidence: str | None = None
     failures: int = 0  # attempts that failed and count towards max_attempts (this one included)
+    owner: str | None = None  # the name of the token that submitted it; None for jobs without
+    warnings: list[dict[str, str]] = field(default_factory=list)  # {code, message, hint}
     attempt_log: list[Attempt] = field(default_factory=list)
     pages: list[Raster] = field(default_factory=list)  # loaded when the job is claimed
     raw: bytes | None = None  # a raw job's bytes, loaded when the job is claimed
@@ -332,6 +339,7 @@ class Job:
             attempts=r["attempts"], created_at=r["created_at"], updated_at=r["updated_at"],
             finished_at=r["finished_at"], retry_at=r["retry_at"], error=error,
             idem_key=r["idem_key"], delivery=r["delivery"], evidence=r["evidence"],
+            owner=r["owner"], warnings=json.loads(r["warnings"]) if r["warnings"] else [],
         )
 
 
@@ -377,6 +385,13 @@ class JobQueue:
                     "SELECT * FROM jobs WHERE idem_key=? AND created_at>?",
                     (new.idem_key, now - IDEMPOTENCY_WINDOW_S)).fetchone()
                 if row is not None:
+                    if row["owner"] is not None and new.owner is not None and \
+                            row["owner"] != new.owner:
+                        # Another token's job: never hand it (and its cancel) to this caller.
+                        raise Invalid(
+                            "idempotency-key-reused",
+                            "This Idempotency-Key was already used by another token's job.",
+                            "Make keys unique per client (e.g. prefix the till's name).")
                     if row["body_hash"] != body_hash:
                         raise Invalid(
                             "idempotency-key-reused",
@@ -399,9 +414,10 @@ class JobQueue:
             # nothing, hence not in TRANSITIONS.
             seq = conn.execute(
                 "INSERT INTO jobs (id, printer, state, kind, payload, copies, idem_key, body_hash,"
-                " created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                " created_at, updated_at, owner, warnings) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (job_id, new.printer, JobState.PENDING, new.kind, json.dumps(new.payload),
-                 new.copies, new.idem_key, body_hash, now, now)).lastrowid
+                 new.copies, new.idem_key, body_hash, now, now, new.owner,
+                 json.dumps(new.warnings) if new.warnings else None)).lastrowid
             conn.executemany(
                 "INSERT INTO pages (job_id, n, width, height, dpi, rows, ink)"
                 " VALUES (?,?,?,?,?,?,?)",
@@ -414,7 +430,8 @@ class JobQueue:
             job = Job(id=job_id, seq=seq, printer=new.printer, state=JobState.PENDING,
                       kind=new.kind, payload=new.payload, copies=new.copies, attempts=0,
                       created_at=now, updated_at=now, finished_at=None, retry_at=None,
-                      error=None, idem_key=new.idem_key)
+                      error=None, idem_key=new.idem_key, owner=new.owner,
+                      warnings=list(new.warnings))
             return SubmitResult(job, created=True)
 
         return await self.db.run(op)
@@ -437,7 +454,10 @@ class JobQueue:
         return await self.db.run(op)
 
     async def list(self, printer: str | None = None, state: str | None = None,
-                   limit: int = 100) -> builtins.list[Job]:  # `list` is this method here
+                   limit: int = 100, owner: str | None = None,
+                   ) -> builtins.list[Job]:  # `list` is this method here
+        """Newest first; `owner`: only the jobs that token (by name) submitted."""
+
         def op(conn: sqlite3.Connection) -> builtins.list[Job]:
             sql, args = "SELECT * FROM jobs WHERE 1=1", []
             if printer:
@@ -446,9 +466,22 @@ class JobQueue:
             if state:
                 sql += " AND state=?"
                 args.append(state)
+            if owner is not None:
+                sql += " AND owner=?"
+                args.append(owner)
             sql += " ORDER BY seq DESC LIMIT ?"
             args.append(limit)
             return [Job.from_row(r) for r in conn.execute(sql, args)]
+
+        return await self.db.run(op)
+
+    async def owner(self, job_id: str) -> str | None:
+        """The name of the token that submitted the job; None for a job without one or a job
+        that is not there (pruned)."""
+
+        def op(conn: sqlite3.Connection) -> str | None:
+            row = conn.execute("SELECT owner FROM jobs WHERE id=?", (job_id,)).fetchone()
+            return row["owner"] if row is not None else None
 
         return await self.db.run(op)
 
@@ -562,10 +595,11 @@ class JobQueue:
 
         return await self.db.run(op)
 
-    async def reprint(self, job_id: str) -> Job:
+    async def reprint(self, job_id: str, owner: str | None = None) -> Job:
         """A new job with what a finished one printed: same printer, payload, copies, pages or
-        raw bytes, at the end of the queue. The original keeps its id and history (a reprint
-        is a new print, unlike `restart`)."""
+        raw bytes (and their warnings), at the end of the queue. The original keeps its id and
+        history (a reprint is a new print, unlike `restart`). `owner` submits the new job (None:
+        the original's owner)."""
 
         def op(conn: sqlite3.Connection) -> Job:
             state = _state(conn, job_id)
@@ -576,8 +610,9 @@ class JobQueue:
             new_id, now = uuid.uuid4().hex, time.time()
             conn.execute(
                 "INSERT INTO jobs (id, printer, state, kind, payload, copies, created_at,"
-                " updated_at) SELECT ?, printer, ?, kind, payload, copies, ?, ? FROM jobs"
-                " WHERE id=?", (new_id, JobState.PENDING, now, now, job_id))
+                " updated_at, owner, warnings) SELECT ?, printer, ?, kind, payload, copies, ?, ?,"
+                " coalesce(?, owner), warnings FROM jobs WHERE id=?",
+                (new_id, JobState.PENDING, now, now, owner, job_id))
             conn.execute("INSERT INTO pages (job_id, n, width, height, dpi, rows, ink)"
                          " SELECT ?, n, width, height, dpi, rows, ink FROM pages WHERE job_id=?",
                          (new_id, job_id))

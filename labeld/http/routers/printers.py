@@ -9,27 +9,36 @@ from fastapi import APIRouter
 
 from labeld.diagnostics.selftest import checks_json
 from labeld.http.deps import POS, TECH, DaemonDep
+from labeld.http.schemas import (UNKNOWN_PRINTER, Printer, PrinterList, PrinterStatus,
+                                 SelfTestReport, documented)
 
 router = APIRouter(tags=["printers"])
 
+ONE_PRINTER = {404: {"unknown-printer": UNKNOWN_PRINTER}}
 
-@router.get("/v1/printers", dependencies=[POS])
+
+@router.get("/v1/printers", dependencies=[POS], **documented(PrinterList))
 async def list_printers(daemon: DaemonDep) -> dict[str, Any]:
+    """Every configured printer with its state and reasons, as last seen."""
     return {"printers": await daemon.printers()}
 
 
-@router.get("/v1/printers/{printer_id}", dependencies=[POS])
+@router.get("/v1/printers/{printer_id}", dependencies=[POS],
+            **documented(Printer, 404, 422, examples=ONE_PRINTER))
 async def get_printer(printer_id: str, daemon: DaemonDep) -> dict[str, Any]:
+    """One printer, as last seen."""
     return await daemon.printer(printer_id)
 
 
-@router.get("/v1/printers/{printer_id}/status", dependencies=[TECH])
+@router.get("/v1/printers/{printer_id}/status", dependencies=[TECH],
+            **documented(PrinterStatus, 403, 404, 422, examples=ONE_PRINTER))
 async def printer_status(printer_id: str, daemon: DaemonDep) -> dict[str, Any]:
     """Ask the device now; answers within the status timeout even if the printer is dead."""
     return await daemon.printer_status(printer_id)
 
 
-@router.post("/v1/printers/{printer_id}/selftest", dependencies=[TECH])
+@router.post("/v1/printers/{printer_id}/selftest", dependencies=[TECH],
+             **documented(SelfTestReport, 403, 404, 422, examples=ONE_PRINTER))
 async def selftest(printer_id: str, daemon: DaemonDep,
                    print: bool = False) -> dict[str, Any]:  # noqa: A002
     """Ordered checks (reachable, identification, status, latency, media, configuration,
@@ -41,11 +50,17 @@ async def selftest(printer_id: str, daemon: DaemonDep,
             "checks": checks_json(report.checks, daemon.catalogues)}
 
 
-@router.post("/v1/printers/{printer_id}/pause", dependencies=[TECH])
+@router.post("/v1/printers/{printer_id}/pause", dependencies=[TECH],
+             **documented(Printer, 403, 404, 422, examples=ONE_PRINTER,
+                          description="The printer, paused (kept across restarts)."))
 async def pause(printer_id: str, daemon: DaemonDep) -> dict[str, Any]:
+    """Hold the printer's queue until resumed, across restarts too."""
     return await daemon.pause(printer_id)
 
 
-@router.post("/v1/printers/{printer_id}/resume", dependencies=[TECH])
+@router.post("/v1/printers/{printer_id}/resume", dependencies=[TECH],
+             **documented(Printer, 403, 404, 422, examples=ONE_PRINTER,
+                          description="The printer, printing again."))
 async def resume(printer_id: str, daemon: DaemonDep) -> dict[str, Any]:
+    """Release the printer's queue."""
     return await daemon.resume(printer_id)

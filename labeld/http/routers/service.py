@@ -10,18 +10,21 @@ from fastapi import APIRouter, Response
 
 from labeld.diagnostics.metrics import METRICS_CONTENT_TYPE
 from labeld.http.deps import TECH, DaemonDep
+from labeld.http.schemas import DiscoverList, Health, PluginsInfo, documented
 
 router = APIRouter()
 
 
-
-@router.get("/healthz", tags=["service"])
+@router.get("/healthz", tags=["service"], **documented(Health, guarded=False))
 async def healthz() -> dict[str, str]:
+    """Liveness; needs no token."""
     return {"status": "ok"}
 
 
 @router.get("/v1/support-bundle", tags=["service"], dependencies=[TECH],
-            response_class=Response)
+            response_class=Response, **documented(
+                None, 403, media_type="application/zip",
+                description="labeld-support-<time>.zip (Content-Disposition: attachment)."))
 async def bundle(daemon: DaemonDep) -> Response:
     """A zip for offline diagnosis: versions, plugins, redacted config, printers with live
     status and self-test, recent jobs with previews, events and log lines."""
@@ -31,20 +34,31 @@ async def bundle(daemon: DaemonDep) -> Response:
         "Content-Disposition": f'attachment; filename="labeld-support-{stamp}.zip"'})
 
 
-@router.get("/v1/discover", tags=["printers"], dependencies=[TECH])
+@router.get("/v1/discover", tags=["printers"], dependencies=[TECH], **documented(
+    DiscoverList, 403, 504, examples={504: {"discovery-timeout": {
+        "summary": "discovery-timeout", "value": {"error": {
+            "code": "discovery-timeout", "message": "Scanning the buses took too long.",
+            "hint": "Try again; if it keeps happening, see the labeld log."}}}}}))
 async def discover(daemon: DaemonDep) -> dict[str, Any]:
     """Printers connected to this machine now (USB), with the URI to configure and the
     model that matches; `configured` says which printer entry already uses the URI."""
     return {"devices": [asdict(d) for d in await daemon.discover()]}
 
 
-@router.get("/v1/plugins", tags=["service"], dependencies=[TECH])
+@router.get("/v1/plugins", tags=["service"], dependencies=[TECH],
+            **documented(PluginsInfo, 403))
 async def plugins_info(daemon: DaemonDep) -> dict[str, Any]:
+    """Loaded plugins (with their errors), models, languages and transports."""
     return await daemon.plugins_info()
 
 
 # GET /metrics, added by create_app with or without the tech role check: whether a scrape
-# needs a token is configuration (`security.metrics_open`).
+# needs a token is configuration (`security.metrics_open`). METRICS_DOC declares its answers
+# for the app's add_api_route (as `**documented(...)` does for the routes above).
 async def metrics(daemon: DaemonDep) -> Response:
     """Prometheus text format: printers' state and queues, jobs by state."""
     return Response(await daemon.metrics(), media_type=METRICS_CONTENT_TYPE)
+
+
+METRICS_DOC = documented(None, 403, media_type=METRICS_CONTENT_TYPE,
+                         description="Prometheus text exposition format.")
