@@ -17,6 +17,7 @@ import httpx
 
 from labeld.config import Config, PrinterConfig, ServerConfig
 from labeld.contracts import Model
+from labeld.errors import LabeldError
 from labeld.pluginmanager import default_manager
 from labeld.security import Role
 from labeld.server import ServerThread
@@ -76,7 +77,14 @@ def run_demo(listen: str = "127.0.0.1:8631", once: bool = False) -> int:
                                           model=model.id, name=f"Simulated {model.name}"))
         config = Config(server=ServerConfig(listen=listen, spool=str(Path(tmp) / "spool.db"),
                                             log_level="warning"), printers=printers)
-        server = stack.enter_context(ServerThread(config, listen=listen, plugins=plugins))
+        try:
+            server = stack.enter_context(ServerThread(config, listen=listen, plugins=plugins))
+        except RuntimeError:  # uvicorn could not bind (the CLI checks first; this is the race)
+            raise LabeldError(
+                "listen-failed", f"The demo's daemon could not listen on {listen}: another "
+                "program probably uses that port.",
+                "Stop that program (a labeld already running?), or give the demo another "
+                "port: labeld demo --listen 127.0.0.1:OTHER_PORT") from None
         secret, _ = server.app.state.daemon.token_store.create_sync("demo", Role.ADMIN)
         print(f"labeld demo: API at {server.url}  (interactive docs: {server.url}/docs)")
         print(f"  token (admin, for this demo only): {secret}")
