@@ -322,7 +322,9 @@ class Daemon:
         checks = await run_selftest(p, print_label=print_label,
                                     extra=self.plugins.selftest_checks(p.model.id),
                                     catalogues=self.catalogues,
-                                    label=lambda: diagnostic_label(p, self.fonts))
+                                    label=lambda: diagnostic_label(
+                                        p, self.fonts, self.config.server.language,
+                                        catalogues=self.catalogues))
         result = worst(checks)
         await self.hub.emit("selftest", printer=printer_id, code=result,
                             message=f"self-test: {result}")

@@ -26,6 +26,10 @@ from labeld.sim import SimulatorThread
 from labeld.store import Database
 
 # Fast retries keep fault tests short; the production defaults are in examples/labeld.toml.
+# The suite reads English words (CLI output, messages) unless a test asks for Hungarian: a
+# developer's machine with LANG=hu_HU must not change what the tests see.
+os.environ["LABELD_LANG"] = "en"
+
 FAST_DELIVERY = DeliveryConfig(max_attempts=4, backoff_initial_s=0.05, backoff_max_s=0.2,
                                connect_timeout_s=1.0, write_timeout_s=1.0, status_timeout_s=1.0)
 # A printer that is down long enough for a test to look at its waiting job: retried, never aborted.

@@ -123,7 +123,8 @@ class Guard:
             if token is None:
                 raise Unauthorized("token-required", "This request needs an API token.",
                                    "Send Authorization: Bearer <token>; an administrator creates "
-                                   "tokens with `labeld token create NAME --role ROLE`.")
+                                   "tokens with `labeld token create --name NAME --role ROLE "
+                                   "--config /etc/labeld/labeld.toml`.")
             raise Unauthorized("token-invalid", "The API token is not valid (unknown or revoked).",
                                "Check the token, or ask an administrator for a new one.")
         if self.limiter is not None:

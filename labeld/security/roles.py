@@ -32,5 +32,5 @@ def role_required(needed: Role, have: Role, what: str) -> Forbidden:
     """The 403 for a caller whose role is below `needed`."""
     return Forbidden("insufficient-role",
                      f"{what} needs the {needed.value} role; this token has {have.value}.",
-                     "Use a token with that role; an administrator creates them with "
-                     "`labeld token create NAME --role ROLE`.")
+                     "Use a token with that role; an administrator creates them with `labeld "
+                     "token create --name NAME --role ROLE --config /etc/labeld/labeld.toml`.")
