@@ -441,7 +441,9 @@ class Daemon:
                                 "Cancel it with the token that submitted it, or ask someone "
                                 "with a tech token.")
         job = await self.queue.cancel(job_id)
-        self.scheduler.wake(job.printer)  # a worker backing off on this job moves on
+        # The printer's worker may hold the job, asking the printer's status before sending
+        # it; and one backing off on this job moves on.
+        self.scheduler.canceled(job.printer, job_id)
         return job
 
     async def retry(self, job_id: str) -> Job:

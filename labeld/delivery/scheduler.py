@@ -72,6 +72,7 @@ class PrinterWorker:
         self.emit = emit
         self.catalogues = catalogues  # the words of reasons: labeld's and the plugins'
         self._wake = asyncio.Event()
+        self._canceled: set[str] = set()  # canceled while in this worker's hands (see canceled)
         self.task: asyncio.Task | None = None
         self._sent: dict[str, Sent] = {}  # in the order the printer got them
         self._counter_base: int | None = None  # the label counter before the first of _sent
@@ -81,6 +82,12 @@ class PrinterWorker:
         self.restarts = 0
 
     def wake(self) -> None:
+        self._wake.set()
+
+    def canceled(self, job_id: str) -> None:
+        """A job was canceled: if this worker holds it (asking the printer's status before
+        sending it, which takes up to the status timeout), it must not send it afterwards."""
+        self._canceled.add(job_id)
         self._wake.set()
 
     def _describe(self, reason: Reason) -> dict[str, Any]:
@@ -197,6 +204,10 @@ class PrinterWorker:
                 # cost another status timeout before every job.
                 self._counter_base = (await self.printer.read_counter() if status.answered
                                       else None)
+            if claimed.id in self._canceled:  # canceled while the printer was being asked
+                self._canceled.discard(claimed.id)
+                continue
+            self._canceled.clear()  # cancels of jobs no longer in hand need no memory
             self.printer.busy = True
             try:
                 done = await self.deliver(claimed)
@@ -499,3 +510,8 @@ class Scheduler:
         worker = self.workers.get(printer_id)
         if worker:
             worker.wake()
+
+    def canceled(self, printer_id: str, job_id: str) -> None:
+        worker = self.workers.get(printer_id)
+        if worker:
+            worker.canceled(job_id)

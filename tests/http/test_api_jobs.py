@@ -283,3 +283,18 @@ def test_no_json_body_whatsoever_makes_the_server_fail(client):
             assert set(resp.json()["error"]) >= {"code", "message", "hint"}
 
     check()
+
+
+def test_a_job_canceled_while_its_printer_is_asked_for_status_is_never_sent(daemon, simulator):
+    """The worker holds a job while it asks the printer's status before sending it (up to the
+    status timeout with a silent printer): a cancel in that window must still stop it."""
+    sim = simulator("zpl")
+    sim.set_fault("silent")
+    client = daemon([printer("shelf", sim, "zebra-generic-203")], delivery=PATIENT_DELIVERY)
+    jid = client.post("/v1/jobs", json={"printer": "shelf", "raw": {"data": ZPL}}).json()["id"]
+    wait_for(lambda: client.get(f"/v1/jobs/{jid}").json()["state"] == "processing")
+    assert client.delete(f"/v1/jobs/{jid}").json()["state"] == "canceled"
+    sim.clear_faults()
+    time.sleep(PATIENT_DELIVERY.status_timeout_s + 0.5)
+    assert [j for j in sim.jobs() if j.complete] == []
+    assert client.get(f"/v1/jobs/{jid}").json()["state"] == "canceled"
