@@ -25,22 +25,11 @@ from labeld.security.audit import STATE_KEY, AuditLog
 from labeld.contracts import Role
 from labeld.security.tokens import TokenStore
 from tests.conftest import run
+from tests.http.streaming import Source
 
 
 class Body(BaseModel):
     printer: str
-
-
-class Source:
-    """A streaming request body that counts how much of it was taken."""
-
-    def __init__(self, chunks: int, size: int = 1024):
-        self.chunks, self.size, self.taken = chunks, size, 0
-
-    async def __aiter__(self):
-        for _ in range(self.chunks):
-            self.taken += 1
-            yield b"x" * self.size
 
 
 def gated_app(db, rate: RateConfig | None = None) -> tuple[FastAPI, TokenStore, AuditLog]:

@@ -30,6 +30,7 @@ from labeld.http.middleware import (
     normalize_origin,
     split_host,
 )
+from tests.http.streaming import Source
 
 POS_ORIGIN = "https://pos.example.com"
 
@@ -234,18 +235,6 @@ def test_a_streamed_body_without_a_content_type_is_refused():
 
 
 # -- body limit ----------------------------------------------------------------------------
-
-class Source:
-    """A streaming request body that counts how much of it was taken."""
-
-    def __init__(self, chunks: int, size: int = 1024):
-        self.chunks, self.size, self.taken = chunks, size, 0
-
-    async def __aiter__(self):
-        for _ in range(self.chunks):
-            self.taken += 1
-            yield b"x" * self.size
-
 
 def test_a_declared_length_over_the_limit_is_refused_before_reading():
     app = Echo()

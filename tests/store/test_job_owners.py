@@ -14,15 +14,6 @@ from tests.conftest import run
 WARNING = {"code": "zpl-utf8-without-ci28", "message": "Field data ...", "hint": "^CI28"}
 
 
-@pytest.fixture
-def jobs(tmp_path):
-    db = Database(tmp_path / "spool.db")
-    queue = JobQueue(db)
-    db.open()
-    yield queue
-    db.close()
-
-
 def submit(jobs, owner=None, warnings=(), key=None, raw=b"^XA^XZ"):
     new = NewJob("p1", "raw", {"bytes": len(raw)}, raw=raw, owner=owner,
                  warnings=list(warnings), idem_key=key)

@@ -9,23 +9,13 @@ from pathlib import Path
 import pytest
 
 from labeld.errors import Conflict, LabeldError
-from labeld.store.database import Database
-from labeld.store.jobs import (TRANSITIONS, Evidence, Finish, JobQueue, JobState, JobStateConflict,
+from labeld.store.jobs import (TRANSITIONS, Evidence, Finish, JobState, JobStateConflict,
                                NewJob, Op, check_move)
 from tests.conftest import run
 
 P, H, R = JobState.PENDING, JobState.HELD, JobState.PROCESSING
 C, X, A = JobState.COMPLETED, JobState.CANCELED, JobState.ABORTED
 FAULT = {"code": "paper-out", "message": "The printer is out of paper.", "hint": "Load paper."}
-
-
-@pytest.fixture
-def jobs(tmp_path):
-    db = Database(tmp_path / "spool.db")
-    queue = JobQueue(db)
-    db.open()
-    yield queue
-    db.close()
 
 
 def submit(jobs, printer="p1", data="^XA^XZ", key=None):
