@@ -172,6 +172,9 @@ class PrinterWorker:
                 self.printer.busy = False
                 await self._rest()
                 continue
+            # Cancels known before this claim are for jobs the store already kept from it (or
+            # that were retried since): only one that comes while a job is in hand counts.
+            known_cancels = set(self._canceled)
             claimed = await self.queue.claim_next(self.printer.id)
             if claimed is None:
                 self.printer.busy = False
@@ -189,6 +192,7 @@ class PrinterWorker:
             if isinstance(claimed, float):  # the head job is backing off until then
                 await self._sleep_or_wake(max(0.0, claimed - time.time()))
                 continue
+            self._canceled -= known_cancels
             status = await self.printer.recent_status(PREFLIGHT_MAX_AGE_S)
             await self._observe(status)
             if status.fault is not None:
@@ -205,9 +209,11 @@ class PrinterWorker:
                 self._counter_base = (await self.printer.read_counter() if status.answered
                                       else None)
             if claimed.id in self._canceled:  # canceled while the printer was being asked
-                self._canceled.discard(claimed.id)
+                # Closes the attempt; the store keeps the cancel (or, if the job was retried
+                # in the meantime, puts it back in the queue).
+                await self.queue.finish_attempt(Finish(claimed.id, JobState.PENDING,
+                                                       Outcome.HOLD))
                 continue
-            self._canceled.clear()  # cancels of jobs no longer in hand need no memory
             self.printer.busy = True
             try:
                 done = await self.deliver(claimed)
