@@ -98,3 +98,20 @@ def test_the_api_docs_load_without_internet(shop):
         for asset in assets:
             assert f"/docs-assets/{asset}" in html
             assert c.get(f"/docs-assets/{asset}").status_code == 200
+
+
+def test_a_shop_token_may_cancel_its_own_jobs_from_the_page_and_no_one_elses(shop):
+    shop.post("/v1/printers/shelf/pause")
+    mine_token = token(shop, "pos", "till-1")
+    job = {"printer": "shelf", "raw": {"data": "^XA^XZ"}}
+    mine = httpx.post(f"{shop.server.url}/v1/jobs", json=job,
+                      headers={"Authorization": f"Bearer {mine_token}"}).json()
+    other = shop.post("/v1/jobs", json=job).json()
+    c = browser(shop, mine_token)
+    page = c.get("/ui/jobs").text
+    assert f'data-url="/v1/jobs/{mine["id"]}"' in page
+    assert f'data-url="/v1/jobs/{other["id"]}"' not in page
+    csrf = re.search(r'name="csrf-token" content="([0-9a-f]+)"', page).group(1)
+    assert c.delete(f"/v1/jobs/{mine['id']}", headers={"X-CSRF-Token": csrf}).status_code == 200
+    refused = c.delete(f"/v1/jobs/{other['id']}", headers={"X-CSRF-Token": csrf})
+    assert refused.json()["error"]["code"] == "not-your-job"
