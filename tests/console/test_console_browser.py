@@ -147,3 +147,29 @@ def test_a_shop_token_sees_no_technician_buttons(shop, page):
     assert page.locator("button:has-text('Pause')").count() == 0
     page.goto(f"{shop.server.url}/ui/printers/shelf")
     playwright_api.expect(page.locator("h1")).to_have_text("Not for your role")
+
+
+def test_on_a_phone_the_cards_stack_and_the_keyboard_reaches_everything(shop, browser):
+    context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True,
+                                  has_touch=True, locale="hu-HU")
+    page = context.new_page()
+    try:
+        sign_in(page, shop.server.url, token(shop, "tech", "anna"))
+        shelf, till = card(page, "shelf").bounding_box(), card(page, "till").bounding_box()
+        assert till["y"] >= shelf["y"] + shelf["height"]  # one column, not side by side
+        assert shelf["x"] + shelf["width"] <= 375  # nothing wider than the screen
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+        shot(page, "printers-phone-hu")
+
+        page.keyboard.press("Tab")  # the first stop is the skip link, shown when focused
+        skip = page.locator("a.skip")
+        playwright_api.expect(skip).to_be_focused()
+        page.keyboard.press("Enter")
+        assert page.evaluate("location.hash") == "#main"
+        reached = set()
+        for _ in range(40):  # every button on the page is reachable by Tab
+            page.keyboard.press("Tab")
+            reached.add(page.evaluate("document.activeElement.textContent.trim()"))
+        assert {"Szüneteltetés", "Hibakeresés", "Próbacímke"} <= reached
+    finally:
+        context.close()
