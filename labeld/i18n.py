@@ -293,3 +293,144 @@ def extract_english_catalogue(fileobj: IO[bytes], keywords: Any, comment_tags: A
         else:
             english = " / ".join(cast(tuple[str, ...], message.string))
             yield message.lineno or 0, "ngettext", tuple(message.id), [english]
+
+
+# --- words said later: a sentence that knows how to say itself in any language ---------------
+
+class Words(str):
+    """Text a person reads, made before anyone knows in which language it will be read (a
+    self-test check's detail, a log line). The `str` itself is the English, so whatever reads
+    it as a plain string still works; `say(tr)` is the text in `tr`'s language. Subclasses say
+    how; this base reads the same in every language.
+
+    Write a sentence as `N_("labels measure {length} mm", length=...)`: its English is the
+    gettext id (`pybabel extract` finds it), its values are named and may be Words themselves."""
+
+    def say(self, tr: Translator) -> str:
+        return str(self)
+
+
+def say(text: str, tr: Translator) -> str:
+    """`text` in `tr`'s language: Words are worded, a plain str is the same in every language."""
+    return text.say(tr) if isinstance(text, Words) else str(text)
+
+
+def _english(template: str, values: Mapping[str, Any]) -> str:
+    # The English without loading a catalogue (a plugin names its checks at load time): the
+    # id is its own English. Like Translator.format, a bad placeholder never raises.
+    try:
+        return template.format_map(_Values(values))
+    except (ValueError, IndexError, AttributeError, TypeError):
+        return template
+
+
+class Message(Words):
+    """A sentence from the gettext catalogues: its English id (and plural id and count),
+    with named values that may be Words themselves. Made by `N_` and `Message.ngettext`."""
+
+    msgid: str
+    plural: str | None
+    n: int
+    values: dict[str, Any]
+
+    def __new__(cls, msgid: str, values: Mapping[str, Any] | None = None,
+                plural: str | None = None, n: int = 1) -> Message:
+        values = dict(values or {})
+        english = msgid if plural is None or n == 1 else plural
+        self = super().__new__(cls, _english(english, {"n": n, **values}))
+        self.msgid, self.plural, self.n, self.values = msgid, plural, n, values
+        return self
+
+    @classmethod
+    def ngettext(cls, singular: str, plural: str, n: int, /, **values: Any) -> Message:
+        """A sentence with a count: `{n}` is the count, the form is the language's for `n`."""
+        return cls(singular, values, plural, n)
+
+    def say(self, tr: Translator) -> str:
+        values = {k: say(v, tr) if isinstance(v, str) else v for k, v in self.values.items()}
+        if self.plural is None:
+            return tr.format(self.msgid, **values)
+        return tr.nformat(self.msgid, self.plural, self.n, **values)
+
+    def __reduce__(self) -> tuple[Any, ...]:  # copy, deepcopy (dataclasses.asdict) and pickle
+        return (Message, (self.msgid, self.values, self.plural, self.n))
+
+
+def N_(msgid: str, /, **values: Any) -> Message:
+    """A sentence to word later in the reader's language; English until then."""
+    return Message(msgid, values)
+
+
+class Said(Words):
+    """Text already worded in every language (a reason's words from `describe`); English as the
+    str, and English for a language it lacks."""
+
+    texts: dict[str, str]
+
+    def __new__(cls, texts: Mapping[str, str]) -> Said:
+        self = super().__new__(cls, texts.get(FALLBACK, ""))
+        self.texts = dict(texts)
+        return self
+
+    def say(self, tr: Translator) -> str:
+        return self.texts.get(tr.lang) or str(self)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Said, (self.texts,))
+
+
+class Joined(Words):
+    """Words joined by a separator ("5 settings read, no configuration dump")."""
+
+    parts: tuple[str, ...]
+    separator: str
+
+    def __new__(cls, parts: Iterable[str], separator: str = ", ") -> Joined:
+        parts = tuple(parts)
+        self = super().__new__(cls, separator.join(parts))
+        self.parts, self.separator = parts, separator
+        return self
+
+    def say(self, tr: Translator) -> str:
+        return self.separator.join(say(p, tr) for p in self.parts)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Joined, (self.parts, self.separator))
+
+
+class Number(Words):
+    """A measurement with the language's decimal mark (155.8 mm, 155,8 mm): `digits` after
+    the point, or as short as it goes (`:g`) without."""
+
+    value: float
+    digits: int | None
+
+    def __new__(cls, value: float, digits: int | None = None) -> Number:
+        text = f"{value:g}" if digits is None else f"{value:.{digits}f}"
+        self = super().__new__(cls, text)
+        self.value, self.digits = value, digits
+        return self
+
+    def say(self, tr: Translator) -> str:
+        from babel.numbers import get_decimal_symbol
+
+        return str(self).replace(".", get_decimal_symbol(tr.lang))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Number, (self.value, self.digits))
+
+
+def words(text: str, catalogues: Catalogues = CORE) -> dict[str, str]:
+    """`text` in every language labeld speaks, like a reason's `message`: {"en": ..., "hu": ...}."""
+    return {lang: say(text, catalogues.translator(lang)) for lang in SUPPORTED}
+
+
+def message_ids(text: str) -> list[str]:
+    """The gettext ids a text is made of (for tests and tools): a Message's id and those of
+    its values, a Joined's parts'; none for a plain str or already-worded text."""
+    if isinstance(text, Message):
+        return [text.msgid, *(i for v in text.values.values() if isinstance(v, str)
+                              for i in message_ids(v))]
+    if isinstance(text, Joined):
+        return [i for p in text.parts for i in message_ids(p)]
+    return []

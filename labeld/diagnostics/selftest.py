@@ -7,12 +7,13 @@ one time out in turn. Model plugins add checks of their own (`labeld.contracts.S
 they answer with the same `CheckResult` as the built-in ones, and `verdict` words a printer's
 reasons for them. The support bundle (labeld.diagnostics.bundle) runs a self-test per printer.
 
-A check's name, detail and hint are `Words`: each is its English text (a `str`, so everything
-that read them as English still does) and knows how to say itself in any language. Write a
-sentence as `N_("labels measure {length} mm", length=...)` (its English is the gettext id, the
-values are named and may be `Words` themselves) or `Message.ngettext(...)` for a count; `pybabel
-extract` finds both, and `check_json` words every check in every language at the edge. A
-plain `str` (the printer's own words: its model and firmware) reads the same in every language.
+A check's name, detail and hint are `Words` (labeld.i18n): each is its English text (a `str`,
+so everything that read them as English still does) and knows how to say itself in any
+language. Write a sentence as `N_("labels measure {length} mm", length=...)` (its English is the
+gettext id, the values are named and may be `Words` themselves) or `Message.ngettext(...)` for a
+count; `pybabel extract` finds both, and `check_json` words every check in every language at the
+edge. A plain `str` (the printer's own words: its model and firmware) reads the same in every
+language.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
 from functools import partial
@@ -30,7 +31,7 @@ from labeld.contracts import (CheckResult, CheckStatus, PrintOptions, Reason, Se
                               Severity, Timeouts, TransportError)
 from labeld import i18n
 from labeld.delivery.printers import Printer
-from labeld.i18n import Catalogues, Translator
+from labeld.i18n import N_, Catalogues, Joined, Message, Number, Said, words
 from labeld.reasons import describe
 
 if TYPE_CHECKING:
@@ -41,148 +42,6 @@ LATENCY_WARN_MS = 250.0
 CONFIG_READ_S = 1.0
 # How bad a check's status is; a self-test's result is its worst check.
 SEVERITY_ORDER: dict[CheckStatus, int] = {"ok": 0, "skip": 0, "warn": 1, "fail": 2}
-
-
-# -- words: what a check says, in every language -----------------------------------------------
-
-class Words(str):
-    """Text a person reads in a self-test. The `str` itself is the English (what a check's
-    `name`, `detail` and `hint` have always been), `say(tr)` is the text in `tr`'s language.
-    Subclasses say how; this base reads the same in every language."""
-
-    def say(self, tr: Translator) -> str:
-        return str(self)
-
-
-def say(text: str, tr: Translator) -> str:
-    """`text` in `tr`'s language: Words are worded, a plain str is the same in every language."""
-    return text.say(tr) if isinstance(text, Words) else str(text)
-
-
-class _Keep(dict[str, Any]):
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
-
-
-def _fill(template: str, values: Mapping[str, Any]) -> str:
-    # The English without loading a catalogue (a plugin names its checks at load time): the
-    # id is its own English. Like i18n.Translator.format, a bad placeholder never raises.
-    try:
-        return template.format_map(_Keep(values))
-    except (ValueError, IndexError, AttributeError, TypeError):
-        return template
-
-
-class Message(Words):
-    """A sentence from the gettext catalogues: its English id (and plural id and count),
-    with named values that may be Words themselves. Made by `N_` and `Message.ngettext`."""
-
-    msgid: str
-    plural: str | None
-    n: int
-    values: dict[str, Any]
-
-    def __new__(cls, msgid: str, values: Mapping[str, Any] | None = None,
-                plural: str | None = None, n: int = 1) -> Message:
-        values = dict(values or {})
-        english = msgid if plural is None or n == 1 else plural
-        self = super().__new__(cls, _fill(english, {"n": n, **values}))
-        self.msgid, self.plural, self.n, self.values = msgid, plural, n, values
-        return self
-
-    @classmethod
-    def ngettext(cls, singular: str, plural: str, n: int, /, **values: Any) -> Message:
-        """A sentence with a count: `{n}` is the count, the form is the language's for `n`."""
-        return cls(singular, values, plural, n)
-
-    def say(self, tr: Translator) -> str:
-        values = {k: say(v, tr) if isinstance(v, str) else v for k, v in self.values.items()}
-        if self.plural is None:
-            return tr.format(self.msgid, **values)
-        return tr.nformat(self.msgid, self.plural, self.n, **values)
-
-    def __reduce__(self) -> tuple[Any, ...]:  # copy, deepcopy (dataclasses.asdict) and pickle
-        return (Message, (self.msgid, self.values, self.plural, self.n))
-
-
-def N_(msgid: str, /, **values: Any) -> Message:
-    """A sentence to word later in the reader's language; English until then."""
-    return Message(msgid, values)
-
-
-class Said(Words):
-    """Text already worded in every language (a reason's words from `describe`); English as the
-    str, and English for a language it lacks."""
-
-    texts: dict[str, str]
-
-    def __new__(cls, texts: Mapping[str, str]) -> Said:
-        self = super().__new__(cls, texts.get(i18n.FALLBACK, ""))
-        self.texts = dict(texts)
-        return self
-
-    def say(self, tr: Translator) -> str:
-        return self.texts.get(tr.lang) or str(self)
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (Said, (self.texts,))
-
-
-class Joined(Words):
-    """Words joined by a separator ("5 settings read, no configuration dump")."""
-
-    parts: tuple[str, ...]
-    separator: str
-
-    def __new__(cls, parts: Iterable[str], separator: str = ", ") -> Joined:
-        parts = tuple(parts)
-        self = super().__new__(cls, separator.join(parts))
-        self.parts, self.separator = parts, separator
-        return self
-
-    def say(self, tr: Translator) -> str:
-        return self.separator.join(say(p, tr) for p in self.parts)
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (Joined, (self.parts, self.separator))
-
-
-class Number(Words):
-    """A measurement with the language's decimal mark (155.8 mm, 155,8 mm): `digits` after
-    the point, or as short as it goes (`:g`) without."""
-
-    value: float
-    digits: int | None
-
-    def __new__(cls, value: float, digits: int | None = None) -> Number:
-        text = f"{value:g}" if digits is None else f"{value:.{digits}f}"
-        self = super().__new__(cls, text)
-        self.value, self.digits = value, digits
-        return self
-
-    def say(self, tr: Translator) -> str:
-        from babel.numbers import get_decimal_symbol
-
-        return str(self).replace(".", get_decimal_symbol(tr.lang))
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (Number, (self.value, self.digits))
-
-
-def words(text: str, catalogues: Catalogues = i18n.CORE) -> dict[str, str]:
-    """`text` in every language labeld speaks, like a reason's `message`: {"en": ..., "hu": ...}."""
-    return {lang: say(text, catalogues.translator(lang)) for lang in i18n.SUPPORTED}
-
-
-def message_ids(text: str) -> list[str]:
-    """The gettext ids a text is made of (for tests and tools): a Message's id and those of
-    its values, a Joined's parts'; none for a plain str or already-worded text."""
-    if isinstance(text, Message):
-        return [text.msgid, *(i for v in text.values.values() if isinstance(v, str)
-                              for i in message_ids(v))]
-    if isinstance(text, Joined):
-        return [i for p in text.parts for i in message_ids(p)]
-    return []
 
 
 # The built-in checks' names, in the order they run.

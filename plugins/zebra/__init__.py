@@ -37,7 +37,8 @@ def labeld_models() -> list[Model]:
 async def _error_word(printer: PrinterUnderTest) -> CheckResult:
     """~HQES: the detailed error and warning words, richer than ~HS (cutter, head element,
     calibration, clean head...), and answered by Zebras that stay silent on ~HS in a fault."""
-    from labeld.diagnostics.selftest import N_, verdict
+    from labeld.diagnostics.selftest import verdict
+    from labeld.i18n import N_
     from labeld.drivers.zpl.language import HQES_QUERY, decode_hqes, hqes_complete
 
     reply = await printer.ask(HQES_QUERY, hqes_complete, printer.status_timeout)
@@ -50,7 +51,7 @@ async def _error_word(printer: PrinterUnderTest) -> CheckResult:
 @hookimpl
 def labeld_selftest_checks() -> list[SelfTestCheck]:
     # The check's words are gettext sentences (N_), worded in the reader's language.
-    from labeld.diagnostics.selftest import N_
+    from labeld.i18n import N_
 
     return [SelfTestCheck(N_("error and warning flags (~HQES)"), _error_word,
                           models=tuple(m.id for m in MODELS))]

@@ -20,8 +20,9 @@ from PIL import Image
 
 from labeld import i18n
 from labeld.diagnostics.selftest import (
-    IDENTIFICATION, REACHABLE, Check, Joined, Message, N_, Number, Said, check_json,
-    diagnostic_document, diagnostic_label, label_time, message_ids, run_selftest, say)
+    IDENTIFICATION, REACHABLE, Check, check_json, diagnostic_document, diagnostic_label,
+    label_time, run_selftest)
+from labeld.i18n import N_, Joined, Message, Number, Said, message_ids, say
 from labeld.reasons import lookup
 from tests.conftest import FAST_DELIVERY, free_port, printer
 
