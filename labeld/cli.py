@@ -303,17 +303,14 @@ def _reasons(reasons: list[Mapping[str, Any]]) -> Text:
 
 
 def _job_problem(error: Mapping[str, Any] | None) -> tuple[str, str]:
-    """A job's error and hint. The API words them in English; a printer fault (its code is a
-    reason code) is said in this run's language from the catalogues."""
+    """A job's error and hint in this run's language (the API words them in every language;
+    a daemon older than that only in English)."""
     if not error:
         return "", ""
-    if _lang != i18n.FALLBACK and error.get("code"):
-        from labeld.reasons import lookup
-
-        entry = lookup(str(error["code"]))
-        if entry is not None:
-            return getattr(entry.message, _lang), getattr(entry.hint, _lang)
-    return str(error.get("message") or error.get("code") or ""), str(error.get("hint") or "")
+    message = (error.get("message_i18n") or {}).get(_lang)
+    hint = (error.get("hint_i18n") or {}).get(_lang)
+    return (str(message or error.get("message") or error.get("code") or ""),
+            str(hint if message else error.get("hint") or ""))
 
 
 # --- the daemon's API ------------------------------------------------------------------------
@@ -508,11 +505,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from labeld.server import serve
 
     config = cfg.load(args.config) if args.config else cfg.Config()
-    setup_logging(config.server.log_level, args.log_format or config.server.log_format)
+    # People's log lines in the run's language: --lang, LABELD_LANG, then server.language.
+    setup_logging(config.server.log_level, args.log_format or config.server.log_format,
+                  lang=_lang)
     host, port = cfg.check_listen(config, args.listen)
     _check_port(host, port, "serve")
     if not config.printers:
-        logging.getLogger("labeld").warning("no printers configured; see examples/labeld.toml")
+        logging.getLogger("labeld").warning(
+            i18n.N_("no printers configured; see examples/labeld.toml"))
     serve(config, args.listen)
     return 0
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from labeld import i18n
+from labeld.i18n import N_, Message
 from labeld.config import Config
 from labeld.contracts import CheckStatus, Language
 from labeld.delivery.printers import Printer, build_printers
@@ -280,9 +281,11 @@ class Daemon:
                 await self.event_log.prune()
                 await self.audit_log.prune(self.config.security.audit_keep_days * 86400)
                 if removed:
-                    log.info("pruned %d finished job(s)", removed)
+                    log.info(Message.ngettext("{n} finished job removed from the spool",
+                                              "{n} finished jobs removed from the spool",
+                                              removed))
             except Exception:  # a failed prune must not end pruning for the daemon's lifetime
-                log.exception("pruning the store failed")
+                log.exception(N_("removing finished jobs from the spool failed"))
             await asyncio.sleep(PRUNE_EVERY_S)
 
     # -- printers ----------------------------------------------------------------------------

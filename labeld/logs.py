@@ -3,6 +3,12 @@
 Under systemd the output goes to the journal, where one JSON object per line can be filtered
 (`journalctl -u labeld -o cat | jq 'select(.printer == "shelf")'`); in a terminal a person reads
 plain lines. Fields passed with `extra=` (printer, job, code, ...) appear in both.
+
+A line meant for people (a printer stopped, a job held) is logged as a sentence that says itself
+later, `log.info(N_("printer {printer}: paused", printer=pid))` (labeld.i18n.Words), and the
+formatter words it in the language of `server.language`; the JSON line also carries its English
+as `message_en`, so one filter works in every shop. Anything else (uvicorn's lines, a plugin's
+`%s` formatting) is written as logged.
 """
 
 from __future__ import annotations
@@ -12,6 +18,8 @@ import logging
 import sys
 from datetime import UTC, datetime
 from typing import Any, Literal, TextIO, get_args
+
+from labeld.i18n import FALLBACK, Translator, Words, translator
 
 LogFormat = Literal["auto", "json", "text"]
 LOG_FORMATS: tuple[str, ...] = get_args(LogFormat)
@@ -31,20 +39,35 @@ def extras(record: logging.LogRecord) -> dict[str, Any]:
             if k not in _RECORD_ATTRS and k not in _IGNORED_EXTRAS and not k.startswith("_")}
 
 
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time (ISO-8601, UTC), level, logger, message, then the extras
-    and, for an exception, its traceback."""
+def worded(record: logging.LogRecord, tr: Translator | None) -> str:
+    """The record's message, in `tr`'s language when it was logged as Words (English without
+    a translator: a Words is its English)."""
+    if tr is not None and isinstance(record.msg, Words) and not record.args:
+        return record.msg.say(tr)
+    return record.getMessage()
 
-    BASE_KEYS = ("time", "level", "logger", "message")
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time (ISO-8601, UTC), level, logger, message (and its English
+    when that differs), then the extras and, for an exception, its traceback."""
+
+    BASE_KEYS = ("time", "level", "logger", "message", "message_en")
+
+    def __init__(self, tr: Translator | None = None) -> None:
+        super().__init__()
+        self.tr = tr
 
     def format(self, record: logging.LogRecord) -> str:
+        english = record.getMessage()
         entry: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(
                 timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": worded(record, self.tr),
         }
+        if entry["message"] != english:
+            entry["message_en"] = english
         for key, value in extras(record).items():
             # An extra named like a base key must not hide what happened, nor be lost.
             entry[f"extra_{key}" if key in self.BASE_KEYS else key] = value
@@ -62,10 +85,13 @@ class TextFormatter(logging.Formatter):
     `2024-05-01 12:00:00,123 INFO labeld.delivery.scheduler: job completed [printer=shelf job=42]`
     """
 
-    def __init__(self) -> None:
+    def __init__(self, tr: Translator | None = None) -> None:
         super().__init__(TEXT_FORMAT)
+        self.tr = tr
 
     def formatMessage(self, record: logging.LogRecord) -> str:
+        # format() has just set record.message to the English; this handler's language wins.
+        record.message = worded(record, self.tr)
         line = super().formatMessage(record)
         fields = extras(record)
         if fields:
@@ -88,13 +114,16 @@ class _LabeldHandler(logging.StreamHandler):
 
 
 def setup_logging(level: str = "info", fmt: LogFormat = "auto",
-                  stream: TextIO | None = None) -> logging.Handler:
+                  stream: TextIO | None = None, lang: str = FALLBACK) -> logging.Handler:
     """Send every logger's lines (labeld's, uvicorn's, plugins') through one handler on the root
-    logger, in one format. uvicorn must be given `log_config=None` so that it installs no
-    handler of its own."""
+    logger, in one format, people's sentences in `lang`. uvicorn must be given
+    `log_config=None` so that it installs no handler of its own."""
     out = stream if stream is not None else sys.stderr
     handler = _LabeldHandler(out)
-    handler.setFormatter(JsonFormatter() if resolve_format(fmt, out) == "json" else TextFormatter())
+    # English needs no catalogue (a Words is its English): only another language loads one.
+    tr = translator(lang) if lang != FALLBACK else None
+    handler.setFormatter(JsonFormatter(tr) if resolve_format(fmt, out) == "json"
+                         else TextFormatter(tr))
     root = logging.getLogger()
     for old in [h for h in root.handlers if isinstance(h, _LabeldHandler)]:
         root.removeHandler(old)

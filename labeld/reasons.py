@@ -126,6 +126,34 @@ def lookup(code: str, catalogues: Catalogues = i18n.CORE) -> Entry | None:
     return None if ids is None else _entry(ids, code, catalogues)
 
 
+def error_entry(code: str, catalogues: Catalogues = i18n.CORE) -> Entry | None:
+    """The words for the code a job ended with: a printer fault's (a job held by paper-out
+    reads like the printer), else a failure's of its own (`error.<code>.message` and `.hint`:
+    the link, the file, the render), else None."""
+    found = lookup(code, catalogues)
+    if found is not None:
+        return found
+    message, hint = f"error.{code}{_MESSAGE}", f"error.{code}{_HINT}"
+    if not catalogues.translator(i18n.FALLBACK).knows(message):
+        return None
+    return _entry((message, hint), code, catalogues)
+
+
+def error_json(error: dict[str, Any] | None, catalogues: Catalogues = i18n.CORE
+               ) -> dict[str, Any] | None:
+    """A job's error for people: as delivery stored it (code, its English `message` with the
+    particulars: which address refused, which file), plus the code's words in every language
+    as `message_i18n` and `hint_i18n`. A code no catalogue knows keeps its English for all."""
+    if not error:
+        return error
+    entry = error_entry(str(error.get("code") or ""), catalogues)
+    if entry is None:
+        message, hint = str(error.get("message") or ""), str(error.get("hint") or "")
+        return {**error, "message_i18n": dict.fromkeys(LANGUAGES, message),
+                "hint_i18n": dict.fromkeys(LANGUAGES, hint)}
+    return {**error, "message_i18n": entry.message.as_dict(), "hint_i18n": entry.hint.as_dict()}
+
+
 def describe(reason: Reason, catalogues: Catalogues = i18n.CORE) -> dict[str, Any]:
     """The reason as shown to people: keyword, code, severity and both languages' texts.
 

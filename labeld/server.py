@@ -14,6 +14,7 @@ import uvicorn
 
 from labeld.http.app import create_app
 from labeld.config import LOOPBACK_HOSTS, Config, check_listen
+from labeld.i18n import N_
 from labeld.pluginmanager import PluginManager
 from labeld.service import Notifier, feed_watchdog
 
@@ -25,8 +26,8 @@ def uvicorn_config(config: Config, listen: str | None = None,
     host, port = check_listen(config, listen)
     sec = config.security
     if host not in LOOPBACK_HOSTS and not sec.tls_cert:
-        log.warning("SECURITY: labeld listens on %s WITHOUT TLS (allow_insecure_remote = true): "
-                    "API tokens cross the network in clear text.", host)
+        log.warning(N_("SECURITY: labeld listens on {host} WITHOUT TLS (allow_insecure_remote = "
+                       "true): API tokens cross the network in clear text.", host=host))
     app = create_app(config, plugins)
     # log_config=None: uvicorn installs no handler and no format of its own; its lines reach the
     # root logger, where labeld.logs.setup_logging gives them labeld's format.

@@ -11,8 +11,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from labeld.contracts import Reason
+from labeld import i18n
 from labeld.i18n import Catalogues
-from labeld.reasons import describe
+from labeld.reasons import describe, error_json
 from labeld.store import Event, Job
 
 if TYPE_CHECKING:  # only annotations name it: views read a printer, they never drive one
@@ -24,12 +25,14 @@ def iso(ts: float | None) -> str | None:
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds") if ts else None
 
 
-def job_json(job: Job) -> dict[str, Any]:
+def job_json(job: Job, catalogues: Catalogues = i18n.CORE) -> dict[str, Any]:
+    """A job; its error also in every language, worded by `catalogues` (the daemon's)."""
     out: dict[str, Any] = {
         "id": job.id, "printer": job.printer, "state": job.state.value, "kind": job.kind,
         "copies": job.copies, "attempts": job.attempts, "created_at": iso(job.created_at),
         "updated_at": iso(job.updated_at), "finished_at": iso(job.finished_at),
-        "retry_at": iso(job.retry_at), "error": job.error, "delivery": job.delivery,
+        "retry_at": iso(job.retry_at), "error": error_json(job.error, catalogues),
+        "delivery": job.delivery,
         "evidence": job.evidence, "owner": job.owner, "warnings": job.warnings,
     }
     if job.attempt_log:

@@ -31,7 +31,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from labeld import i18n
 from labeld.daemon import Daemon
 from labeld.diagnostics.selftest import checks_json
-from labeld.reasons import lookup
 from labeld.security import Role, TokenInfo, Unauthorized
 from labeld.security.roles import role_required
 from labeld.security.session import SESSION_COOKIE, csrf_ok, csrf_token
@@ -112,13 +111,13 @@ class Console:
         )
         return env
 
-    def _job_error(self, tr: i18n.Translator, error: dict[str, str]) -> tuple[str, str]:
-        """A job's error in the reader's language: the store keeps it as delivery said it (in
-        English); a code the catalogues know is worded from them."""
-        entry = lookup(error.get("code", ""), self.catalogues)
-        if entry is None:
-            return error.get("message", ""), error.get("hint", "")
-        return getattr(entry.message, tr.lang), getattr(entry.hint, tr.lang)
+    @staticmethod
+    def _job_error(tr: i18n.Translator, error: dict[str, Any]) -> tuple[str, str, str]:
+        """A job's error in the reader's language (job_json words it in every language), and
+        the particulars as delivery said them (which address refused), when they say more."""
+        message = error["message_i18n"][tr.lang]
+        detail = error.get("message") or ""
+        return message, error["hint_i18n"][tr.lang], "" if detail == message else detail
 
     # -- who is asking -----------------------------------------------------------------------
 
@@ -263,7 +262,7 @@ class Console:
 
     async def _jobs_context(self) -> dict[str, Any]:
         jobs = await self.daemon.jobs(limit=100)
-        return {"jobs": [job_json(j) for j in jobs]}
+        return {"jobs": [job_json(j, self.catalogues) for j in jobs]}
 
     async def _print_context(self, printer: str | None, template: str | None) -> dict[str, Any]:
         printers = await self.daemon.printers()

@@ -31,7 +31,7 @@ from labeld.contracts import Outcome, Reason, TransportError
 from labeld.errors import LabeldError
 from labeld.delivery.encode import job_bytes, job_labels
 from labeld.delivery.printers import LiveStatus, Printer
-from labeld.i18n import Catalogues
+from labeld.i18n import N_, Catalogues, Message, Number
 from labeld.reasons import (
     INTERNAL_ERROR,
     NOT_TAKING_DATA,
@@ -42,6 +42,9 @@ from labeld.reasons import (
 from labeld.store import Evidence, Finish, Job, JobQueue, JobState
 
 log = logging.getLogger(__name__)
+# A printer's state in people's log lines (the API keeps IPP's words: idle, processing, stopped).
+STATE_WORDS = {"idle": N_("ready"), "processing": N_("printing"), "stopped": N_("stopped")}
+READY = N_("no fault")
 
 
 Emit = Callable[..., Awaitable[object]]
@@ -127,8 +130,8 @@ class PrinterWorker:
                 raise
             except Exception as exc:  # the point of a supervisor (logged with its traceback)
                 self.restarts += 1
-                log.exception("printer %s: delivery worker failed; restarting in %.0f s",
-                              self.printer.id, delay,
+                log.exception(N_("printer {printer}: the delivery worker failed; it restarts in "
+                                 "{seconds} s", printer=self.printer.id, seconds=Number(delay, 0)),
                               extra={"printer": self.printer.id, "code": "internal-error"})
                 self.printer.busy = False
                 self.printer.notes["worker"] = INTERNAL_ERROR
@@ -144,10 +147,12 @@ class PrinterWorker:
                     recovered = await self.queue.recover(
                         {self.printer.id: self.printer.crash_policy}, printer=self.printer.id)
                     if any(recovered.values()):
-                        log.warning("printer %s: jobs interrupted by the failure: %s",
-                                    self.printer.id, recovered, extra={"printer": self.printer.id})
+                        log.warning(N_("printer {printer}: jobs interrupted by the failure: "
+                                       "{jobs}", printer=self.printer.id, jobs=str(recovered)),
+                                    extra={"printer": self.printer.id})
                 except Exception:  # the store itself failing: try again later
-                    log.exception("printer %s: recovering its jobs failed", self.printer.id)
+                    log.exception(N_("printer {printer}: recovering its jobs failed",
+                                     printer=self.printer.id))
             else:
                 return
 
@@ -272,8 +277,9 @@ class PrinterWorker:
                  "hint": "labeld retries by itself; check the printer's power, cable and network."}
         if exc.retryable and job.failures < self.settings.max_attempts:
             delay = self.backoff(job.failures)
-            log.info("printer %s: job %s attempt %d failed (%s); retry in %.1f s",
-                     self.printer.id, job.id, job.attempts, exc.code, delay,
+            log.info(N_("printer {printer}: job {job}, attempt {attempt} failed ({code}); next "
+                        "try in {seconds} s", printer=self.printer.id, job=job.id,
+                        attempt=job.attempts, code=exc.code, seconds=Number(delay, 1)),
                      extra={"printer": self.printer.id, "job": job.id, "code": exc.code})
             return Finish(job.id, JobState.PENDING, Outcome.RETRY, error=error,
                           bytes_sent=exc.sent, retry_at=time.time() + delay)
@@ -296,8 +302,9 @@ class PrinterWorker:
         reasons = tuple(r.code for r in self.printer.reasons)
         if reasons != self._reasons:
             self._reasons = reasons
-            log.info("printer %s: %s (%s)", self.printer.id, self.printer.state,
-                     ", ".join(reasons) or "ready",
+            log.info(N_("printer {printer}: {state} ({reasons})", printer=self.printer.id,
+                        state=STATE_WORDS.get(self.printer.state, self.printer.state),
+                        reasons=", ".join(reasons) or READY),
                      extra={"printer": self.printer.id, "code": reasons[0] if reasons else "ok"})
             await self.emit("printer-status", printer=self.printer.id,
                             code=reasons[0] if reasons else "ok",
@@ -372,8 +379,9 @@ class PrinterWorker:
             self._counter_base = None
         for jid in job_ids:
             self._sent.pop(jid, None)
-            log.info("printer %s: job %s completed (%s by %s)", self.printer.id, jid, delivery,
-                     evidence, extra={"printer": self.printer.id, "job": jid,
+            log.info(N_("printer {printer}: job {job} printed ({delivery}, by {evidence})",
+                        printer=self.printer.id, job=jid, delivery=delivery,
+                        evidence=str(evidence)), extra={"printer": self.printer.id, "job": jid,
                                       "code": "completed", "delivery": delivery,
                                       "evidence": str(evidence)})
         # Issued together, the events reach the spool's queue together and share one commit
@@ -413,8 +421,10 @@ class PrinterWorker:
                         hold = True
                     self._sent.pop(job_id, None)
                     if await self.queue.unsend(job_id, error, hold=hold):
-                        log.warning("printer %s: job %s was not taken; %s", self.printer.id,
-                                    job_id, "held" if hold else "sent again",
+                        log.warning(N_("printer {printer}: job {job} was not taken; it is held",
+                                       printer=self.printer.id, job=job_id) if hold else
+                                    N_("printer {printer}: job {job} was not taken; it goes "
+                                       "again", printer=self.printer.id, job=job_id),
                                     extra={"printer": self.printer.id, "job": job_id,
                                            "code": NOT_TAKING_DATA.code})
                         await self.emit("job", printer=self.printer.id, job_id=job_id,
@@ -440,7 +450,9 @@ class PrinterWorker:
             wait_first = False
             held = await self.queue.hold_printer(self.printer.id, error)
             if held:
-                log.info("printer %s: %s; %d job(s) held", self.printer.id, cause.code, held,
+                log.info(Message.ngettext("printer {printer}: {code}; {n} job held",
+                                          "printer {printer}: {code}; {n} jobs held", held,
+                                          printer=self.printer.id, code=cause.code),
                          extra={"printer": self.printer.id, "code": cause.code})
             await self._pause_for(delay, error)
             delay = min(delay * 2, HOLD_POLL_MAX_S)
@@ -450,7 +462,9 @@ class PrinterWorker:
                 cause, error = status.fault, self._fault_error(status.fault)
         released = await self.queue.release_printer(self.printer.id)
         if released:
-            log.info("printer %s: ready again; %d job(s) released", self.printer.id, released,
+            log.info(Message.ngettext("printer {printer}: ready again; {n} job released",
+                                      "printer {printer}: ready again; {n} jobs released",
+                                      released, printer=self.printer.id),
                      extra={"printer": self.printer.id, "code": "released"})
         return delay
 
@@ -497,11 +511,11 @@ class Scheduler:
         recovered = await self.queue.recover(
             {pid: p.crash_policy for pid, p in self.printers.items()})
         if any(recovered.values()):
-            log.warning("recovered jobs interrupted by a stop: %s", recovered)
+            log.warning(N_("recovered jobs interrupted by a stop: {jobs}", jobs=str(recovered)))
         # A printer paused for maintenance must not start printing because labeld restarted.
         for pid in await self.queue.paused_printers() & self.printers.keys():
             self.printers[pid].paused = True
-            log.info("printer %s: paused (since before the restart)", pid)
+            log.info(N_("printer {printer}: paused (since before the restart)", printer=pid))
         for pid, worker in self.workers.items():
             worker.task = asyncio.create_task(worker.supervise(), name=f"labeld-worker-{pid}")
             self._tasks.append(worker.task)

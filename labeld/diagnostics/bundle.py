@@ -91,7 +91,7 @@ async def support_bundle(config: Config, plugins: PluginManager, printers: Mappi
         put("config.json", redact(config.model_dump()))
         put("printers.json", printer_entries)
         full = [await queue.get(j.id, with_attempts=True) for j in recent]
-        put("jobs.json", [job_json(j) for j in full])
+        put("jobs.json", [job_json(j, catalogues) for j in full])
         for j in full:
             if j.kind != "raw":
                 for n, page in enumerate(await queue.pages(j.id), start=1):

@@ -337,6 +337,18 @@ class Problem(BaseModel):
     hint: str
 
 
+class JobError(Problem):
+    """Why a job waits, is held or failed: `message` and `hint` in English as delivery said
+    them (with the particulars: which address refused), and the code's words in every
+    language for people."""
+
+    message_i18n: dict[str, str] = Field(
+        description="What happened, per language.",
+        examples=[{"en": "The printer refused the connection",
+                   "hu": "A nyomtató elutasította a kapcsolódást"}])
+    hint_i18n: dict[str, str] = Field(description="What to do, per language.")
+
+
 class Attempt(BaseModel):
     n: int
     started_at: str
@@ -375,7 +387,7 @@ class Job(BaseModel):
     finished_at: str | None
     retry_at: str | None = Field(description="A job backing off after a failure tries again "
                                              "then.")
-    error: Problem | None = Field(description="Why it is held, backing off or aborted.")
+    error: JobError | None = Field(description="Why it is held, backing off or aborted.")
     delivery: Literal["sent", "confirmed", "unconfirmed"] | None = Field(
         description="Where its bytes are once they left: sent (awaiting the printer), "
                     "confirmed, unconfirmed.")

@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from labeld.security.session import SESSION_COOKIE, csrf_token
-from tests.conftest import printer, token
+from tests.conftest import printer, token, wait_for
 
 
 @pytest.fixture
@@ -115,3 +115,20 @@ def test_a_shop_token_may_cancel_its_own_jobs_from_the_page_and_no_one_elses(sho
     assert c.delete(f"/v1/jobs/{mine['id']}", headers={"X-CSRF-Token": csrf}).status_code == 200
     refused = c.delete(f"/v1/jobs/{other['id']}", headers={"X-CSRF-Token": csrf})
     assert refused.json()["error"]["code"] == "not-your-job"
+
+
+def test_a_failed_job_is_explained_in_the_readers_language_with_its_particulars(daemon,
+                                                                                simulator):
+    sim = simulator("zpl")
+    sim.set_fault("offline")
+    shop = daemon([printer("shelf", sim, "zebra-generic-203", offline_policy="abort")])
+    job = shop.post("/v1/jobs", json={"printer": "shelf", "raw": {"data": "^XA^XZ"}}).json()
+    wait_for(lambda: shop.get(f"/v1/jobs/{job['id']}").json()["state"] == "aborted")
+    c = browser(shop, token(shop, "tech"))
+    hungarian = c.get("/ui/jobs", params={"lang": "hu"}).text
+    assert "A nyomtató elutasította a kapcsolódást" in hungarian
+    assert "Újrapróbálás gombbal" in hungarian
+    # which address refused stays at hand for the technician, as delivery said it
+    assert re.search(r'title="Gave up after \d attempt\(s\): 127\.0\.0\.1:\d+ refused', hungarian)
+    english = c.get("/ui/jobs", params={"lang": "en"}).text
+    assert "The printer refused the connection" in english

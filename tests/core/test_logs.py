@@ -15,8 +15,9 @@ from datetime import datetime
 
 import pytest
 
+from labeld.i18n import N_, Message, translator
 from labeld.logs import JsonFormatter, TextFormatter, resolve_format, setup_logging
-from tests.conftest import free_port
+from tests.conftest import free_port, printer, wait_for
 
 
 def record(message: str = "job %s completed", *args, level: int = logging.INFO,
@@ -111,14 +112,58 @@ def test_setup_logging_routes_every_logger_through_one_handler(root_logger):
     assert first.getvalue() == ""
 
 
+# --- people's lines in the shop's language ---------------------------------------------------
+
+PAUSED = N_("printer {printer}: paused (since before the restart)", printer="shelf")
+
+
+def test_a_sentence_logged_as_words_is_written_in_the_handlers_language():
+    hungarian = translator("hu")
+    entry = json.loads(JsonFormatter(hungarian).format(record(PAUSED)))
+    assert entry["message"] == "shelf nyomtató: szünetel (már az újraindítás előtt is szünetelt)"
+    # the English beside it, so that one journal filter works in every shop
+    assert entry["message_en"] == "printer shelf: paused (since before the restart)"
+    assert TextFormatter(hungarian).format(record(PAUSED)).endswith(
+        "labeld.delivery.scheduler: shelf nyomtató: szünetel (már az újraindítás előtt is "
+        "szünetelt)")
+    held = Message.ngettext("printer {printer}: {code}; {n} job held",
+                            "printer {printer}: {code}; {n} jobs held", 3, printer="shelf",
+                            code="paper-out")
+    assert JsonFormatter(hungarian).format(record(held)).count("3 feladat visszatartva") == 1
+
+
+def test_english_lines_and_other_peoples_lines_are_written_as_logged():
+    entry = json.loads(JsonFormatter().format(record(PAUSED)))
+    assert entry["message"] == "printer shelf: paused (since before the restart)"
+    assert "message_en" not in entry
+    # a %-formatted line (uvicorn's, a plugin's) has no translation: it stays as it was logged
+    entry = json.loads(JsonFormatter(translator("hu")).format(record("job %s completed", 42)))
+    assert entry["message"] == "job 42 completed" and "message_en" not in entry
+
+
+def test_the_scheduler_tells_a_hungarian_shop_what_its_printer_does(root_logger, daemon, zebra):
+    out = io.StringIO()
+    setup_logging("info", "text", out, lang="hu")
+    client = daemon([printer("shelf", zebra, "zebra-generic-203")])
+    zebra.set_fault("paper-out")
+    job = client.post("/v1/jobs", json={"printer": "shelf", "raw": {"data": "^XA^FDa^FS^XZ"}})
+    assert job.status_code == 202
+    wait_for(lambda: "1 feladat visszatartva" in out.getvalue())
+    assert "shelf nyomtató: leállt (paper-out)" in out.getvalue()
+    zebra.clear_faults()
+    wait_for(lambda: "shelf nyomtató: újra üzemkész; 1 feladat továbbengedve" in out.getvalue())
+    wait_for(lambda: f"a(z) {job.json()['id']} azonosítójú feladat kinyomtatva" in out.getvalue())
+
+
 # --- the real daemon --------------------------------------------------------------------------
 
 
-def serve(tmp_path, *args: str, stderr) -> subprocess.Popen:
+def serve(tmp_path, *args: str, stderr, language: str = "en") -> subprocess.Popen:
     """`labeld serve` with no printers (so it logs a warning of its own) on a free port."""
     config = tmp_path / "labeld.toml"
-    config.write_text(f'[server]\nspool = "{tmp_path / "spool.db"}"\n')
-    env = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC")}
+    config.write_text(f'[server]\nspool = "{tmp_path / "spool.db"}"\nlanguage = "{language}"\n')
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "LABELD_LANG")}
     return subprocess.Popen([sys.executable, "-m", "labeld", "serve", "--config", str(config),
                              "--listen", f"127.0.0.1:{free_port()}", *args],
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
@@ -159,6 +204,19 @@ def test_the_daemon_writes_json_lines_for_itself_and_uvicorn_when_not_on_a_termi
     assert ("info", "uvicorn.error", "Uvicorn running") in seen
     assert ("info", "uvicorn.error", "Application shutdown complete.") in seen
     assert all(set(e) >= {"time", "level", "logger", "message"} for e in lines)
+
+
+def test_the_daemon_logs_in_the_configured_language(tmp_path):
+    proc = serve(tmp_path, stderr=subprocess.PIPE, language="hu")
+    try:
+        out = read_until(proc.stderr.fileno(), "Uvicorn running on")
+    finally:
+        stop(proc)
+        out += proc.stderr.read().decode()
+        proc.stderr.close()
+    warning = next(e for e in map(json.loads, out.splitlines()) if e["logger"] == "labeld")
+    assert warning["message"].startswith("nincs beállított nyomtató")
+    assert warning["message_en"] == "no printers configured; see examples/labeld.toml"
 
 
 def test_the_daemon_writes_text_on_a_terminal_unless_told_json(tmp_path):

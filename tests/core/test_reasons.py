@@ -170,3 +170,59 @@ def test_core_reasons() -> None:
     assert unreachable == reasons.PRINTER_UNREACHABLE
     assert reasons.NO_STATUS_REPLY.severity is Severity.WARNING
     assert reasons.STATUS_TIMEOUT.code == "status-timeout"
+
+
+# --- the words for the code a job ends with --------------------------------------------------
+
+def _job_failure_codes() -> dict[str, list[str]]:
+    """Codes a job can end with besides a printer's reasons: every `TransportError("code",
+    ...)` anywhere (a link's failure ends the job in hand), the errors delivery's encoder
+    raises, and the store's mark for a job cut by a crash."""
+    import labeld.delivery.encode
+    from labeld.store.jobs import INTERRUPTED
+
+    found: dict[str, list[str]] = defaultdict(list, {INTERRUPTED: ["store/jobs.py"]})
+    encoder = Path(labeld.delivery.encode.__file__)
+    for path in _source_files():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            name = getattr(node.func, "id", None) if isinstance(node, ast.Call) else None
+            if name == "TransportError" or (name == "LabeldError" and path == encoder):
+                code = node.args[0] if node.args else None
+                if isinstance(code, ast.Constant) and isinstance(code.value, str):
+                    found[code.value].append(f"{path.name}:{node.lineno}")
+    return found
+
+
+def test_every_code_a_job_can_end_with_has_words_in_both_languages() -> None:
+    codes = _job_failure_codes()
+    assert {"connection-refused", "usb-permission", "no-pages", "interrupted"} <= set(codes)
+    missing = sorted(code for code in codes if reasons.error_entry(code) is None)
+    assert not missing, f"error.<code>.message/.hint missing in the English catalogue: {missing}"
+    for code in codes:
+        entry = reasons.error_entry(code)
+        for text in (entry.message, entry.hint):
+            assert text.hu.strip() and text.hu != text.en, (code, text)
+
+
+def test_no_failure_words_for_codes_nothing_raises() -> None:
+    english = reasons.i18n.CORE.translator("en").ids
+    worded = {i.split(".")[1] for i in english if i.startswith("error.")}
+    assert sorted(worded - set(_job_failure_codes())) == []
+
+
+def test_a_job_error_is_worded_in_every_language_and_keeps_its_particulars() -> None:
+    stored = {"code": "connection-refused", "hint": "labeld retries by itself.",
+              "message": "Gave up after 4 attempt(s): 10.0.0.9:9100 refused the connection."}
+    shown = reasons.error_json(stored)
+    assert shown["message"] == stored["message"] and shown["code"] == "connection-refused"
+    assert shown["message_i18n"] == {"en": "The printer refused the connection",
+                                     "hu": "A nyomtató elutasította a kapcsolódást"}
+    assert "Újrapróbálás" in shown["hint_i18n"]["hu"]
+    # A printer's fault that held the job reads like the printer's own reason.
+    held = reasons.error_json({"code": "paper-out", "message": "...", "hint": ""})
+    assert held["message_i18n"]["hu"] == reasons.lookup("paper-out").message.hu
+    # A plugin's code nobody worded: its English in every language, never an empty text.
+    odd = reasons.error_json({"code": "acme-jam", "message": "Jammed.", "hint": "Open it."})
+    assert odd["message_i18n"] == {"en": "Jammed.", "hu": "Jammed."}
+    assert odd["hint_i18n"] == {"en": "Open it.", "hu": "Open it."}
+    assert reasons.error_json(None) is None

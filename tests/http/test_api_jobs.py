@@ -178,6 +178,9 @@ def test_with_offline_policy_abort_a_printer_that_never_comes_back_aborts_the_jo
     assert job["attempts"] == FAST_DELIVERY.max_attempts
     assert job["error"]["code"] == "connection-refused"
     assert "Gave up after 4 attempt(s)" in job["error"]["message"]
+    # the same failure for a Hungarian shop: worded from the catalogue, not left in English
+    assert job["error"]["message_i18n"]["hu"] == "A nyomtató elutasította a kapcsolódást"
+    assert "Újrapróbálás" in job["error"]["hint_i18n"]["hu"]
 
 
 def test_a_printer_switched_off_past_the_retry_budget_holds_its_jobs_until_it_answers(

@@ -57,7 +57,8 @@ async def submit(body: JobBody, daemon: DaemonDep,
     """Submit a job: checked (raw-command policy) or rendered now, stored, then printed by the
     printer's worker. The job's `owner` is this token's name."""
     result = await daemon.submit(job_input(body), token.role, idempotency_key, owner=token.name)
-    return JSONResponse(job_json(result.job), status_code=202 if result.created else 200,
+    return JSONResponse(job_json(result.job, daemon.catalogues),
+                        status_code=202 if result.created else 200,
                         headers={"Location": f"/v1/jobs/{result.job.id}"})
 
 
@@ -70,14 +71,15 @@ async def list_jobs(daemon: DaemonDep, printer: str | None = None, state: JobSta
                     token: TokenInfo = POS) -> dict[str, Any]:
     """Jobs, newest first; every token sees every job, `mine=true` only its own."""
     owner = token.name if mine else None
-    return {"jobs": [job_json(j) for j in await daemon.jobs(printer, state, limit, owner)]}
+    jobs = await daemon.jobs(printer, state, limit, owner)
+    return {"jobs": [job_json(j, daemon.catalogues) for j in jobs]}
 
 
 @router.get("/v1/jobs/{job_id}", dependencies=[POS], **documented(Job, 404, 422,
                                                                   examples=ONE_JOB))
 async def get_job(job_id: str, daemon: DaemonDep) -> dict[str, Any]:
     """One job, with its attempt log (any token, whoever submitted it)."""
-    return job_json(await daemon.job(job_id))
+    return job_json(await daemon.job(job_id), daemon.catalogues)
 
 
 @router.get("/v1/jobs/{job_id}/preview.png", dependencies=[POS], response_class=Response,
@@ -101,7 +103,7 @@ async def cancel_job(job_id: str, request: Request, daemon: DaemonDep,
     """Cancel a job that has not finished. A pos token may cancel only the jobs it submitted
     (403 `not-your-job`); tech and admin any job. Every cancel is audited."""
     mark(request.scope, token.name, token.role)  # refusals included, as for tech routes
-    return job_json(await daemon.cancel(job_id, token))
+    return job_json(await daemon.cancel(job_id, token), daemon.catalogues)
 
 
 @router.post("/v1/jobs/{job_id}/retry", dependencies=[TECH], **documented(
@@ -109,14 +111,14 @@ async def cancel_job(job_id: str, request: Request, daemon: DaemonDep,
 async def retry_job(job_id: str, daemon: DaemonDep) -> dict[str, Any]:
     """Queue an aborted or canceled job again: same id, its original place in the queue, a
     fresh retry budget; its earlier attempts stay in `attempt_log`."""
-    return job_json(await daemon.retry(job_id))
+    return job_json(await daemon.retry(job_id), daemon.catalogues)
 
 
 @router.post("/v1/jobs/{job_id}/release", dependencies=[TECH], **documented(
     Job, 403, 404, 409, 422, examples=ONE_JOB))
 async def release_job(job_id: str, daemon: DaemonDep) -> dict[str, Any]:
     """Let a held job print."""
-    return job_json(await daemon.release(job_id))
+    return job_json(await daemon.release(job_id), daemon.catalogues)
 
 
 @router.post("/v1/jobs/{job_id}/reprint", **documented(
@@ -126,7 +128,8 @@ async def reprint_job(job_id: str, daemon: DaemonDep, token: TokenInfo = TECH) -
     """Print a finished job again as a new job (same printer, pages or raw bytes, copies), at
     the end of the queue, owned by this token; the original keeps its history."""
     job = await daemon.reprint(job_id, owner=token.name)
-    return JSONResponse(job_json(job), status_code=202, headers={"Location": f"/v1/jobs/{job.id}"})
+    return JSONResponse(job_json(job, daemon.catalogues), status_code=202,
+                        headers={"Location": f"/v1/jobs/{job.id}"})
 
 
 @router.post("/v1/preview", response_class=Response, **documented(
