@@ -67,7 +67,7 @@ def test_a_job_held_on_the_plugins_fault_and_its_event_use_the_plugins_words(hop
     jid = client.post("/v1/jobs", json={"printer": "hopper", "raw": {"data": "label"}}).json()["id"]
     job = wait_for(lambda: (j := client.get(f"/v1/jobs/{jid}").json())["state"] == "held" and j)
     assert job["error"] == {"code": "acme-hopper-empty", "message": MESSAGE["en"],
-                            "hint": HINT["en"]}
+                            "hint": HINT["en"], "message_i18n": MESSAGE, "hint_i18n": HINT}
     events = client.get("/v1/printers/hopper/events").json()["events"]
     status = next(e for e in events if e["kind"] == "printer-status"
                   and e["code"] == "acme-hopper-empty")
