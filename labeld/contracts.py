@@ -10,6 +10,7 @@ import abc
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, ClassVar, Literal, Protocol
 
 from labeld.errors import Invalid
@@ -182,13 +183,17 @@ class PrintOptions:
 # -- roles -----------------------------------------------------------------------------------
 # Who a caller is, as far as labeld cares: a raw-command rule names the lowest role that may send
 # its command, and every front door checks a caller's role. Roles are hierarchical: an admin may
-# do everything a technician may, a technician everything a point-of-sale client may. The order
-# is explicit (`rank`), not the alphabetical order a StrEnum would otherwise compare by.
+# do everything a technician may, a technician everything shop staff may, shop staff everything
+# a point-of-sale client may. The order is explicit (`rank`), not the alphabetical order a
+# StrEnum would otherwise compare by.
 
 
 class Role(StrEnum):
     POS = "pos"      # point-of-sale software: submit jobs, read jobs
-    TECH = "tech"    # support technician: + status, self-test, events, pause/resume, cancel
+    # shop staff, alone outside support hours: + printers and their guides, release and cancel
+    # held jobs, self-test, the maintenance actions a model marks safe for staff
+    STAFF = "staff"
+    TECH = "tech"    # support technician: + events, pause/resume, retry, reprint, every action
     ADMIN = "admin"  # + templates, plugin settings, printer-configuration raw jobs, tokens
 
     @property
@@ -222,7 +227,7 @@ class Role(StrEnum):
                           f"Roles: {', '.join(r.value for r in cls)}.") from None
 
 
-_RANK = {Role.POS: 0, Role.TECH: 1, Role.ADMIN: 2}
+_RANK = {Role.POS: 0, Role.STAFF: 1, Role.TECH: 2, Role.ADMIN: 3}
 
 
 # -- raw-command policy ----------------------------------------------------------------------
@@ -549,3 +554,67 @@ class SelfTestCheck:
     run: Callable[[PrinterUnderTest], Awaitable[CheckResult]]
     models: tuple[str, ...] = ()
 
+
+# -- guided fixes and maintenance actions ------------------------------------------------------
+# What a person standing at the printer can do alone (outside support hours): follow a guide for
+# the fault the printer reports, or run one of the few safe operations its model declares. Both
+# come from plugins; the words are `str`s that say themselves in any language (write them with
+# `labeld.i18n.N_`, so that `pybabel extract` finds them and the reader's language is used).
+
+GuideCheck = Literal["status", "queue", "none"]
+
+
+@dataclass(frozen=True)
+class Guide:
+    """Step-by-step help for one code (a printer's reason, a job's warning or error), for
+    someone at the printer. The most specific guide for a printer wins: one naming its model,
+    then one for its language (the family's default), then one for every printer.
+
+    `check` is what "did it work?" does: `status` asks the printer again and the fault is fixed
+    when its code is gone; `queue` is fixed when the printer has no held job left; `none`
+    cannot be checked from here (a setting in the till's software)."""
+
+    code: str
+    steps: tuple[str, ...]
+    # what the person should see when the steps are done ("the green light is steady")
+    expect: str = ""
+    check: GuideCheck = "status"
+    # an SVG shipped in the plugin's package: where the latch, the sensor or the button is
+    drawing: Path | None = None
+    language: str | None = None
+    models: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ActionParam:
+    """The one number an action may take (darkness), bounded to a range that is safe for the
+    model: the daemon refuses a value outside it before anything is sent."""
+
+    name: str
+    minimum: int
+    maximum: int
+    default: int
+    label: str = ""  # what a person reads beside the field ("Darkness (0-30)")
+
+
+@dataclass(frozen=True)
+class MaintenanceAction:
+    """A safe, rarely used operation a model supports (calibrate, print the configuration
+    label, feed, set darkness, empty the printer's buffer). The daemon runs it through the
+    printer's queue, never in the middle of a job, records it in the audit and the printer's
+    events, and refuses any action a plugin did not declare for that printer.
+
+    `command(value)` gives the bytes to send (`value` is the param's, or None without one). The
+    bytes go to the printer as they are: they do not pass the raw-command policy, which is why
+    only plugins declare actions and a caller can only name one."""
+
+    id: str
+    title: str
+    explanation: str
+    role: Role
+    command: Callable[[int | None], bytes]
+    language: str
+    # it uses media: prints something or feeds labels (the console says so before it runs)
+    prints: bool = False
+    param: ActionParam | None = None
+    models: tuple[str, ...] = ()

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pluggy
 
-from labeld.contracts import (FoundDevice, Language, Model, SelfTestCheck, SimulatorSpec,
-                              Template, Transport)
+from labeld.contracts import (FoundDevice, Guide, Language, MaintenanceAction, Model,
+                              SelfTestCheck, SimulatorSpec, Template, Transport)
 
 PROJECT = "labeld"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -112,4 +112,24 @@ def labeld_discover(models: list[Model]) -> list[FoundDevice]:
     :return: ``FoundDevice`` entries, each with the URI to configure, a description and the id
         of the model in ``models`` it matches (None if none does); an empty list when the bus or
         its library is missing.
+    """
+
+
+@hookspec
+def labeld_guides() -> list[Guide]:
+    """Guided fixes: numbered steps for someone standing at the printer, what they should see,
+    a drawing, and what "did it work?" checks. For a printer the guide naming its model wins,
+    then its language's, then labeld's own for every printer.
+
+    :return: ``Guide`` entries, one per code and scope (``models``, ``language``, or neither).
+    """
+
+
+@hookspec
+def labeld_maintenance_actions() -> list[MaintenanceAction]:
+    """Safe, rarely used operations a model supports (calibrate media, print the configuration
+    label, feed, set darkness...). Only what is declared here can be run, through the queue of
+    a printer of the action's language (and, when ``models`` is set, of those models).
+
+    :return: ``MaintenanceAction`` entries: id, title, explanation, role, command, language.
     """

@@ -19,8 +19,8 @@ from typing import Any, TypeVar
 import pluggy
 
 from labeld import hookspecs
-from labeld.contracts import (FoundDevice, Language, Model, SelfTestCheck, SimulatorSpec,
-                              Template, Transport)
+from labeld.contracts import (FoundDevice, Guide, Language, MaintenanceAction, Model, SelfTestCheck,
+                             SimulatorSpec, Template, Transport)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -109,6 +109,23 @@ class PluginManager:
         checks = [c for impl in self._pm.hook.labeld_selftest_checks.get_hookimpls()
                   for c in self._call(impl, "labeld_selftest_checks")]
         return [c for c in checks if not c.models or model_id in c.models]
+
+    def guides(self) -> list[Guide]:
+        """Every plugin's guided fixes, in registration order (built-ins first)."""
+        return [g for impl in self._pm.hook.labeld_guides.get_hookimpls()
+                for g in self._call(impl, "labeld_guides")]
+
+    def maintenance_actions(self, model: Model) -> list[MaintenanceAction]:
+        """The actions declared for a printer of `model`: its language's, narrowed to the
+        models an action names. An id taken twice keeps the first (built-ins first)."""
+        found: dict[str, MaintenanceAction] = {}
+        for impl in self._pm.hook.labeld_maintenance_actions.get_hookimpls():
+            for action in self._call(impl, "labeld_maintenance_actions"):
+                if action.language != model.language or (
+                        action.models and model.id not in action.models):
+                    continue
+                found.setdefault(action.id, action)
+        return list(found.values())
 
     def locale_dirs(self) -> list[Path]:
         """Every plugin's `labeld_locale_dirs`, in registration order (built-ins first, and the
