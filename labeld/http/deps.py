@@ -29,5 +29,6 @@ DaemonDep = Annotated[Daemon, Depends(get_daemon)]
 # For `dependencies=[...]` of a route, or a parameter whose value (the caller's TokenInfo) the
 # route needs, e.g. `token: TokenInfo = POS`.
 POS = Depends(require(Role.POS))
+STAFF = Depends(require(Role.STAFF))
 TECH = Depends(require(Role.TECH))
 ADMIN = Depends(require(Role.ADMIN))

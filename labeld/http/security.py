@@ -95,7 +95,9 @@ class Guard:
 
     tokens: TokenStore
     limiter: RateLimiter | None = None
-    audit_from: Role | None = Role.TECH
+    # What shop staff do alone (release, cancel, a maintenance action) is what the morning
+    # report tells the technician, so it is audited like a technician's actions.
+    audit_from: Role | None = Role.STAFF
 
     def require(self, role: Role) -> Callable[..., Awaitable[TokenInfo]]:
         # A bound method of a Requirement, so that AuthGate can read the role off the route.
