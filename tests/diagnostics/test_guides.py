@@ -4,6 +4,7 @@ against simulators in tests/http/test_api_guides.py."""
 
 from __future__ import annotations
 
+import json
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -128,3 +129,41 @@ def test_the_outcome_of_a_status_check():
     assert guides.status_outcome("printer-off", [unreachable], False).fixed is False
     assert guides.status_outcome("printer-off", [reasons.NO_STATUS_REPLY], False).fixed is True
     assert guides.status_outcome("head-open", [paper_out], True).still == (paper_out,)
+
+
+# -- labeld doctor ----------------------------------------------------------------------------
+
+def test_doctor_prints_each_faults_guide_under_it(daemon, zebra, capsys, monkeypatch):
+    from labeld.cli import main
+    from tests.conftest import printer, token
+
+    client = daemon([printer("shelf", zebra, "zebra-generic-203")])
+    zebra.set_fault("head-open")
+    monkeypatch.setenv("LABELD_TOKEN", token(client, "tech"))
+    assert main(["doctor", "--url", str(client.base_url)]) == 1
+    out = capsys.readouterr().out
+    fault = out.index("Print head is open")
+    steps = [out.index(f"    {n}. ", fault) for n in (1, 2, 3)]
+    assert steps == sorted(steps)
+    assert "both latches click" in out[steps[0]:]  # the Zebra family's steps
+    assert "When it worked: The status light is steady green." in out
+
+    assert main(["doctor", "--url", str(client.base_url), "--json"]) == 1
+    [shelf] = json.loads(capsys.readouterr().out)["printers"]
+    assert [g["code"] for g in shelf["guides"]] == ["head-open"]
+    assert shelf["guides"][0]["steps"][1]["en"].startswith("Press the cover down")
+
+
+def test_doctor_words_the_steps_in_hungarian(daemon, zebra, capsys, monkeypatch):
+    """A garbled reply has no written guide: its steps are the reason's own hint, which the
+    Hungarian catalogue words, then "did it work?"."""
+    from labeld.cli import main
+    from tests.conftest import printer, token
+
+    client = daemon([printer("shelf", zebra, "zebra-generic-203")])
+    zebra.set_fault("garbage")
+    monkeypatch.setenv("LABELD_TOKEN", token(client, "tech"))
+    main(["doctor", "--url", str(client.base_url), "--lang", "hu"])
+    out = " ".join(capsys.readouterr().out.split())  # the table may wrap a long line
+    hint = reasons.lookup("garbled-status-reply").hint.hu
+    assert f"1. {hint}" in out
