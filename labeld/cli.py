@@ -1049,6 +1049,23 @@ def cmd_selftest(args: argparse.Namespace) -> int:
     return worst
 
 
+def _in_lang(texts: Mapping[str, str] | None) -> str:
+    """One text of the API's {"en": ..., "hu": ...} in this run's language."""
+    texts = texts or {}
+    return str(texts.get(_lang) or texts.get(i18n.FALLBACK) or "")
+
+
+def _guide_steps(guide: Mapping[str, Any] | None) -> None:
+    """A guide's numbered steps under the fault they fix, and what the person should see."""
+    if not guide:
+        return
+    for n, step in enumerate(guide["steps"], 1):
+        _say(_text(f"    {n}. {_in_lang(step)}"))
+    expect = _in_lang(guide.get("expect"))
+    if expect:
+        _say(_text("    " + _("When it worked: {expect}", expect=expect), "dim"))
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     """A readable diagnosis of every printer: state, reasons, self-test, held jobs."""
     report: list[dict[str, Any]] = []
@@ -1059,7 +1076,9 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             # Read after the self-test, which asked the printer: its state is the one just seen.
             p = api.get(f"/v1/printers/{pid}")
             held = api.get("/v1/jobs", params={"printer": p["id"], "state": "held"})["jobs"]
-            report.append({"printer": p, "selftest": test, "held_jobs": held})
+            # The steps for someone at the printer, one guide per fault and for held jobs.
+            guides = api.get(f"/v1/printers/{pid}/guides")["guides"]
+            report.append({"printer": p, "selftest": test, "held_jobs": held, "guides": guides})
     failed = any(r["selftest"].get("result") == "fail" for r in report)
     if args.json:
         _json({"result": "fail" if failed else "ok", "printers": report})
@@ -1070,6 +1089,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         return EXIT_OK
     for r in report:
         p, test, held = r["printer"], r["selftest"], r["held_jobs"]
+        guides = {g["code"]: g for g in r["guides"]}
         head = _text(f"{p['id']}  ", "bold")
         head.append_text(_printer_state(p))
         head.append("  " + ngettext("{n} job waiting", "{n} jobs waiting", int(p["queued"])))
@@ -1079,6 +1099,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             line.append_text(_severity(reason))
             line.append(f": {_words(reason, 'message')} → {_words(reason, 'hint')}")
             _say(line)
+            _guide_steps(guides.get(reason["code"]))
         _say(_indented(_result_line(test)), _indented(_checks(test), 4))
         if held:
             problem, hint = _job_problem(held[0].get("error"))
@@ -1086,6 +1107,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
                                        "{problem}", len(held), problem=problem), "yellow"))
             if hint:
                 _say(_text(f"    {hint}", "dim"))
+            _guide_steps(guides.get("jobs-held"))
         _say("")
     if failed:
         _say(_text(_("Something failed: the checks marked Failed say what to do."),

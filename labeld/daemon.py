@@ -30,6 +30,7 @@ from labeld.config import Config
 from labeld.contracts import CheckStatus, Language
 from labeld.delivery.printers import Printer, build_printers
 from labeld.delivery.scheduler import Scheduler
+from labeld.diagnostics import guides as guided
 from labeld.diagnostics.bundle import install_log_ring, support_bundle
 from labeld.diagnostics.metrics import render_metrics
 from labeld.diagnostics.selftest import Check, diagnostic_label, run_selftest, worst
@@ -346,6 +347,68 @@ class Daemon:
         p.paused = False
         self.scheduler.wake(printer_id)
         return await self.printer(printer_id)
+
+    # -- guided fixes ------------------------------------------------------------------------
+
+    def _guide(self, p: Printer, code: str) -> guided.ResolvedGuide:
+        plugin_guides = self.plugins.guides()
+        if code not in guided.known_codes(plugin_guides, self.catalogues) and not any(
+                r.code == code for r in p.reasons):
+            raise NotFound("unknown-guide", f"There is no guide for {code!r}.",
+                           f"GET /v1/printers/{p.id}/guides lists the guides for what the "
+                           "printer reports now.")
+        return guided.resolve(code, p.model.id, p.model.language, plugin_guides,
+                              self.catalogues)
+
+    async def guides(self, printer_id: str) -> list[dict[str, Any]]:
+        """The guides for what the printer reports now (as last seen), in its reasons' order,
+        and the held-jobs guide when jobs wait for a person."""
+        p = self._printer(printer_id)
+        found = list(dict.fromkeys(r.code for r in p.reasons))
+        if await self.queue.list(printer=printer_id, state=JobState.HELD.value, limit=1):
+            found.append(guided.JOBS_HELD)
+        return [guided.guide_json(self._guide(p, code), printer_id, self.catalogues)
+                for code in found]
+
+    async def guide(self, printer_id: str, code: str) -> dict[str, Any]:
+        """The guide for `code` on this printer: its model's, its family's, or labeld's."""
+        p = self._printer(printer_id)
+        return guided.guide_json(self._guide(p, code), printer_id, self.catalogues)
+
+    async def guide_drawing(self, printer_id: str, code: str) -> bytes:
+        """The SVG the guide's plugin ships (where the latch, the sensor, the button is)."""
+        p = self._printer(printer_id)
+        drawing = self._guide(p, code).drawing
+        if drawing is None:
+            raise NotFound("no-drawing", f"The guide for {code!r} on {printer_id} has no "
+                           "drawing.", "")
+        return await asyncio.to_thread(drawing.read_bytes)
+
+    async def check_guide(self, printer_id: str, code: str,
+                          caller: TokenInfo) -> guided.CheckOutcome:
+        """Did it work? For a `status` guide the printer is asked now (not its last answer)
+        and the fault is fixed when its code is gone; for `queue` when no job is held; `none`
+        cannot tell. Announced as a `guide` event with who asked: the technician reads in the
+        morning what was fixed alone."""
+        p = self._printer(printer_id)
+        guide = self._guide(p, code)
+        if guide.check == "status":
+            live = await p.query_status()
+            outcome = guided.status_outcome(code, live.reasons, live.answered)
+        elif guide.check == "queue":
+            held = await self.queue.list(printer=printer_id, state=JobState.HELD.value,
+                                         limit=1000)
+            outcome = guided.queue_outcome(code, len(held))
+        else:
+            outcome = guided.uncheckable(code)
+        if outcome.fixed:
+            self.scheduler.wake(printer_id)  # its waiting jobs go now, not at the next poll
+        await self.hub.emit("guide", printer=printer_id, code=code,
+                            message=f"guide check: {outcome.word}",
+                            data={"fixed": outcome.fixed, "by": caller.name,
+                                  "role": str(caller.role),
+                                  "still": [r.code for r in outcome.still]})
+        return outcome
 
     async def discover(self) -> list[Discovered]:
         """Printers connected to this machine now (USB), with the model that matches."""

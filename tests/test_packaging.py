@@ -66,3 +66,10 @@ def test_the_console_script_and_builtin_plugins_are_entry_points(wheel: Path, wh
     for module in modules:  # each one is in the wheel, so the entry point loads
         path = module.replace(".", "/")
         assert f"{path}.py" in wheel_files or f"{path}/__init__.py" in wheel_files, module
+
+
+def test_the_guides_drawings_ship_with_their_plugins(wheel_files):
+    shipped = {p.relative_to(ROOT / "plugins").as_posix()
+               for p in (ROOT / "plugins").glob("*/drawings/*.svg")}
+    assert shipped  # zebra, tsc, escpos_generic
+    assert {f"labeld/plugins/{name}" for name in shipped} <= set(wheel_files)

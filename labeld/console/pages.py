@@ -139,6 +139,8 @@ class Console:
             role_name={Role.POS: tr.gettext("shop"), Role.TECH: tr.gettext("technician"),
                        Role.ADMIN: tr.gettext("administrator")}.get(role, "") if role else "",
             can_tech=bool(role and role.covers(Role.TECH)),
+            # shop staff and up see a "How to fix" guide beside a printer's fault
+            can_staff=bool(role and role.covers(Role.STAFF)),
             csrf=csrf_token(visitor.session) if visitor.session else "", **context)
         response = HTMLResponse(html, status_code=status, headers={
             "Cache-Control": "no-store", "Content-Language": visitor.lang,
@@ -200,6 +202,13 @@ class Console:
             async def context() -> dict[str, Any]:
                 return {"printers": [await self.daemon.printer(printer_id)], "single": True}
             return await page(request, Role.TECH, "_printers.html", context)
+
+        @r.get("/printers/{printer_id}/guides/{code}", response_class=HTMLResponse)
+        async def guide(request: Request, printer_id: str, code: str) -> Response:
+            async def context() -> dict[str, Any]:
+                return {"p": await self.daemon.printer(printer_id),
+                        "g": await self.daemon.guide(printer_id, code)}
+            return await page(request, Role.STAFF, "guide.html", context)
 
         @r.post("/printers/{printer_id}/selftest", response_class=HTMLResponse)
         async def selftest(request: Request, printer_id: str,

@@ -521,6 +521,54 @@ class SelfTestReport(BaseModel):
     checks: list[SelfTestCheck]
 
 
+class Guide(BaseModel):
+    model_config = _doc("A guided fix: numbered steps for someone standing at the printer.", [{
+        "code": "head-open", "title": {"en": "Print head is open",
+                                       "hu": "Nyitva van a nyomtatófej"},
+        "steps": [{"en": "Close the cover and press it down until it clicks.",
+                   "hu": "Csukja le a fedelet, és nyomja le kattanásig."}],
+        "expect": {"en": "The status light is steady green and the printer is quiet.",
+                   "hu": "Az állapotjelző folyamatosan zölden világít, a nyomtató csendes."},
+        "check": "status", "drawing": f"/v1/printers/{EXAMPLE_PRINTER}/guides/head-open/"
+                                      "drawing.svg", "source": "language"}])
+    code: str = Field(description="A reason's code (head-open), a raw job's warning "
+                                  "(language-mismatch) or labeld's own (jobs-held, "
+                                  "media-size-mismatch, barcode-unreadable, wrong-roll).")
+    title: Words = Field(description="What is wrong: the reason's message.")
+    steps: list[Words] = Field(description="In order; the console numbers them.")
+    expect: Words = Field(description="What the person should see when it worked (may be "
+                                      "empty).")
+    check: Literal["status", "queue", "none"] = Field(
+        description="What POST .../check does: status asks the printer now; queue looks for "
+                    "held jobs; none cannot be checked from here.")
+    drawing: str | None = Field(description="The URL of an SVG drawing of where the latch, "
+                                            "sensor or button is; null without one.")
+    source: Literal["model", "language", "labeld", "fallback"] = Field(
+        description="Whose guide it is: the printer model's plugin, its family's (language), "
+                    "labeld's own, or one made from the reason's hint.")
+
+
+class GuideList(BaseModel):
+    model_config = _doc("The guides for what the printer reports now (and for its held jobs).")
+    guides: list[Guide]
+
+
+class GuideCheckAnswer(BaseModel):
+    model_config = _doc("What \"did it work?\" found, in words.", [{
+        "code": "head-open", "fixed": False,
+        "still": [{"keyword": "cover-open", "code": "head-open", "severity": "error",
+                   "message": {"en": "Print head is open", "hu": "Nyitva van a nyomtatófej"},
+                   "hint": {"en": "Close the print head until it clicks.",
+                            "hu": "Csukja le a nyomtatófejet kattanásig."}}],
+        "message": {"en": "Not fixed yet: the printer still reports it.",
+                    "hu": "Még nincs megoldva: a nyomtató továbbra is jelzi a hibát."}}])
+    code: str
+    fixed: bool | None = Field(description="null: labeld cannot tell (a setting checked "
+                                            "elsewhere, or the printer did not answer).")
+    still: list[Reason] = Field(description="What the printer reports now (status checks).")
+    message: Words
+
+
 class Event(BaseModel):
     model_config = _doc("A status change or a job outcome, as kept in the spool.", [{
         "seq": 42, "at": EXAMPLE_TIME, "printer": EXAMPLE_PRINTER, "job": EXAMPLE_JOB,
@@ -530,7 +578,8 @@ class Event(BaseModel):
     at: str
     printer: str | None
     job: str | None = Field(description="The job's id, for job events.")
-    kind: str = Field(description="printer-status, job or selftest.")
+    kind: str = Field(description="printer-status, job, selftest or guide (a \"did it work?\" "
+                                  "check: data has fixed, by, role, still).")
     code: str | None
     message: str | None
     data: dict[str, Any]
@@ -747,6 +796,13 @@ JOB_FINISHED = _example("job-finished", f"Job {EXAMPLE_JOB} is already completed
 BAD_CHECK_DIGIT = _example("bad-check-digit",
                            "ean13 5901234123458: check digit is 8, should be 7.",
                            "see the label document in the API docs")
+
+
+UNKNOWN_GUIDE = _example("unknown-guide", "There is no guide for 'banana'.",
+                         f"GET /v1/printers/{EXAMPLE_PRINTER}/guides lists the guides for what "
+                         "the printer reports now.")
+NO_DRAWING = _example("no-drawing",
+                      f"The guide for 'jobs-held' on {EXAMPLE_PRINTER} has no drawing.")
 
 
 def documented(answer: type[BaseModel] | None = None, *errors: int, status: int = 200,

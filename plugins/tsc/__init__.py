@@ -1,6 +1,8 @@
 """TSC label printers (and TSPL clones) speaking TSPL/TSPL2."""
 
-from labeld.contracts import Model
+from pathlib import Path
+
+from labeld.contracts import Guide, Model
 from labeld.hookspecs import hookimpl
 
 TSC_VID = 0x1203
@@ -22,3 +24,36 @@ MODELS = [
 @hookimpl
 def labeld_models() -> list[Model]:
     return list(MODELS)
+
+
+# TSC desktop printers (TE200, DA210 class) open with a button on each side of the top cover;
+# the drawing shows them in orange, the gap sensor in blue and the FEED button in green.
+DRAWING = Path(__file__).parent / "drawings" / "tsc-desktop.svg"
+
+
+@hookimpl
+def labeld_guides() -> list[Guide]:
+    from labeld.i18n import N_
+
+    open_cover = N_("Press the open buttons on both sides and lift the top cover.")
+    close_cover = N_("Close the top cover and press it down until it clicks.")
+    return [
+        Guide("paper-out", (
+            open_cover,
+            N_("Put the new roll on the holder, labels facing up, and lead them through the"
+               " paper guides to the front."),
+            N_("Push the paper guides against the edges of the labels."),
+            close_cover,
+            N_("Press the FEED button once: one blank label comes out."),
+        ), N_("The light is green and the label stops at the front edge."),
+            drawing=DRAWING, language="tspl"),
+        Guide("head-open", (
+            open_cover,
+            N_("Check that no label is caught at the sides."),
+            close_cover,
+        ), N_("The light is green."), drawing=DRAWING, language="tspl"),
+        Guide("paused", (
+            N_("Press the FEED button once: a paused TSC printer goes on printing."),
+        ), N_("The light is green and waiting labels start printing."),
+            drawing=DRAWING, language="tspl"),
+    ]

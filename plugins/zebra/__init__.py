@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from labeld.contracts import CheckResult, Model, PrinterUnderTest, SelfTestCheck
+from pathlib import Path
+
+from labeld.contracts import CheckResult, Guide, Model, PrinterUnderTest, SelfTestCheck
 from labeld.hookspecs import hookimpl
 
 ZEBRA_VID = 0x0A5F
@@ -56,3 +58,51 @@ def labeld_selftest_checks() -> list[SelfTestCheck]:
     return [SelfTestCheck(N_("error and warning flags (~HQES)"), _error_word,
                           models=tuple(m.id for m in MODELS))]
 
+
+
+# Zebra desktop printers (ZD421, GK420 class) open differently from labeld's generic words: a
+# release latch on each side, pulled towards you, lifts the whole cover. The drawing (no words
+# in it: the page says them) shows the two latches in orange, the media sensor in blue and the
+# FEED button in green.
+DRAWING = Path(__file__).parent / "drawings" / "zebra-desktop.svg"
+
+
+@hookimpl
+def labeld_guides() -> list[Guide]:
+    from labeld.i18n import N_
+
+    open_cover = N_("Pull both release latches (one on each side) towards you and lift the"
+                    " cover.")
+    close_cover = N_("Press the cover down on both sides at once until both latches click.")
+    feed = N_("Press the FEED button once: one blank label comes out.")
+    ready = N_("The status light is steady green.")
+    return [
+        Guide("paper-out", (
+            open_cover,
+            N_("Pull the roll holders apart and put the new roll between them, labels coming"
+               " off the top, printed side up."),
+            N_("Lead the labels under the guides and out past the front of the printer."),
+            close_cover,
+            feed,
+        ), N_("The status light is steady green and the label stops at the tear-off edge."),
+            drawing=DRAWING, language="zpl"),
+        Guide("head-open", (
+            N_("The cover is the print head: it is not closed on both sides."),
+            close_cover,
+            N_("If it does not stay closed, open it fully and check that no label is caught"
+               " at the sides, then close it again."),
+        ), ready, drawing=DRAWING, language="zpl"),
+        Guide("ribbon-out", (
+            open_cover,
+            N_("Take out the empty ribbon (on a ZD421: the whole ribbon cartridge)."),
+            N_("Put in the new ribbon or cartridge until it clicks, shiny side towards the"
+               " labels."),
+            close_cover,
+            feed,
+        ), N_("The ribbon light is off and the label comes out printed black, not pale."),
+            drawing=DRAWING, language="zpl"),
+        Guide("paused", (
+            N_("Press the PAUSE button once."),
+        ), N_("The pause light is off and waiting labels start printing."),
+            drawing=DRAWING, language="zpl"),
+    ]

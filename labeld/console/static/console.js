@@ -59,6 +59,50 @@
     }
   });
 
+  // "Did it work?" on a guide page: <button data-check="/v1/printers/ID/guides/CODE/check"
+  // data-result="ID" data-still="..."> asks the printer now; the answer is shown in words (the
+  // API's, in the page's language) with what the printer still reports, and gets the focus so
+  // that a screen reader and the keyboard land on it.
+  document.addEventListener("click", async (ev) => {
+    const button = ev.target.closest("button[data-check]");
+    if (!button) return;
+    ev.preventDefault();
+    const box = document.getElementById(button.dataset.result);
+    const lang = document.documentElement.lang || "en";
+    const words = (texts) => (texts && (texts[lang] || texts.en)) || "";
+    button.disabled = true;
+    box.hidden = false;
+    box.className = "answer";
+    box.textContent = button.dataset.busy || "";
+    try {
+      const answer = await call("POST", button.dataset.check);
+      box.textContent = "";
+      box.dataset.fixed = String(answer.fixed);
+      box.className = "answer " + (answer.fixed === true ? "fixed"
+        : answer.fixed === false ? "still" : "unknown");
+      const line = document.createElement("p");
+      line.textContent = words(answer.message);
+      box.append(line);
+      if (answer.still.length) {
+        const label = document.createElement("p");
+        label.textContent = button.dataset.still || "";
+        const list = document.createElement("ul");
+        answer.still.forEach((r) => {
+          const item = document.createElement("li");
+          item.textContent = words(r.message);
+          list.append(item);
+        });
+        box.append(label, list);
+      }
+      box.focus();
+    } catch (e) {
+      box.hidden = true;
+      say(e.message, true);
+    } finally {
+      button.disabled = false;
+    }
+  });
+
   // Login: the token goes once to /ui/session, which answers with an HttpOnly cookie.
   const login = document.getElementById("login-form");
   login?.addEventListener("submit", async (ev) => {
