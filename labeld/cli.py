@@ -433,7 +433,9 @@ class Api:
         elif code == "token-invalid":
             extra = [_("The token came from {source}.", source=self.token_from)]
         elif code == "insufficient-role":
-            extra = [_("Technician commands need a tech or admin token.")]
+            extra = [_("Shop staff (a staff token) may look at printers, run the self-test and "
+                       "release or cancel jobs; pausing, retrying, reprinting, the report and "
+                       "the support bundle need a tech or admin token.")]
         elif code == "unknown-job":
             extra = [_("`labeld jobs` lists the jobs.")]
         return CliError(f"{message} [{resp.status_code} {code}]", hint, *extra,
@@ -785,6 +787,11 @@ def _event_words(event: Mapping[str, Any]) -> Text:
             text.append(": ")
             text.append_text(_reasons(data["reasons"]))
         return text
+    if kind == "job" and code in ("released", "canceled") and "by" in data:
+        # a person's act (Daemon.release, Daemon.cancel), named
+        who = str(data.get("by") or "labeld")
+        return _text(_("Released by {who}", who=who) if code == "released" else
+                     _("Canceled by {who}", who=who), "yellow")
     if kind == "job":
         text = _job_state(code)
         if code == "completed" and data.get("delivery"):
@@ -1144,6 +1151,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from labeld.contracts import Role
+
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS,
                         help=_("show this help and exit"))
@@ -1276,9 +1285,10 @@ def build_parser() -> argparse.ArgumentParser:
                                           "is); see README, Command line"))
         if action == "create":
             t.add_argument("--name", required=True, help=_("who or what uses it, e.g. till-1"))
-            t.add_argument("--role", required=True, choices=("pos", "tech", "admin"),
-                           help=_("pos: print and read; tech: also diagnose and act on jobs "
-                                  "and printers; admin: everything"))
+            t.add_argument("--role", required=True, choices=[r.value for r in Role],
+                           help=_("pos: print and read; staff: also look after the printers, "
+                                  "self-test, release and cancel any job; tech: also diagnose "
+                                  "and act on jobs and printers; admin: everything"))
         elif action == "revoke":
             t.add_argument("name", help=_("the token's name or id"))
         else:

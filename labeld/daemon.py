@@ -153,9 +153,10 @@ class NewToken:
 
 
 def sees_every_job(caller: TokenInfo | None) -> bool:
-    """Whether `caller` may act on and follow every job (tech and admin), or only its own
-    (pos). None is an in-process caller (the demo, tests): trusted."""
-    return caller is None or caller.role.covers(Role.TECH)
+    """Whether `caller` may act on and follow every job (staff, tech and admin), or only its
+    own (pos). Staff look after the whole shop's printers, whichever till sent a job. None is
+    an in-process caller (the demo, tests): trusted."""
+    return caller is None or caller.role.covers(Role.STAFF)
 
 
 class EventFeed:
@@ -434,7 +435,8 @@ class Daemon:
 
     async def cancel(self, job_id: str, caller: TokenInfo | None = None) -> Job:
         """Cancel a job that has not finished. A pos `caller` may cancel only the jobs its
-        token submitted (403 `not-your-job`); tech and admin any (None: trusted)."""
+        token submitted (403 `not-your-job`); staff, tech and admin any (None: trusted). The
+        cancel is an event naming the caller (the morning report reads who did it)."""
         if caller is not None and not sees_every_job(caller):
             owner = (await self.queue.get(job_id)).owner  # an unknown job is a 404 first
             if owner is None or owner != caller.name:
@@ -442,11 +444,12 @@ class Daemon:
                                 f"Job {job_id} was submitted by another token; a pos token may "
                                 "cancel only its own jobs.",
                                 "Cancel it with the token that submitted it, or ask someone "
-                                "with a tech token.")
+                                "with a staff or tech token.")
         job = await self.queue.cancel(job_id)
         # The printer's worker may hold the job, asking the printer's status before sending
         # it; and one backing off on this job moves on.
         self.scheduler.canceled(job.printer, job_id)
+        await self._job_done_by(job, "canceled", caller)
         return job
 
     async def retry(self, job_id: str) -> Job:
@@ -456,11 +459,21 @@ class Daemon:
         self.scheduler.wake(job.printer)
         return job
 
-    async def release(self, job_id: str) -> Job:
-        """Let a held job print."""
+    async def release(self, job_id: str, caller: TokenInfo | None = None) -> Job:
+        """Let a held job print; the release is an event naming `caller` (None: in-process)."""
         job = await self.queue.release(job_id)
         self.scheduler.wake(job.printer)
+        await self._job_done_by(job, "released", caller)
         return job
+
+    async def _job_done_by(self, job: Job, code: str, caller: TokenInfo | None) -> None:
+        """A person's act on a job, as an event: the delivery worker announces only what it
+        did itself, and the morning report must say who released or canceled what (the audit
+        log has the request, not the printer it was about)."""
+        await self.hub.emit("job", printer=job.printer, job_id=job.id, code=code,
+                            message=f"{code} by {caller.name if caller else 'labeld'}",
+                            data={"by": caller.name if caller else None,
+                                  "role": str(caller.role) if caller else None})
 
     async def reprint(self, job_id: str, owner: str | None = None) -> Job:
         """Print a finished job again, as a new job (same printer, pages or raw bytes, copies,

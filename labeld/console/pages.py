@@ -136,8 +136,12 @@ class Console:
         tr = self.catalogues.translator(visitor.lang)
         html = env.get_template(page_template).render(
             lang=visitor.lang, role=role, who=visitor.token.name if visitor.token else "",
-            role_name={Role.POS: tr.gettext("shop"), Role.TECH: tr.gettext("technician"),
+            role_name={Role.POS: tr.gettext("shop"), Role.STAFF: tr.gettext("shop staff"),
+                       Role.TECH: tr.gettext("technician"),
                        Role.ADMIN: tr.gettext("administrator")}.get(role, "") if role else "",
+            # What the page offers follows the API's roles (README, Security): staff release,
+            # cancel and self-test; a technician also pauses, retries, reprints, reads the report.
+            can_staff=bool(role and role.covers(Role.STAFF)),
             can_tech=bool(role and role.covers(Role.TECH)),
             csrf=csrf_token(visitor.session) if visitor.session else "", **context)
         response = HTMLResponse(html, status_code=status, headers={
@@ -192,14 +196,14 @@ class Console:
 
         @r.get("/printers/{printer_id}", response_class=HTMLResponse)
         async def printer(request: Request, printer_id: str) -> Response:
-            return await page(request, Role.TECH, "printer.html",
+            return await page(request, Role.STAFF, "printer.html",
                               lambda: self._printer_context(printer_id))
 
         @r.get("/fragments/printers/{printer_id}", response_class=HTMLResponse)
         async def printer_fragment(request: Request, printer_id: str) -> Response:
             async def context() -> dict[str, Any]:
                 return {"printers": [await self.daemon.printer(printer_id)], "single": True}
-            return await page(request, Role.TECH, "_printers.html", context)
+            return await page(request, Role.STAFF, "_printers.html", context)
 
         @r.post("/printers/{printer_id}/selftest", response_class=HTMLResponse)
         async def selftest(request: Request, printer_id: str,
@@ -209,7 +213,7 @@ class Console:
                 # Each check in every language; the fragment shows the reader's (`lang`).
                 return {"result": report.result,
                         "checks": checks_json(report.checks, self.catalogues)}
-            return await page(request, Role.TECH, "_selftest.html", context, state_change=True)
+            return await page(request, Role.STAFF, "_selftest.html", context, state_change=True)
 
         @r.get("/jobs", response_class=HTMLResponse)
         async def jobs(request: Request) -> Response:

@@ -27,6 +27,10 @@ from pydantic_core import core_schema
 
 from labeld.store import JobState
 
+# The roles as the API spells them, lowest first (labeld.contracts.Role; a test holds the two
+# together, since a Literal must be written out for the OpenAPI document to list them).
+RoleName = Literal["pos", "staff", "tech", "admin"]
+
 MAX_RAW_CHARS = 16 * 1024 * 1024  # a raw job larger than this is not a label or a receipt
 
 # Examples name no real installation: the API description is public and the same for every
@@ -233,7 +237,9 @@ class TokenRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={
         "examples": [{"name": "till-1", "role": "pos"}]})
     name: str = Field(min_length=1, max_length=64)
-    role: Literal["pos", "tech", "admin"]
+    role: RoleName = Field(description="pos: a till or POS program; staff: shop staff; tech: a "
+                                       "support technician; admin: everything (README, "
+                                       "Security).")
 
 
 class DocumentPayload(BaseModel):
@@ -589,7 +595,7 @@ class PolicyRule(BaseModel):
                       "min_role": "admin"}]})
     command: str
     why: str
-    min_role: Literal["pos", "tech", "admin"] | None = Field(
+    min_role: RoleName | None = Field(
         description="The lowest role that may send it; null: nobody.")
 
 
@@ -643,7 +649,7 @@ class Token(BaseModel):
         "created_at": 1773480413.5}])
     id: str
     name: str
-    role: Literal["pos", "tech", "admin"]
+    role: RoleName
     hint: str = Field(description="The secret's first characters, to tell tokens apart.")
     created_at: float = Field(description="Unix time.")
 

@@ -218,8 +218,10 @@ def test_refusals_show_the_apis_message_and_hint_and_exit_3(shop, capsys, tmp_pa
     assert code == 3 and "[401 token-invalid]" in err and "The token came from --token." in err
 
     code, _, err = run(capsys, shop, "status", "shelf", role_token=token(shop, "pos"))
-    assert code == 3 and "needs the tech role; this token has pos. [403 insufficient-role]" in err
-    assert "Technician commands need a tech or admin token." in err
+    assert code == 3 and "needs the staff role; this token has pos. [403 insufficient-role]" in err
+    assert "pausing, retrying, reprinting, the report and the support bundle need a tech" in err
+    code, _, err = run(capsys, shop, "pause", "shelf", role_token=token(shop, "staff"))
+    assert code == 3 and "needs the tech role; this token has staff." in err
 
     code, _, err = run(capsys, shop, "status", "cellar")
     assert code == 3 and "There is no printer 'cellar'. [404 unknown-printer]" in err
