@@ -21,6 +21,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, fields, is_dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from labeld.contracts import CheckStatus, Language
 from labeld.delivery.printers import Printer, build_printers
 from labeld.delivery.scheduler import Scheduler
 from labeld.diagnostics.bundle import install_log_ring, support_bundle
+from labeld.diagnostics import report as morning
 from labeld.diagnostics.metrics import render_metrics
 from labeld.diagnostics.selftest import Check, diagnostic_label, run_selftest, worst
 from labeld.errors import Invalid, LabeldError, NotFound
@@ -157,6 +159,11 @@ def sees_every_job(caller: TokenInfo | None) -> bool:
     own (pos). Staff look after the whole shop's printers, whichever till sent a job. None is
     an in-process caller (the demo, tests): trusted."""
     return caller is None or caller.role.covers(Role.STAFF)
+
+
+def _local_zone_name() -> str:
+    """This machine's zone as people read it (CET), for a report that names no zone."""
+    return datetime.now().astimezone().tzname() or "local"
 
 
 class EventFeed:
@@ -505,6 +512,35 @@ class Daemon:
     def unsubscribe(self, feed: EventFeed) -> None:
         self.hub.unsubscribe(feed.queue)
 
+    # -- the morning report ------------------------------------------------------------------
+
+    async def report(self, since: datetime | None = None,
+                     until: datetime | None = None) -> morning.Report:
+        """Per printer: the faults between `since` and `until`, what people did about them and
+        by whom, and what is still wrong or held now. `until` defaults to now, `since` to when
+        the support desk last closed before `until` ([support]); a time without a zone is the
+        shop's wall clock."""
+        support = self.config.support
+        end = morning.aware(until, support) if until else datetime.now(UTC)
+        start = morning.aware(since, support) if since else morning.desk_closed(end, support)
+        if start >= end:
+            raise Invalid("invalid-range", f"The report's start ({start.isoformat()}) is not "
+                          f"before its end ({end.isoformat()}).",
+                          "Give since= earlier than until= (ISO 8601, e.g. "
+                          "2026-03-13T16:00+01:00).")
+        t0, t1 = start.timestamp(), end.timestamp()
+        events = await self.event_log.between(t0, t1)
+        before = await self.event_log.last_before(t0, "printer-status")
+        audit = await self.audit_log.between(t0 - morning.AUDIT_MATCH_S,
+                                             t1 + morning.AUDIT_MATCH_S)
+        held = await self.queue.list(state=JobState.HELD.value, limit=1000)
+        now = {pid: morning.Now(p.config.name or p.model.name, list(p.reasons),
+                                [j for j in held if j.printer == pid])
+               for pid, p in self._printers.items()}
+        return morning.build(t0, t1, events, before=before, audit=audit, printers=now,
+                             catalogues=self.catalogues,
+                             timezone=support.timezone or _local_zone_name())
+
     # -- templates ---------------------------------------------------------------------------
 
     async def templates(self) -> list[dict[str, Any]]:
@@ -570,4 +606,4 @@ class Daemon:
     async def support_bundle(self) -> bytes:
         """The support bundle zip (labeld.diagnostics.bundle)."""
         return await support_bundle(self.config, self.plugins, self._printers, self.queue,
-                                    self.event_log, self.catalogues)
+                                    self.event_log, self.catalogues, report=await self.report())

@@ -41,6 +41,7 @@ DELETE /v1/jobs/{job}                    own    yes    yes    yes
 POST   /v1/jobs/{job}/release            no     yes    yes    yes
 POST   /v1/jobs/{job}/retry              no     no     yes    yes
 POST   /v1/jobs/{job}/reprint            no     no     yes    yes
+GET    /v1/report                        no     no     yes    yes
 GET    /v1/support-bundle                no     no     yes    yes
 GET    /v1/discover                      no     no     yes    yes
 GET    /v1/plugins                       no     no     yes    yes
