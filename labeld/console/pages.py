@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from labeld import i18n
 from labeld.daemon import Daemon
+from labeld.diagnostics import report as morning
 from labeld.diagnostics.selftest import checks_json
 from labeld.security import Role, TokenInfo, Unauthorized
 from labeld.security.roles import role_required
@@ -108,8 +109,19 @@ class Console:
             age=lambda iso: _age(tr, iso),
             job_error=lambda error: self._job_error(tr, error),
             when=lambda iso: _when(iso),
+            shop_time=lambda iso: self._shop_time(iso),
+            duration=lambda seconds: _duration(tr, seconds),
         )
         return env
+
+    def _shop_time(self, iso: str | None) -> str:
+        """A time on the shop's clock ([support] timezone, else this machine's): a
+        technician far away reads the shop's evening, not their own."""
+        if not iso:
+            return ""
+        tz = morning.zone(self.daemon.config.support)
+        at = datetime.fromisoformat(iso)
+        return (at.astimezone(tz) if tz else at.astimezone()).strftime("%Y-%m-%d %H:%M")
 
     @staticmethod
     def _job_error(tr: i18n.Translator, error: dict[str, Any]) -> tuple[str, str, str]:
@@ -223,6 +235,13 @@ class Console:
         async def jobs_fragment(request: Request) -> Response:
             return await page(request, Role.POS, "_jobs.html", self._jobs_context)
 
+        @r.get("/report", response_class=HTMLResponse)
+        async def report_page(request: Request, since: datetime | None = None,
+                              until: datetime | None = None) -> Response:
+            async def context() -> dict[str, Any]:
+                return {"report": (await self.daemon.report(since, until)).as_json()}
+            return await page(request, Role.TECH, "report.html", context)
+
         @r.get("/print", response_class=HTMLResponse)
         async def print_page(request: Request, printer: str | None = None,
                              template: str | None = None) -> Response:
@@ -291,6 +310,15 @@ def _age(tr: i18n.Translator, iso: str | None) -> str:
     minutes = seconds // 60
     return tr.ngettext("status read {n} minute ago", "status read {n} minutes ago",
                        minutes).format(n=minutes)
+
+
+def _duration(tr: i18n.Translator, seconds: float) -> str:
+    minutes = round(seconds / 60)
+    if seconds < 60:
+        return tr.format("{n} s", n=round(seconds))
+    if minutes < 60:
+        return tr.format("{n} min", n=minutes)
+    return tr.format("{h} h {m} min", h=minutes // 60, m=minutes % 60)
 
 
 def _when(iso: str | None) -> str:

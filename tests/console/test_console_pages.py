@@ -156,3 +156,34 @@ def test_a_failed_job_is_explained_in_the_readers_language_with_its_particulars(
     assert re.search(r'title="Gave up after \d attempt\(s\): 127\.0\.0\.1:\d+ refused', hungarian)
     english = c.get("/ui/jobs", params={"lang": "en"}).text
     assert "The printer refused the connection" in english
+
+
+def test_the_report_page_tells_the_technician_the_evening_in_the_shops_time(daemon, simulator):
+    from datetime import datetime
+
+    from labeld.reasons import lookup
+
+    zebra = simulator("zpl")
+    shop = daemon([printer("shelf", zebra, "zebra-generic-203")])
+    zebra.set_fault("paper-out")
+    held = shop.post("/v1/jobs", json={"printer": "shelf", "raw": {"data": "^XA^XZ"}}).json()
+    wait_for(lambda: shop.get(f"/v1/jobs/{held['id']}").json()["state"] == "held")
+    kati = token(shop, "staff", "kati")
+    httpx.delete(f"{shop.server.url}/v1/jobs/{held['id']}",
+                 headers={"Authorization": f"Bearer {kati}"}).raise_for_status()
+    went_out = next(e for e in shop.get("/v1/printers/shelf/events").json()["events"]
+                    if e["code"] == "paper-out")
+
+    tech = browser(shop, token(shop, "tech"))
+    page = tech.get("/ui/report", params={"since": "2020-01-01T00:00:00Z"}).text
+    assert 'href="/ui/report" aria-current="page"' in page
+    local = datetime.fromisoformat(went_out["at"]).astimezone().strftime("%Y-%m-%d %H:%M")
+    assert re.search(rf'<tr data-fault="paper-out"><td>{local}</td><td><strong>still on', page)
+    assert "Out of paper or labels" in page
+    assert f"kati canceled job {held['id'][:8]}" in page and "kati (staff)" in page
+    hu = tech.get("/ui/report", params={"since": "2020-01-01T00:00:00Z", "lang": "hu"}).text
+    assert lookup("paper-out").message.hu in hu
+
+    staff = browser(shop, kati)
+    assert staff.get("/ui/report").status_code == 403
+    assert "/ui/report" not in staff.get("/ui/printers").text
