@@ -433,7 +433,9 @@ class Api:
         elif code == "token-invalid":
             extra = [_("The token came from {source}.", source=self.token_from)]
         elif code == "insufficient-role":
-            extra = [_("Technician commands need a tech or admin token.")]
+            extra = [_("Shop staff (a staff token) may look at printers, run the self-test and "
+                       "release or cancel jobs; pausing, retrying, reprinting, the report and "
+                       "the support bundle need a tech or admin token.")]
         elif code == "unknown-job":
             extra = [_("`labeld jobs` lists the jobs.")]
         return CliError(f"{message} [{resp.status_code} {code}]", hint, *extra,
@@ -785,6 +787,11 @@ def _event_words(event: Mapping[str, Any]) -> Text:
             text.append(": ")
             text.append_text(_reasons(data["reasons"]))
         return text
+    if kind == "job" and code in ("released", "canceled") and "by" in data:
+        # a person's act (Daemon.release, Daemon.cancel), named
+        who = str(data.get("by") or "labeld")
+        return _text(_("Released by {who}", who=who) if code == "released" else
+                     _("Canceled by {who}", who=who), "yellow")
     if kind == "job":
         text = _job_state(code)
         if code == "completed" and data.get("delivery"):
@@ -1117,6 +1124,85 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return EXIT_NOT_FINE if failed else EXIT_OK
 
 
+def _shop_time(iso: str | None, zone: str) -> str:
+    """A report's time on the shop's clock (its [support] zone; a technician far away reads
+    the shop's evening, not their own)."""
+    if not iso:
+        return ""
+    at = datetime.fromisoformat(iso)
+    try:
+        from zoneinfo import ZoneInfo
+
+        return at.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
+    except (ValueError, KeyError, OSError):  # no zone name: this machine's zone
+        return at.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def _duration(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    if seconds < 60:
+        return _("{n} s", n=round(seconds))
+    if minutes < 60:
+        return _("{n} min", n=minutes)
+    return _("{h} h {m} min", h=minutes // 60, m=minutes % 60)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """The morning report; exit 1 while something is still wrong or held."""
+    params = {k: v for k, v in (("since", args.since), ("until", args.until)) if v}
+    with Api(args) as api:
+        body = api.get("/v1/report", params=params)
+    attention = any(p["still_wrong"] or p["held_jobs"] for p in body["printers"])
+    code = EXIT_NOT_FINE if attention else EXIT_OK
+    if args.json:
+        _json(body)
+        return code
+    zone = body.get("timezone") or ""
+    _say(_text(_("What happened from {since} to {until} ({zone})",
+                 since=_shop_time(body["since"], zone), until=_shop_time(body["until"], zone),
+                 zone=zone), "bold"), "")
+    if not body["printers"]:
+        _say(_("No printers are configured yet. Add them to the [[printers]] section of the "
+               "configuration file."))
+        return code
+    for p in body["printers"]:
+        _say(_text(f"{p['printer']}  ", "bold") + _text(p["name"], "dim"))
+        if not (p["faults"] or p["actions"] or p["still_wrong"] or p["held_jobs"]):
+            _say(_text("  " + _("Nothing happened, and nothing is wrong."), "green"), "")
+            continue
+        if p["faults"]:
+            faults = _table(_("From"), _("To"), _("For"), _("What was wrong"),
+                            title=_("Faults"))
+            for f in p["faults"]:
+                faults.add_row(_text(_shop_time(f["started"], zone)),
+                               _text(_shop_time(f["ended"], zone)) if f["ended"] else
+                               _text(_("still on"), "bold red"),
+                               _text(_duration(float(f["duration_s"]))),
+                               _text(_words(f, "message"), SEVERITY_STYLES.get(f["severity"],
+                                                                               "")))
+            _say(_indented(faults))
+        if p["actions"]:
+            done = _table(_("Time"), _("Who"), _("What was done"), title=_("What was done"))
+            for a in p["actions"]:
+                who = a["by"] or ""
+                if a["role"]:
+                    who += f" ({a['role']})"
+                done.add_row(_text(_shop_time(a["at"], zone)), _text(who),
+                             _text(a["text"].get(_lang) or a["text"].get(i18n.FALLBACK)))
+            _say(_indented(done))
+        if p["still_wrong"]:
+            line = _text("  " + _("Still wrong now: "), "bold red")
+            line.append_text(_reasons(p["still_wrong"]))
+            _say(line)
+        if p["held_jobs"]:
+            first, _hint = _job_problem(p["held_jobs"][0].get("error"))
+            _say(_text("  " + ngettext("{n} job held: {problem}", "{n} jobs held; the first: "
+                                       "{problem}", len(p["held_jobs"]), problem=first),
+                       "yellow"))
+        _say("")
+    return code
+
+
 def cmd_discover(args: argparse.Namespace) -> int:
     """Scan this machine's buses directly (no daemon needed, e.g. before the first config)."""
     from labeld.pluginmanager import default_manager
@@ -1166,6 +1252,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from labeld.contracts import Role
+
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS,
                         help=_("show this help and exit"))
@@ -1260,6 +1348,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help=_("how many past events (default: 20; 0 with --follow: only new ones)"))
     p = client("doctor", _("diagnose every printer in plain words; exit 1 if a check failed"),
                cmd_doctor)
+    p = client("report", _("the morning report: faults since the support desk closed, what was "
+                           "done and by whom; exit 1 while something is still wrong or held"),
+               cmd_report)
+    p.add_argument("--since", help=_("from this time, ISO 8601 (default: when the support desk "
+                                     "last closed)"))
+    p.add_argument("--until", help=_("to this time, ISO 8601 (default: now)"))
     p = client("selftest", _("one printer's self-test; exit 1 if a check failed"), cmd_selftest)
     p.add_argument("printer", help=_("printer id"))
     p.add_argument("--print", action="store_true", help=_("also print the diagnostic label"))
@@ -1298,9 +1392,10 @@ def build_parser() -> argparse.ArgumentParser:
                                           "is); see README, Command line"))
         if action == "create":
             t.add_argument("--name", required=True, help=_("who or what uses it, e.g. till-1"))
-            t.add_argument("--role", required=True, choices=("pos", "tech", "admin"),
-                           help=_("pos: print and read; tech: also diagnose and act on jobs "
-                                  "and printers; admin: everything"))
+            t.add_argument("--role", required=True, choices=[r.value for r in Role],
+                           help=_("pos: print and read; staff: also look after the printers, "
+                                  "self-test, release and cancel any job; tech: also diagnose "
+                                  "and act on jobs and printers; admin: everything"))
         elif action == "revoke":
             t.add_argument("name", help=_("the token's name or id"))
         else:

@@ -104,6 +104,57 @@ class SecurityConfig(_Strict):
         return self
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # datetime.weekday() order
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+_HOURS = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
+
+
+class SupportConfig(_Strict):
+    """When the support desk works. Outside these hours shop staff are alone with the
+    printers, and the morning report (labeld.diagnostics.report) by default covers the time
+    since the desk last closed."""
+
+    hours: str = "08:00-16:00"
+    days: list[Weekday] = ["mon", "tue", "wed", "thu", "fri"]
+    # An IANA zone name (Europe/Budapest); None: this machine's local zone, as the shop's
+    # clock on the wall shows it.
+    timezone: str | None = None
+
+    @field_validator("hours")
+    @classmethod
+    def _hours(cls, v: str) -> str:
+        match = _HOURS.match(v.strip())
+        if not match or match.group(1, 2) >= match.group(3, 4):
+            raise ValueError(f"expected HH:MM-HH:MM within one day, got {v!r}")
+        return v.strip()
+
+    @field_validator("days")
+    @classmethod
+    def _days(cls, v: list[str]) -> list[str]:
+        if not v:
+            raise ValueError("the support desk needs at least one day")
+        return sorted(set(v), key=WEEKDAYS.index)
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, v: str | None) -> str | None:
+        if v is not None:
+            from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+            try:
+                ZoneInfo(v)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"no time zone {v!r} (expected a name like "
+                                 "Europe/Budapest)") from None
+        return v
+
+    @property
+    def closes(self) -> tuple[int, int]:
+        """The hour and minute the desk closes."""
+        end = self.hours.split("-")[1]
+        return int(end[:2]), int(end[3:])
+
+
 class PrinterConfig(_Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
     uri: str
@@ -132,6 +183,7 @@ class Config(_Strict):
     server: ServerConfig = ServerConfig()
     delivery: DeliveryConfig = DeliveryConfig()
     security: SecurityConfig = SecurityConfig()
+    support: SupportConfig = SupportConfig()
     printers: list[PrinterConfig] = []
 
     @model_validator(mode="after")

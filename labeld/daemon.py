@@ -21,6 +21,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, fields, is_dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from labeld.delivery.printers import Printer, build_printers
 from labeld.delivery.scheduler import Scheduler
 from labeld.diagnostics import guides as guided
 from labeld.diagnostics.bundle import install_log_ring, support_bundle
+from labeld.diagnostics import report as morning
 from labeld.diagnostics.metrics import render_metrics
 from labeld.diagnostics.selftest import Check, diagnostic_label, run_selftest, worst
 from labeld.errors import Invalid, LabeldError, NotFound
@@ -154,9 +156,15 @@ class NewToken:
 
 
 def sees_every_job(caller: TokenInfo | None) -> bool:
-    """Whether `caller` may act on and follow every job (tech and admin), or only its own
-    (pos). None is an in-process caller (the demo, tests): trusted."""
-    return caller is None or caller.role.covers(Role.TECH)
+    """Whether `caller` may act on and follow every job (staff, tech and admin), or only its
+    own (pos). Staff look after the whole shop's printers, whichever till sent a job. None is
+    an in-process caller (the demo, tests): trusted."""
+    return caller is None or caller.role.covers(Role.STAFF)
+
+
+def _local_zone_name() -> str:
+    """This machine's zone as people read it (CET), for a report that names no zone."""
+    return datetime.now().astimezone().tzname() or "local"
 
 
 class EventFeed:
@@ -497,7 +505,8 @@ class Daemon:
 
     async def cancel(self, job_id: str, caller: TokenInfo | None = None) -> Job:
         """Cancel a job that has not finished. A pos `caller` may cancel only the jobs its
-        token submitted (403 `not-your-job`); tech and admin any (None: trusted)."""
+        token submitted (403 `not-your-job`); staff, tech and admin any (None: trusted). The
+        cancel is an event naming the caller (the morning report reads who did it)."""
         if caller is not None and not sees_every_job(caller):
             owner = (await self.queue.get(job_id)).owner  # an unknown job is a 404 first
             if owner is None or owner != caller.name:
@@ -505,11 +514,12 @@ class Daemon:
                                 f"Job {job_id} was submitted by another token; a pos token may "
                                 "cancel only its own jobs.",
                                 "Cancel it with the token that submitted it, or ask someone "
-                                "with a tech token.")
+                                "with a staff or tech token.")
         job = await self.queue.cancel(job_id)
         # The printer's worker may hold the job, asking the printer's status before sending
         # it; and one backing off on this job moves on.
         self.scheduler.canceled(job.printer, job_id)
+        await self._job_done_by(job, "canceled", caller)
         return job
 
     async def retry(self, job_id: str) -> Job:
@@ -519,11 +529,21 @@ class Daemon:
         self.scheduler.wake(job.printer)
         return job
 
-    async def release(self, job_id: str) -> Job:
-        """Let a held job print."""
+    async def release(self, job_id: str, caller: TokenInfo | None = None) -> Job:
+        """Let a held job print; the release is an event naming `caller` (None: in-process)."""
         job = await self.queue.release(job_id)
         self.scheduler.wake(job.printer)
+        await self._job_done_by(job, "released", caller)
         return job
+
+    async def _job_done_by(self, job: Job, code: str, caller: TokenInfo | None) -> None:
+        """A person's act on a job, as an event: the delivery worker announces only what it
+        did itself, and the morning report must say who released or canceled what (the audit
+        log has the request, not the printer it was about)."""
+        await self.hub.emit("job", printer=job.printer, job_id=job.id, code=code,
+                            message=f"{code} by {caller.name if caller else 'labeld'}",
+                            data={"by": caller.name if caller else None,
+                                  "role": str(caller.role) if caller else None})
 
     async def reprint(self, job_id: str, owner: str | None = None) -> Job:
         """Print a finished job again, as a new job (same printer, pages or raw bytes, copies,
@@ -554,6 +574,35 @@ class Daemon:
 
     def unsubscribe(self, feed: EventFeed) -> None:
         self.hub.unsubscribe(feed.queue)
+
+    # -- the morning report ------------------------------------------------------------------
+
+    async def report(self, since: datetime | None = None,
+                     until: datetime | None = None) -> morning.Report:
+        """Per printer: the faults between `since` and `until`, what people did about them and
+        by whom, and what is still wrong or held now. `until` defaults to now, `since` to when
+        the support desk last closed before `until` ([support]); a time without a zone is the
+        shop's wall clock."""
+        support = self.config.support
+        end = morning.aware(until, support) if until else datetime.now(UTC)
+        start = morning.aware(since, support) if since else morning.desk_closed(end, support)
+        if start >= end:
+            raise Invalid("invalid-range", f"The report's start ({start.isoformat()}) is not "
+                          f"before its end ({end.isoformat()}).",
+                          "Give since= earlier than until= (ISO 8601, e.g. "
+                          "2026-03-13T16:00+01:00).")
+        t0, t1 = start.timestamp(), end.timestamp()
+        events = await self.event_log.between(t0, t1)
+        before = await self.event_log.last_before(t0, "printer-status")
+        audit = await self.audit_log.between(t0 - morning.AUDIT_MATCH_S,
+                                             t1 + morning.AUDIT_MATCH_S)
+        held = await self.queue.list(state=JobState.HELD.value, limit=1000)
+        now = {pid: morning.Now(p.config.name or p.model.name, list(p.reasons),
+                                [j for j in held if j.printer == pid])
+               for pid, p in self._printers.items()}
+        return morning.build(t0, t1, events, before=before, audit=audit, printers=now,
+                             catalogues=self.catalogues,
+                             timezone=support.timezone or _local_zone_name())
 
     # -- templates ---------------------------------------------------------------------------
 
@@ -620,4 +669,4 @@ class Daemon:
     async def support_bundle(self) -> bytes:
         """The support bundle zip (labeld.diagnostics.bundle)."""
         return await support_bundle(self.config, self.plugins, self._printers, self.queue,
-                                    self.event_log, self.catalogues)
+                                    self.event_log, self.catalogues, report=await self.report())

@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from labeld import i18n
 from labeld.daemon import Daemon
+from labeld.diagnostics import report as morning
 from labeld.diagnostics.selftest import checks_json
 from labeld.security import Role, TokenInfo, Unauthorized
 from labeld.security.roles import role_required
@@ -108,8 +109,19 @@ class Console:
             age=lambda iso: _age(tr, iso),
             job_error=lambda error: self._job_error(tr, error),
             when=lambda iso: _when(iso),
+            shop_time=lambda iso: self._shop_time(iso),
+            duration=lambda seconds: _duration(tr, seconds),
         )
         return env
+
+    def _shop_time(self, iso: str | None) -> str:
+        """A time on the shop's clock ([support] timezone, else this machine's): a
+        technician far away reads the shop's evening, not their own."""
+        if not iso:
+            return ""
+        tz = morning.zone(self.daemon.config.support)
+        at = datetime.fromisoformat(iso)
+        return (at.astimezone(tz) if tz else at.astimezone()).strftime("%Y-%m-%d %H:%M")
 
     @staticmethod
     def _job_error(tr: i18n.Translator, error: dict[str, Any]) -> tuple[str, str, str]:
@@ -136,11 +148,14 @@ class Console:
         tr = self.catalogues.translator(visitor.lang)
         html = env.get_template(page_template).render(
             lang=visitor.lang, role=role, who=visitor.token.name if visitor.token else "",
-            role_name={Role.POS: tr.gettext("shop"), Role.TECH: tr.gettext("technician"),
+            role_name={Role.POS: tr.gettext("shop"), Role.STAFF: tr.gettext("shop staff"),
+                       Role.TECH: tr.gettext("technician"),
                        Role.ADMIN: tr.gettext("administrator")}.get(role, "") if role else "",
-            can_tech=bool(role and role.covers(Role.TECH)),
-            # shop staff and up see a "How to fix" guide beside a printer's fault
+            # What the page offers follows the API's roles (README, Security): staff release,
+            # cancel, self-test and follow a guide; a technician also pauses, retries, reprints,
+            # reads the report.
             can_staff=bool(role and role.covers(Role.STAFF)),
+            can_tech=bool(role and role.covers(Role.TECH)),
             csrf=csrf_token(visitor.session) if visitor.session else "", **context)
         response = HTMLResponse(html, status_code=status, headers={
             "Cache-Control": "no-store", "Content-Language": visitor.lang,
@@ -194,14 +209,14 @@ class Console:
 
         @r.get("/printers/{printer_id}", response_class=HTMLResponse)
         async def printer(request: Request, printer_id: str) -> Response:
-            return await page(request, Role.TECH, "printer.html",
+            return await page(request, Role.STAFF, "printer.html",
                               lambda: self._printer_context(printer_id))
 
         @r.get("/fragments/printers/{printer_id}", response_class=HTMLResponse)
         async def printer_fragment(request: Request, printer_id: str) -> Response:
             async def context() -> dict[str, Any]:
                 return {"printers": [await self.daemon.printer(printer_id)], "single": True}
-            return await page(request, Role.TECH, "_printers.html", context)
+            return await page(request, Role.STAFF, "_printers.html", context)
 
         @r.get("/printers/{printer_id}/guides/{code}", response_class=HTMLResponse)
         async def guide(request: Request, printer_id: str, code: str) -> Response:
@@ -218,7 +233,7 @@ class Console:
                 # Each check in every language; the fragment shows the reader's (`lang`).
                 return {"result": report.result,
                         "checks": checks_json(report.checks, self.catalogues)}
-            return await page(request, Role.TECH, "_selftest.html", context, state_change=True)
+            return await page(request, Role.STAFF, "_selftest.html", context, state_change=True)
 
         @r.get("/jobs", response_class=HTMLResponse)
         async def jobs(request: Request) -> Response:
@@ -227,6 +242,13 @@ class Console:
         @r.get("/fragments/jobs", response_class=HTMLResponse)
         async def jobs_fragment(request: Request) -> Response:
             return await page(request, Role.POS, "_jobs.html", self._jobs_context)
+
+        @r.get("/report", response_class=HTMLResponse)
+        async def report_page(request: Request, since: datetime | None = None,
+                              until: datetime | None = None) -> Response:
+            async def context() -> dict[str, Any]:
+                return {"report": (await self.daemon.report(since, until)).as_json()}
+            return await page(request, Role.TECH, "report.html", context)
 
         @r.get("/print", response_class=HTMLResponse)
         async def print_page(request: Request, printer: str | None = None,
@@ -296,6 +318,15 @@ def _age(tr: i18n.Translator, iso: str | None) -> str:
     minutes = seconds // 60
     return tr.ngettext("status read {n} minute ago", "status read {n} minutes ago",
                        minutes).format(n=minutes)
+
+
+def _duration(tr: i18n.Translator, seconds: float) -> str:
+    minutes = round(seconds / 60)
+    if seconds < 60:
+        return tr.format("{n} s", n=round(seconds))
+    if minutes < 60:
+        return tr.format("{n} min", n=minutes)
+    return tr.format("{h} h {m} min", h=minutes // 60, m=minutes % 60)
 
 
 def _when(iso: str | None) -> str:

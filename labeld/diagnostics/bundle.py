@@ -1,8 +1,8 @@
 """The support bundle: one zip a technician far away can read offline.
 
 It holds versions, plugins, the config with its secrets redacted, every printer with its live
-status and self-test, the last jobs with their errors and previews, events, and the recent log
-lines kept by `LogRing`.
+status and self-test, the last jobs with their errors and previews, events, the morning report
+(since the support desk last closed), and the recent log lines kept by `LogRing`.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Any
 from labeld import __version__
 from labeld.config import Config
 from labeld.delivery.printers import Printer
+from labeld.diagnostics.report import Report
 from labeld.diagnostics.selftest import checks_json, run_selftest
 from labeld.i18n import Catalogues
 from labeld.intake.render import raster_to_png
@@ -67,10 +68,11 @@ def redact(value: Any) -> Any:
 
 async def support_bundle(config: Config, plugins: PluginManager, printers: Mapping[str, Printer],
                          queue: JobQueue, event_log: EventLog, catalogues: Catalogues, *,
-                         jobs: int = 50, events: int = 500, selftest: bool = True) -> bytes:
+                         jobs: int = 50, events: int = 500, selftest: bool = True,
+                         report: Report | None = None) -> bytes:
     """The zip: version, plugins, config (secrets redacted), printers with live status and
     self-test (reasons worded by `catalogues`), the last `jobs` jobs with errors and previews,
-    the last `events` events and recent log lines."""
+    the last `events` events, the morning `report` (report.json) and recent log lines."""
     counts = await queue.queued_counts()
     printer_entries = []
     for pid, p in printers.items():
@@ -97,6 +99,8 @@ async def support_bundle(config: Config, plugins: PluginManager, printers: Mappi
                 for n, page in enumerate(await queue.pages(j.id), start=1):
                     z.writestr(f"previews/{j.id}-{n}.png", raster_to_png(page))
         put("events.json", [event_json(e) for e in await event_log.list(limit=events)])
+        if report is not None:
+            put("report.json", report.as_json())
         ring = next((h for h in logging.getLogger().handlers if isinstance(h, LogRing)), None)
         z.writestr("log.txt", "\n".join(ring.lines) if ring else "(no log ring installed)")
     return buf.getvalue()

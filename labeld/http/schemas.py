@@ -27,6 +27,10 @@ from pydantic_core import core_schema
 
 from labeld.store import JobState
 
+# The roles as the API spells them, lowest first (labeld.contracts.Role; a test holds the two
+# together, since a Literal must be written out for the OpenAPI document to list them).
+RoleName = Literal["pos", "staff", "tech", "admin"]
+
 MAX_RAW_CHARS = 16 * 1024 * 1024  # a raw job larger than this is not a label or a receipt
 
 # Examples name no real installation: the API description is public and the same for every
@@ -233,7 +237,9 @@ class TokenRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={
         "examples": [{"name": "till-1", "role": "pos"}]})
     name: str = Field(min_length=1, max_length=64)
-    role: Literal["pos", "tech", "admin"]
+    role: RoleName = Field(description="pos: a till or POS program; staff: shop staff; tech: a "
+                                       "support technician; admin: everything (README, "
+                                       "Security).")
 
 
 class DocumentPayload(BaseModel):
@@ -638,7 +644,7 @@ class PolicyRule(BaseModel):
                       "min_role": "admin"}]})
     command: str
     why: str
-    min_role: Literal["pos", "tech", "admin"] | None = Field(
+    min_role: RoleName | None = Field(
         description="The lowest role that may send it; null: nobody.")
 
 
@@ -692,7 +698,7 @@ class Token(BaseModel):
         "created_at": 1773480413.5}])
     id: str
     name: str
-    role: Literal["pos", "tech", "admin"]
+    role: RoleName
     hint: str = Field(description="The secret's first characters, to tell tokens apart.")
     created_at: float = Field(description="Unix time.")
 
@@ -725,6 +731,77 @@ class AuditLog(BaseModel):
         "method": "POST", "path": f"/v1/printers/{EXAMPLE_PRINTER}/pause",
         "target": f"printer_id={EXAMPLE_PRINTER}", "status": 200}]}])
     entries: list[AuditEntry]
+
+
+class ReportFault(BaseModel):
+    code: str
+    keyword: str
+    severity: Literal["error", "warning"]
+    message: Words
+    hint: Words
+    started: str = Field(description="When it appeared (may be before `since`: it was on "
+                                     "already).")
+    ended: str | None = Field(description="When it went; null: still on at `until`.")
+    duration_s: float = Field(description="To `ended`, or to `until` while still on.")
+
+
+class ReportAction(BaseModel):
+    at: str
+    kind: Literal["guide", "maintenance", "released", "canceled"] = Field(
+        description="A guided fix followed, a maintenance action run, a job released or "
+                    "canceled.")
+    code: str | None = Field(description="The guide's or the action's id; for a job, the "
+                                         "event's code.")
+    job: str | None
+    by: str | None = Field(description="The token's name (the event's, else the audit "
+                                       "log's); null: nobody known.")
+    role: str | None
+    text: Words = Field(description="What was done, in every language.")
+    data: dict[str, Any] = Field(description="The event's own data (guide: `fixed`, `still`; "
+                                             "maintenance: `value`, `prints`).")
+
+
+class ReportHeldJob(BaseModel):
+    id: str
+    created_at: str | None
+    owner: str | None
+    error: JobError | None
+
+
+class PrinterReport(BaseModel):
+    printer: str
+    name: str
+    faults: list[ReportFault]
+    actions: list[ReportAction]
+    still_wrong: list[Reason] = Field(description="The printer's reasons now.")
+    held_jobs: list[ReportHeldJob] = Field(description="Jobs held now.")
+
+
+class Report(BaseModel):
+    model_config = _doc("The morning report: per printer, what went wrong in the range, what "
+                        "people did about it, and what is still wrong or held now.", [{
+        "since": "2026-03-13T15:00:00.000+00:00", "until": "2026-03-16T08:00:00.000+00:00",
+        "timezone": "Europe/Budapest", "printers": [{
+            "printer": EXAMPLE_PRINTER, "name": "Zebra ZPL printer, 203 dpi",
+            "faults": [{"code": "paper-out", "keyword": "media-empty", "severity": "error",
+                        "message": {"en": "Out of paper or labels",
+                                    "hu": "Kifogyott a papír vagy a címke"},
+                        "hint": {"en": "Put in a new roll and close the cover.",
+                                 "hu": "Tegyen be új tekercset, és csukja le a fedelet."},
+                        "started": "2026-03-13T17:30:00.000+00:00",
+                        "ended": "2026-03-13T17:50:00.000+00:00", "duration_s": 1200.0}],
+            "actions": [{"at": "2026-03-13T17:50:00.000+00:00", "kind": "released",
+                         "code": "released", "job": EXAMPLE_JOB, "by": "shop-staff",
+                         "role": "staff",
+                         "text": {"en": "shop-staff released job 4f1c2a9b",
+                                  "hu": "shop-staff elengedte a(z) 4f1c2a9b feladatot"},
+                         "data": {"by": "shop-staff", "role": "staff"}}],
+            "still_wrong": [], "held_jobs": []}]}])
+    since: str
+    until: str
+    timezone: str = Field(description="The shop's time zone ([support] timezone, else the "
+                                      "machine's).")
+    printers: list[PrinterReport]
 
 
 class Health(BaseModel):

@@ -1,6 +1,7 @@
 """Security at the edges of labeld: who may call it, from where, and what may reach a printer.
 
-* `roles`: the `pos` < `tech` < `admin` roles, `Unauthorized` (401) and `Forbidden` (403).
+* `roles`: the `pos` < `staff` < `tech` < `admin` roles, `Unauthorized` (401) and `Forbidden`
+  (403).
 * `tokens`: API tokens, stored hashed in the spool's SQLite file.
 * `audit`: the audit log of technician and administrator actions, and its middleware.
 * `middleware`: Host allowlist (DNS rebinding), Origin policy (CORS, Private Network Access),

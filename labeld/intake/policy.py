@@ -10,10 +10,10 @@ job that holds a command the caller's role does not reach (403 `forbidden-comman
 it), `policy_table` lists the rules for `GET /v1/policy/{language}`. `min_role=None` means
 nobody: labeld never forwards it.
 
-Roles: `pos` < `tech` < `admin`. Operational commands (cancel all, pause, reset, calibrate,
-configuration/test printouts) need `tech`; anything that changes stored settings, writes the
-printer's flash or touches the network needs `admin`. A language without a policy is admin-only
-for raw jobs: it cannot be checked, so it is not trusted.
+Roles: `pos` < `staff` < `tech` < `admin`. Operational commands (cancel all, pause, reset,
+calibrate, configuration/test printouts) need `tech`; anything that changes stored settings,
+writes the printer's flash or touches the network needs `admin`. A language without a policy
+is admin-only for raw jobs: it cannot be checked, so it is not trusted.
 
 What is judged is the byte stream the printer reads, not one copy of one job:
 

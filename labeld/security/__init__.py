@@ -1,6 +1,6 @@
 """Who may do what: roles, API tokens and the audit log (rooms of the core).
 
-* `Role`: the `pos` < `tech` < `admin` roles; defined in labeld.contracts (a language's
+* `Role`: the `pos` < `staff` < `tech` < `admin` roles; defined in labeld.contracts (a language's
   raw-command rules name them), exported here too for the front doors and the daemon.
 * `roles`: `Unauthorized` (401), `Forbidden` (403) and `role_required`.
 * `tokens`: API tokens, stored hashed in the store's SQLite file.

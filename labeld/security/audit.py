@@ -119,6 +119,18 @@ class AuditLog:
                   who: str | None = None) -> builtins.list[AuditEntry]:  # `list`: the method
         return self.db.run_sync(self._op_list(limit, who))
 
+    async def between(self, since: float, until: float) -> builtins.list[AuditEntry]:
+        """Entries from `since` to `until` (Unix times), oldest first (the morning report's
+        who-did-what where an event does not say)."""
+
+        def op(conn: sqlite3.Connection) -> builtins.list[AuditEntry]:
+            rows = conn.execute("SELECT * FROM audit WHERE at >= ? AND at <= ? ORDER BY seq",
+                                (since, until))
+            return [AuditEntry(r["seq"], r["at"], r["who"], r["role"], r["method"], r["path"],
+                               r["target"], r["status"]) for r in rows]
+
+        return await self.db.run(op)
+
     async def prune(self, older_than_s: float) -> int:
         """Delete entries older than this; the log of a shop PC must not grow for ever."""
         return await self.db.run(self._op_prune(older_than_s))

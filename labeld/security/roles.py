@@ -1,6 +1,6 @@
 """The errors that refuse a caller, by role.
 
-The roles themselves (`Role`: pos < tech < admin) are part of the plugin contract, in
+The roles themselves (`Role`: pos < staff < tech < admin) are part of the plugin contract, in
 labeld.contracts: a language's raw-command rules name them.
 """
 

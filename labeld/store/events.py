@@ -9,6 +9,7 @@ import builtins
 import json
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,8 @@ SCHEMA = Schema(
     data    TEXT
 )""",
         "CREATE INDEX IF NOT EXISTS events_printer ON events(printer, seq)",
+        # the morning report asks for a night's events by time
+        "CREATE INDEX IF NOT EXISTS events_at ON events(at)",
     ),
 )
 
@@ -47,15 +50,19 @@ class Event:
 
 
 class EventLog:
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, clock: Callable[[], float] = time.time):
         self.db = db
+        # What stamps each event (as the audit log's): a test of the morning report sets it
+        # to script an evening at its real hours.
+        self._clock = clock
         db.register_schema(SCHEMA)
 
     async def add(self, kind: str, *, printer: str | None = None, job_id: str | None = None,
                   code: str | None = None, message: str | None = None,
                   data: dict[str, Any] | None = None) -> Event:
+        now = self._clock()
+
         def op(conn: sqlite3.Connection) -> Event:
-            now = time.time()
             cur = conn.execute(
                 "INSERT INTO events (at, printer, job_id, kind, code, message, data)"
                 " VALUES (?,?,?,?,?,?,?)",
@@ -75,8 +82,29 @@ class EventLog:
                 sql += " AND printer=?"
                 args.append(printer)
             rows = conn.execute(sql + " ORDER BY seq DESC LIMIT ?", (*args, limit)).fetchall()
-            return [Event(r["seq"], r["at"], r["printer"], r["job_id"], r["kind"], r["code"],
-                          r["message"], json.loads(r["data"] or "{}")) for r in rows]
+            return [_event(r) for r in rows]
+
+        return await self.db.run(op)
+
+    async def between(self, since: float, until: float) -> builtins.list[Event]:
+        """Every event recorded from `since` to `until` (Unix times), oldest first."""
+
+        def op(conn: sqlite3.Connection) -> builtins.list[Event]:
+            rows = conn.execute("SELECT * FROM events WHERE at >= ? AND at <= ? ORDER BY seq",
+                                (since, until)).fetchall()
+            return [_event(r) for r in rows]
+
+        return await self.db.run(op)
+
+    async def last_before(self, at: float, kind: str) -> builtins.list[Event]:
+        """Each printer's last event of `kind` before `at`: how things stood then."""
+
+        def op(conn: sqlite3.Connection) -> builtins.list[Event]:
+            rows = conn.execute(
+                "SELECT * FROM events WHERE seq IN (SELECT max(seq) FROM events"
+                " WHERE kind = ? AND at < ? GROUP BY printer) ORDER BY seq",
+                (kind, at)).fetchall()
+            return [_event(r) for r in rows]
 
         return await self.db.run(op)
 
@@ -88,3 +116,8 @@ class EventLog:
                                 (keep,)).rowcount
 
         return await self.db.run(op)
+
+
+def _event(row: sqlite3.Row) -> Event:
+    return Event(row["seq"], row["at"], row["printer"], row["job_id"], row["kind"], row["code"],
+                 row["message"], json.loads(row["data"] or "{}"))

@@ -68,6 +68,30 @@ def test_the_role_decides_what_the_page_offers(shop):
     assert browser(shop, token(shop, "pos")).get("/ui/printers/shelf").status_code == 403
 
 
+def test_shop_staff_get_release_cancel_and_the_self_test_but_no_technicians_tools(daemon,
+                                                                                  simulator):
+    zebra = simulator("zpl")
+    zebra.set_fault("paper-out")
+    shop = daemon([printer("shelf", zebra, "zebra-generic-203")])
+    till = token(shop, "pos", "till-1")
+    held = httpx.post(f"{shop.server.url}/v1/jobs", json={"printer": "shelf", "raw": {
+        "data": "^XA^XZ"}}, headers={"Authorization": f"Bearer {till}"}).json()
+    wait_for(lambda: shop.get(f"/v1/jobs/{held['id']}").json()["state"] == "held")
+    staff = browser(shop, token(shop, "staff"))
+    cards = staff.get("/ui/printers").text
+    assert 'href="/ui/printers/shelf"' in cards and "/v1/printers/shelf/pause" not in cards
+    diagnose = staff.get("/ui/printers/shelf")
+    assert diagnose.status_code == 200 and "/ui/printers/shelf/selftest" in diagnose.text
+    assert "/v1/support-bundle" not in diagnose.text
+    jobs = staff.get("/ui/jobs").text  # a till's job: staff act on the shop's jobs
+    assert f'data-url="/v1/jobs/{held["id"]}/release"' in jobs
+    assert f'data-method="DELETE" data-url="/v1/jobs/{held["id"]}"' in jobs
+    assert "/retry" not in jobs and "/ui/report" not in jobs
+    csrf = re.search(r'name="csrf-token" content="([0-9a-f]+)"', jobs).group(1)
+    test = staff.post("/ui/printers/shelf/selftest", headers={"X-CSRF-Token": csrf})
+    assert test.status_code == 200 and 'class="check-fail"' in test.text  # out of paper
+
+
 @pytest.mark.parametrize(("asked", "heading"), [
     ({"headers": {"Accept-Language": "hu-HU,hu;q=0.9,en;q=0.8"}}, "Nyomtatók"),
     ({"headers": {"Accept-Language": "de-DE"}}, "Printers"),
@@ -132,3 +156,34 @@ def test_a_failed_job_is_explained_in_the_readers_language_with_its_particulars(
     assert re.search(r'title="Gave up after \d attempt\(s\): 127\.0\.0\.1:\d+ refused', hungarian)
     english = c.get("/ui/jobs", params={"lang": "en"}).text
     assert "The printer refused the connection" in english
+
+
+def test_the_report_page_tells_the_technician_the_evening_in_the_shops_time(daemon, simulator):
+    from datetime import datetime
+
+    from labeld.reasons import lookup
+
+    zebra = simulator("zpl")
+    shop = daemon([printer("shelf", zebra, "zebra-generic-203")])
+    zebra.set_fault("paper-out")
+    held = shop.post("/v1/jobs", json={"printer": "shelf", "raw": {"data": "^XA^XZ"}}).json()
+    wait_for(lambda: shop.get(f"/v1/jobs/{held['id']}").json()["state"] == "held")
+    kati = token(shop, "staff", "kati")
+    httpx.delete(f"{shop.server.url}/v1/jobs/{held['id']}",
+                 headers={"Authorization": f"Bearer {kati}"}).raise_for_status()
+    went_out = next(e for e in shop.get("/v1/printers/shelf/events").json()["events"]
+                    if e["code"] == "paper-out")
+
+    tech = browser(shop, token(shop, "tech"))
+    page = tech.get("/ui/report", params={"since": "2020-01-01T00:00:00Z"}).text
+    assert 'href="/ui/report" aria-current="page"' in page
+    local = datetime.fromisoformat(went_out["at"]).astimezone().strftime("%Y-%m-%d %H:%M")
+    assert re.search(rf'<tr data-fault="paper-out"><td>{local}</td><td><strong>still on', page)
+    assert "Out of paper or labels" in page
+    assert f"kati canceled job {held['id'][:8]}" in page and "kati (staff)" in page
+    hu = tech.get("/ui/report", params={"since": "2020-01-01T00:00:00Z", "lang": "hu"}).text
+    assert lookup("paper-out").message.hu in hu
+
+    staff = browser(shop, kati)
+    assert staff.get("/ui/report").status_code == 403
+    assert "/ui/report" not in staff.get("/ui/printers").text

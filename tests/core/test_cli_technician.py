@@ -218,8 +218,10 @@ def test_refusals_show_the_apis_message_and_hint_and_exit_3(shop, capsys, tmp_pa
     assert code == 3 and "[401 token-invalid]" in err and "The token came from --token." in err
 
     code, _, err = run(capsys, shop, "status", "shelf", role_token=token(shop, "pos"))
-    assert code == 3 and "needs the tech role; this token has pos. [403 insufficient-role]" in err
-    assert "Technician commands need a tech or admin token." in err
+    assert code == 3 and "needs the staff role; this token has pos. [403 insufficient-role]" in err
+    assert "pausing, retrying, reprinting, the report and the support bundle need a tech" in err
+    code, _, err = run(capsys, shop, "pause", "shelf", role_token=token(shop, "staff"))
+    assert code == 3 and "needs the tech role; this token has staff." in err
 
     code, _, err = run(capsys, shop, "status", "cellar")
     assert code == 3 and "There is no printer 'cellar'. [404 unknown-printer]" in err
@@ -324,3 +326,38 @@ def test_the_words_go_through_gettext(monkeypatch):
     assert cli.ngettext("{n} job waiting", "{n} jobs waiting", 3) == "3 feladat vár"
     assert cli._("Port {port} on {host} is already in use by another program.", port=1,
                  host="h")
+
+
+# --- the morning report ----------------------------------------------------------------------
+
+
+def test_report_shows_each_printers_evening_in_words_and_exits_1_while_something_is_held(
+        shop, capsys):
+    from datetime import UTC, datetime
+
+    since = datetime.now(UTC).isoformat()
+    kati = token(shop, "staff", "kati")
+    shop.till.set_fault("cover-open")
+    held = raw(shop, "till", "thanks\n")
+    wait_for(lambda: shop.get(f"/v1/jobs/{held['id']}").json()["state"] == "held")
+    canceled = raw(shop, "till", "spare\n")
+    main(["cancel", canceled["id"], "--url", shop.url, "--token", kati])
+    capsys.readouterr()
+
+    code, out, _ = run(capsys, shop, "report", "--since", since)
+    assert code == 1  # the receipt printer's cover is still open, a receipt waits
+    assert re.search(r"^shelf\s+Zebra", out, re.M)
+    assert "Nothing happened, and nothing is wrong." in out  # the label printer's evening
+    assert re.search(r"still on\s+\d+ s\s+Printer cover is open", out)
+    assert re.search(rf"kati \(staff\)\s+kati canceled job {canceled['id'][:8]}", out)
+    assert "Still wrong now:" in out and "1 job held" in out
+
+    code, out, _ = run(capsys, shop, "report", "--since", since, "--json")
+    body = json.loads(out)
+    assert code == 1 and [p["printer"] for p in body["printers"]] == ["shelf", "till"]
+    code, out, _ = run(capsys, shop, "report", "--since", since, "--lang", "hu")
+    from labeld.reasons import lookup
+
+    assert lookup("cover-open").message.hu in out  # the faults in the reader's language
+    code, _, err = run(capsys, shop, "report", role_token=kati)
+    assert code == 3 and "[403 insufficient-role]" in err

@@ -73,3 +73,18 @@ def test_the_http_edge_and_the_config_share_one_set_of_security_defaults():
     assert RateConfig().burst == section.burst
     assert BodyLimitConfig().max_bytes == section.max_body_bytes
     assert HostConfig().allowed_hosts == tuple(section.allowed_hosts)
+
+
+def test_the_support_desk_has_hours_days_and_a_zone_and_says_what_is_wrong():
+    desk = config.from_dict({"support": {"hours": "09:30-17:00", "days": ["fri", "mon"],
+                                         "timezone": "Europe/Budapest"}}).support
+    assert desk.closes == (17, 0) and desk.days == ["mon", "fri"]
+    assert config.Config().support.hours == "08:00-16:00"
+    assert config.Config().support.timezone is None  # the machine's own zone
+    for bad, said in (({"hours": "16:00-08:00"}, "support.hours"),
+                      ({"hours": "8-16"}, "support.hours"), ({"days": []}, "support.days"),
+                      ({"days": ["monday"]}, "support.days[0]"),
+                      ({"timezone": "Europe/Atlantis"}, "no time zone 'Europe/Atlantis'")):
+        with pytest.raises(ConfigError) as err:
+            config.from_dict({"support": bad})
+        assert said in err.value.message, err.value.message

@@ -110,6 +110,10 @@ def test_the_diagnostic_label_prints_and_its_barcodes_scan(env):
     assert {"LABELD-2", "LABELD-3"} <= set(found)
 
 
+def printers_of(z: zipfile.ZipFile) -> list[str]:
+    return [p["id"] for p in json.loads(z.read("printers.json"))]
+
+
 def test_the_support_bundle_has_everything_and_no_secrets(env):
     client, _, _ = env
     jid = client.post("/v1/jobs", json={"printer": "shelf", "label": {
@@ -121,7 +125,10 @@ def test_the_support_bundle_has_everything_and_no_secrets(env):
     z = zipfile.ZipFile(io.BytesIO(resp.content))
     names = set(z.namelist())
     assert {"version.json", "plugins.json", "config.json", "printers.json", "jobs.json",
-            "events.json", "log.txt", f"previews/{jid}-1.png"} <= names
+            "events.json", "report.json", "log.txt", f"previews/{jid}-1.png"} <= names
+    report = json.loads(z.read("report.json"))  # the morning report, since the desk closed
+    assert report["until"] > report["since"]
+    assert [p["printer"] for p in report["printers"]] == list(printers_of(z))
     printers = {p["id"]: p for p in json.loads(z.read("printers.json"))}
     assert printers["shelf"]["selftest"][0]["status"] == "ok"
     assert printers["gone"]["state_reasons"] or printers["gone"]["selftest"][0]["status"] == "fail"

@@ -65,7 +65,7 @@ def test_the_models_have_examples():
     for name in ("Job", "Printer", "Reason", "PrinterStatus", "SelfTestReport", "Event",
                  "TemplateList", "Template", "Token", "NewToken", "ErrorBody", "AuditLog",
                  "LabelDocument", *ELEMENTS.values(), "RawPayload", "DocumentPayload",
-                 "TokenRequest"):
+                 "TokenRequest", "Report"):
         assert COMPONENTS[name].get("examples"), name
     body = SPEC["paths"]["/v1/jobs"]["post"]["requestBody"]["content"]["application/json"]
     assert {"raw-zpl", "label", "template", "document"} <= set(body["examples"])
@@ -190,6 +190,9 @@ def test_real_answers_match_their_models(shop):
     check(c.get("/v1/discover"), "GET", "/v1/discover")
     check(c.get("/v1/plugins"), "GET", "/v1/plugins")
     check(c.get("/v1/support-bundle"), "GET", "/v1/support-bundle")
+    check(c.get("/v1/report", params={"since": "2026-01-01T00:00:00Z"}), "GET", "/v1/report")
+    check(c.get("/v1/report", params={"since": "2036-01-01T00:00:00Z"}), "GET",
+          "/v1/report")  # 422
     # a language's rules may carry columns of its own (ESC/POS: `bytes`)
     check(c.get("/v1/policy/escpos"), "GET", "/v1/policy/{language}", extra=None)
 

@@ -1,5 +1,5 @@
-"""Who may do what, from where: every endpoint x every role, browser attacks, injection, limits.
-All against a real server on a real socket."""
+"""Who may do what, from where: tokens, browser attacks, injection, limits (every route x every
+role is tests/http/test_role_matrix.py). All against a real server on a real socket."""
 
 import subprocess
 import sys
@@ -33,84 +33,12 @@ def env(tmp_path_factory, plugins):
             job = admin.post("/v1/jobs",
                              json={"printer": "shelf", "raw": {"data": ZPL}}).json()["id"]
             wait_job(admin, job)
-            tokens = {role: token(admin, role) for role in ("pos", "tech", "admin")}
+            tokens = {role: token(admin, role) for role in ("pos", "staff", "tech", "admin")}
             yield admin, tokens, job, zebra
             admin.close()
 
 
-# (method, path, body, the lowest role allowed). "{job}" is a real job's id.
-ENDPOINTS = [
-    ("GET", "/v1/printers", None, "pos"),
-    ("GET", "/v1/printers/shelf", None, "pos"),
-    ("POST", "/v1/jobs", {"printer": "shelf", "raw": {"data": ZPL}}, "pos"),
-    ("GET", "/v1/jobs", None, "pos"),
-    ("GET", "/v1/jobs/{job}", None, "pos"),
-    ("GET", "/v1/policy/zpl", None, "pos"),
-    ("GET", "/v1/jobs/{job}/preview.png", None, "pos"),
-    ("GET", "/v1/templates", None, "pos"),
-    ("GET", "/v1/templates/tag", None, "pos"),
-    ("PUT", "/v1/templates/tag", {"width_mm": 20, "height_mm": 10, "elements": []}, "admin"),
-    ("DELETE", "/v1/templates/tag", None, "admin"),
-    ("GET", "/v1/printers/shelf/status", None, "tech"),
-    ("POST", "/v1/printers/shelf/pause", None, "tech"),
-    ("POST", "/v1/printers/shelf/resume", None, "tech"),
-    ("GET", "/v1/printers/shelf/events", None, "tech"),
-    ("POST", "/v1/printers/shelf/selftest", None, "tech"),
-    ("GET", "/v1/printers/shelf/guides", None, "staff"),
-    ("GET", "/v1/printers/shelf/guides/paper-out", None, "staff"),
-    ("GET", "/v1/printers/shelf/guides/paper-out/drawing.svg", None, "staff"),
-    ("POST", "/v1/printers/shelf/guides/paper-out/check", None, "staff"),
-    ("GET", "/v1/support-bundle", None, "tech"),
-    ("GET", "/v1/discover", None, "tech"),
-    ("DELETE", "/v1/jobs/{job}", None, "pos"),  # a pos token: its own jobs only (below)
-    ("POST", "/v1/jobs/{job}/release", None, "tech"),
-    ("POST", "/v1/jobs/{job}/retry", None, "tech"),
-    ("POST", "/v1/jobs/{job}/reprint", None, "tech"),
-    ("POST", "/v1/preview", {"printer": "shelf", "label": {"width_mm": 20, "height_mm": 10,
-                                                          "elements": []}}, "pos"),
-    ("GET", "/v1/plugins", None, "tech"),
-    ("GET", "/metrics", None, "tech"),
-    ("GET", "/v1/tokens", None, "admin"),
-    ("POST", "/v1/tokens", {"name": "new-one", "role": "pos"}, "admin"),
-    ("DELETE", "/v1/tokens/nobody", None, "admin"),
-    ("GET", "/v1/audit", None, "admin"),
-]
-RANK = {None: -1, "pos": 0, "staff": 1, "tech": 2, "admin": 3}
-# Routes whose role lets a pos token in for its own jobs only: "{job}" is the admin's job, so
-# the daemon refuses a pos token after the gate let it through (tests/http/test_job_owners.py).
-OWN_JOBS_ONLY = {("DELETE", "/v1/jobs/{job}")}
-
-
-def test_the_table_covers_every_route(env):
-    admin, *_ = env
-    routes = {(m.upper(), p) for p, ms in admin.get("/openapi.json").json()["paths"].items()
-              for m in ms}
-    listed = {(m, p.replace("shelf", "{printer_id}").replace("{job}", "{job_id}")
-               .replace("nobody", "{name}").replace("/zpl", "/{language}")
-               .replace("/tag", "/{name}").replace("/paper-out", "/{code}"))
-              for m, p, _, _ in ENDPOINTS}
-    assert routes - listed == {("GET", "/healthz"), ("GET", "/v1/events")}
-
-
-@pytest.mark.parametrize("role", [None, "pos", "tech", "admin"])
-@pytest.mark.parametrize("method, path, body, needed", ENDPOINTS)
-def test_every_endpoint_decides_by_role(env, role, method, path, body, needed):
-    admin, tokens, job, _ = env
-    headers = {"Authorization": f"Bearer {tokens[role]}"} if role else {}
-    resp = httpx.request(method, str(admin.base_url) + path.replace("{job}", job), json=body,
-                         headers=headers, timeout=10)
-    if role is None:
-        assert resp.status_code == 401
-        assert resp.json()["error"]["code"] == "token-required"
-        assert resp.headers["www-authenticate"].startswith("Bearer")
-    elif RANK[role] < RANK[needed]:
-        assert resp.status_code == 403
-        assert resp.json()["error"]["code"] == "insufficient-role"
-    elif role == "pos" and (method, path) in OWN_JOBS_ONLY:
-        assert resp.status_code == 403, resp.text
-        assert resp.json()["error"]["code"] == "not-your-job"
-    else:
-        assert resp.status_code not in (401, 403), resp.text
+# Every route against every role (and no token): tests/http/test_role_matrix.py, as a table.
 
 
 def test_a_wrong_or_revoked_token_is_refused(env):

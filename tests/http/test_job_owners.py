@@ -1,5 +1,6 @@
 """A job belongs to the token that submitted it: a pos token cancels and follows its own jobs,
-reads everyone's; tech and admin act on every job. Against a real server and simulators."""
+reads everyone's; staff, tech and admin act on every job. Against a real server and
+simulators."""
 
 import json
 import threading
@@ -8,7 +9,7 @@ import time
 import httpx
 import pytest
 
-from tests.conftest import PATIENT_DELIVERY, printer, token, wait_job
+from tests.conftest import PATIENT_DELIVERY, printer, token, wait_for, wait_job
 
 ZPL = "^XA^FO20,20^A0N,30,30^FDok^FS^XZ"
 
@@ -68,6 +69,34 @@ def test_tech_and_admin_cancel_any_job(shop):
     first, second = submit(tills["till-1"]), submit(tills["till-2"])
     assert tills["anna"].delete(f"/v1/jobs/{first['id']}").json()["state"] == "canceled"
     assert admin.delete(f"/v1/jobs/{second['id']}").json()["state"] == "canceled"
+
+
+def test_shop_staff_cancel_and_release_any_job_and_the_events_name_them(daemon, simulator):
+    zebra = simulator("zpl")
+    zebra.set_fault("paper-out")
+    admin = daemon([printer("front", zebra, "zebra-generic-203")], delivery=PATIENT_DELIVERY)
+    till = httpx.Client(base_url=admin.base_url, timeout=10,
+                        headers={"Authorization": f"Bearer {token(admin, 'pos', 'till-1')}"})
+    kati = httpx.Client(base_url=admin.base_url, timeout=10,
+                        headers={"Authorization": f"Bearer {token(admin, 'staff', 'kati')}"})
+    first, second = submit(till), submit(till)
+    wait_for(lambda: admin.get(f"/v1/jobs/{second['id']}").json()["state"] == "held")
+    assert kati.delete(f"/v1/jobs/{first['id']}").json()["state"] == "canceled"
+    released = kati.post(f"/v1/jobs/{second['id']}/release")  # a person's word, paper or not
+    assert released.status_code == 200, released.text
+    zebra.clear_fault("paper-out")
+    wait_job(admin, second["id"], ("completed",))
+    events = kati.get("/v1/printers/front/events").json()["events"]
+    said = [(e["job"], e["code"], e["data"]) for e in events if e["data"].get("by")]
+    assert said == [(second["id"], "released", {"by": "kati", "role": "staff"}),
+                    (first["id"], "canceled", {"by": "kati", "role": "staff"})]
+    # and a till's own cancel names the till
+    third = submit(till)
+    till.delete(f"/v1/jobs/{third['id']}").raise_for_status()
+    newest = admin.get("/v1/printers/front/events", params={"limit": 1}).json()["events"][0]
+    assert (newest["code"], newest["data"]) == ("canceled", {"by": "till-1", "role": "pos"})
+    till.close()
+    kati.close()
 
 
 def test_an_unknown_job_is_404_for_a_pos_token_too(shop):

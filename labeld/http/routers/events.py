@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from labeld.events import CLOSED
-from labeld.http.deps import POS, TECH, DaemonDep
+from labeld.http.deps import POS, STAFF, DaemonDep
 from labeld.http.schemas import UNKNOWN_PRINTER, EventList, documented
 from labeld.security import TokenInfo
 from labeld.store import Event
@@ -37,7 +37,7 @@ def sse(event: Event | str) -> bytes:
             f"data: {json.dumps(event_json(event), ensure_ascii=False)}\n\n").encode()
 
 
-@router.get("/v1/printers/{printer_id}/events", tags=["printers"], dependencies=[TECH],
+@router.get("/v1/printers/{printer_id}/events", tags=["printers"], dependencies=[STAFF],
             **documented(EventList, 403, 404, 422, examples=ONE_PRINTER))
 async def printer_events(printer_id: str, daemon: DaemonDep,
                          limit: int = Query(default=100, ge=1, le=1000),
@@ -57,8 +57,8 @@ async def printer_events(printer_id: str, daemon: DaemonDep,
                                             "example": SSE_EXAMPLE}}}})
 async def live_events(request: Request, daemon: DaemonDep, printer: str | None = None,
                       token: TokenInfo = POS) -> StreamingResponse:
-    """Server-Sent Events: status changes and job outcomes as they happen. Tech and admin
-    tokens get every event; a pos token only those of the jobs it submitted."""
+    """Server-Sent Events: status changes and job outcomes as they happen. Staff, tech and
+    admin tokens get every event; a pos token only those of the jobs it submitted."""
     feed = daemon.subscribe(printer, token)
 
     async def stream() -> AsyncIterator[bytes]:

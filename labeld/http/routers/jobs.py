@@ -1,9 +1,11 @@
 """/v1/jobs: submit, list, read, preview, cancel, retry and release print jobs.
 
 Who may act on a job: any token submits and reads jobs; a pos token cancels and follows (GET
-/v1/jobs?mine=true, the events) only the jobs it submitted, its `owner`; tech and admin act on
-every job. The daemon decides ownership (`Daemon.cancel(job_id, caller)`); the route's role is
-the least any caller needs, which AuthGate checks before the body is read."""
+/v1/jobs?mine=true, the events) only the jobs it submitted, its `owner`; shop staff cancel and
+release every job of the shop (a till's held receipt is the shop's, not the till's); tech and
+admin also retry and reprint. The daemon decides ownership (`Daemon.cancel(job_id, caller)`);
+the route's role is the least any caller needs, which AuthGate checks before the body is
+read."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from fastapi import APIRouter, Body, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from labeld.daemon import DocumentInput, JobInput, RawInput
-from labeld.http.deps import POS, TECH, DaemonDep
+from labeld.http.deps import POS, STAFF, TECH, DaemonDep
 from labeld.http.schemas import (BAD_CHECK_DIGIT, FORBIDDEN_COMMAND, INCOMPLETE_COMMAND,
                                  JOB_EXAMPLES, JOB_FINISHED, NOT_YOUR_JOB, UNKNOWN_JOB,
                                  UNKNOWN_PRINTER, Job, JobList, JobRequest, documented)
@@ -101,7 +103,8 @@ async def preview(job_id: str, daemon: DaemonDep, page: int = Query(default=1, g
 async def cancel_job(job_id: str, request: Request, daemon: DaemonDep,
                      token: TokenInfo = POS) -> dict[str, Any]:
     """Cancel a job that has not finished. A pos token may cancel only the jobs it submitted
-    (403 `not-your-job`); tech and admin any job. Every cancel is audited."""
+    (403 `not-your-job`); staff, tech and admin any job. Every cancel is audited, and recorded
+    as an event naming who canceled it."""
     mark(request.scope, token.name, token.role)  # refusals included, as for tech routes
     return job_json(await daemon.cancel(job_id, token), daemon.catalogues)
 
@@ -114,11 +117,13 @@ async def retry_job(job_id: str, daemon: DaemonDep) -> dict[str, Any]:
     return job_json(await daemon.retry(job_id), daemon.catalogues)
 
 
-@router.post("/v1/jobs/{job_id}/release", dependencies=[TECH], **documented(
+@router.post("/v1/jobs/{job_id}/release", **documented(
     Job, 403, 404, 409, 422, examples=ONE_JOB))
-async def release_job(job_id: str, daemon: DaemonDep) -> dict[str, Any]:
-    """Let a held job print."""
-    return job_json(await daemon.release(job_id), daemon.catalogues)
+async def release_job(job_id: str, daemon: DaemonDep,
+                      token: TokenInfo = STAFF) -> dict[str, Any]:
+    """Let a held job print (staff, tech, admin); recorded as an event naming who released
+    it."""
+    return job_json(await daemon.release(job_id, token), daemon.catalogues)
 
 
 @router.post("/v1/jobs/{job_id}/reprint", **documented(

@@ -1,4 +1,8 @@
-"""/v1/printers: the configured printers, their live status, self-test, pause and resume."""
+"""/v1/printers: the configured printers, their live status, self-test, pause and resume.
+
+Shop staff (`staff`) ask a printer now and run its self-test (the diagnostic label too): what
+someone at the printer does when it stops outside support hours. Pausing and resuming a queue
+stay with the technician."""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from labeld.diagnostics.selftest import checks_json
-from labeld.http.deps import POS, TECH, DaemonDep
+from labeld.http.deps import POS, STAFF, TECH, DaemonDep
 from labeld.http.schemas import (UNKNOWN_PRINTER, Printer, PrinterList, PrinterStatus,
                                  SelfTestReport, documented)
 
@@ -30,14 +34,14 @@ async def get_printer(printer_id: str, daemon: DaemonDep) -> dict[str, Any]:
     return await daemon.printer(printer_id)
 
 
-@router.get("/v1/printers/{printer_id}/status", dependencies=[TECH],
+@router.get("/v1/printers/{printer_id}/status", dependencies=[STAFF],
             **documented(PrinterStatus, 403, 404, 422, examples=ONE_PRINTER))
 async def printer_status(printer_id: str, daemon: DaemonDep) -> dict[str, Any]:
     """Ask the device now; answers within the status timeout even if the printer is dead."""
     return await daemon.printer_status(printer_id)
 
 
-@router.post("/v1/printers/{printer_id}/selftest", dependencies=[TECH],
+@router.post("/v1/printers/{printer_id}/selftest", dependencies=[STAFF],
              **documented(SelfTestReport, 403, 404, 422, examples=ONE_PRINTER))
 async def selftest(printer_id: str, daemon: DaemonDep,
                    print: bool = False) -> dict[str, Any]:  # noqa: A002

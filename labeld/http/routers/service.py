@@ -1,16 +1,18 @@
-"""The service itself: liveness, plugins, discovery, the support bundle and /metrics."""
+"""The service itself: liveness, plugins, discovery, the morning report, the support bundle and
+/metrics."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 
 from labeld.diagnostics.metrics import METRICS_CONTENT_TYPE
 from labeld.http.deps import TECH, DaemonDep
-from labeld.http.schemas import DiscoverList, Health, PluginsInfo, documented
+from labeld.http.schemas import DiscoverList, Health, PluginsInfo, Report, documented
 
 router = APIRouter()
 
@@ -32,6 +34,26 @@ async def bundle(daemon: DaemonDep) -> Response:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     return Response(data, media_type="application/zip", headers={
         "Content-Disposition": f'attachment; filename="labeld-support-{stamp}.zip"'})
+
+
+@router.get("/v1/report", tags=["service"], dependencies=[TECH], **documented(
+    Report, 403, 422, examples={422: {"invalid-range": {
+        "summary": "invalid-range", "value": {"error": {
+            "code": "invalid-range", "message": "The report's start (2026-03-14T10:00:00+01:00) "
+            "is not before its end (2026-03-14T09:00:00+01:00).",
+            "hint": "Give since= earlier than until=."}}}}}))
+async def morning_report(
+        daemon: DaemonDep,
+        since: datetime | None = Query(default=None, description="ISO 8601; default: when the "
+                                       "support desk last closed ([support])."),
+        until: datetime | None = Query(default=None, description="ISO 8601; default: now."),
+) -> dict[str, Any]:
+    """The morning report: per printer, the faults in the range (when, how long), what people
+    did about them and who (guides followed, maintenance actions, jobs released or canceled),
+    and what is still wrong or held now. Every text in every language; a time without a zone
+    is the shop's wall clock. For the technician (tech): it names the staff and what each
+    did, as the audit log does."""
+    return (await daemon.report(since, until)).as_json()
 
 
 @router.get("/v1/discover", tags=["printers"], dependencies=[TECH], **documented(
