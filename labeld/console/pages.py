@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from labeld import i18n
 from labeld.daemon import Daemon
+from labeld.diagnostics import guides
 from labeld.diagnostics import report as morning
 from labeld.diagnostics.selftest import checks_json
 from labeld.security import Role, TokenInfo, Unauthorized
@@ -108,6 +109,8 @@ class Console:
                          "fail": tr.gettext("Failed"), "skip": tr.gettext("Skipped")},
             age=lambda iso: _age(tr, iso),
             job_error=lambda error: self._job_error(tr, error),
+            # a raw job's warning (ZPL without ^CI28...) named as its guide names it
+            warning_title=lambda code: i18n.say(guides.title(code, self.catalogues), tr),
             when=lambda iso: _when(iso),
             shop_time=lambda iso: self._shop_time(iso),
             duration=lambda seconds: _duration(tr, seconds),

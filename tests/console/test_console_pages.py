@@ -187,3 +187,21 @@ def test_the_report_page_tells_the_technician_the_evening_in_the_shops_time(daem
     staff = browser(shop, kati)
     assert staff.get("/ui/report").status_code == 403
     assert "/ui/report" not in staff.get("/ui/printers").text
+
+
+def test_a_raw_jobs_warning_shows_on_the_jobs_page_with_its_guide(shop):
+    # UTF-8 text without ^CI28: the Zebra prints the accents as other characters
+    shop.post("/v1/printers/shelf/pause")
+    job = shop.post("/v1/jobs", json={"printer": "shelf",
+                                      "raw": {"data": "^XA^FO10,10^FDÁrvíztűrő^FS^XZ"}}).json()
+    assert [w["code"] for w in job["warnings"]] == ["zpl-utf8-without-ci28"]
+    staff = browser(shop, token(shop, "staff"))
+    page = staff.get("/ui/jobs", params={"lang": "hu"}).text
+    assert 'data-warning="zpl-utf8-without-ci28"' in page
+    assert "Az ékezetes betűk hibásan jelennek meg (kódlap)" in page
+    assert 'href="/ui/printers/shelf/guides/zpl-utf8-without-ci28"' in page
+    guide = staff.get("/ui/printers/shelf/guides/zpl-utf8-without-ci28")
+    assert guide.status_code == 200
+    # a till's token reads the warning but gets no guide link (guides are for shop staff)
+    till = browser(shop, token(shop, "pos")).get("/ui/jobs").text
+    assert 'data-warning="zpl-utf8-without-ci28"' in till and "/guides/" not in till
