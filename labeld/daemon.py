@@ -512,9 +512,10 @@ class Daemon:
                               f"The default is {param.default}; a value outside the range "
                               "needs a technician at the printer's own menu.")
         data = action.command(value)
-        result = await self.queue.submit(NewJob(
-            printer=printer_id, kind=MAINTENANCE, payload={"action": action_id, "value": value},
-            raw=data, owner=caller.name))
+        # `prints` tells the worker to let the printer finish what it is printing first.
+        payload = {"action": action_id, "value": value, "prints": action.prints}
+        result = await self.queue.submit(NewJob(printer=printer_id, kind=MAINTENANCE,
+                                                payload=payload, raw=data, owner=caller.name))
         job = result.job
         self.scheduler.wake(printer_id)
         log.info(N_("printer {printer}: maintenance action {action} queued by {who}",

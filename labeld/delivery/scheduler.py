@@ -198,7 +198,7 @@ class PrinterWorker:
                 await self._sleep_or_wake(max(0.0, claimed - time.time()))
                 continue
             self._canceled -= known_cancels
-            if claimed.kind == MAINTENANCE:
+            if claimed.kind == MAINTENANCE and claimed.payload.get("prints"):
                 await self._finish_printing()
             status = await self.printer.recent_status(PREFLIGHT_MAX_AGE_S)
             await self._observe(status)
@@ -250,11 +250,13 @@ class PrinterWorker:
                 await self._resolve_unproven(claimed.id)
 
     async def _finish_printing(self) -> None:
-        """Before a maintenance action: wait until the printer has printed what it took.
-        Its commands act as they arrive (a Zebra's `~JC` or `~JA` does not wait for the label
-        being printed), so "never in the middle of a job" means after the evidence, not only
-        after the bytes. Bounded: a sent job is settled, one way or the other, within the
-        confirmation window; a fault ends the wait and the preflight holds the action."""
+        """Before a maintenance action that uses media: wait until the printer has printed
+        what it took. A printer may act on such a command as it arrives (a Zebra's `~JC` does
+        not wait for the label being printed), so "never in the middle of a job" means after
+        the evidence, not only after the bytes. Actions without media are not held back:
+        emptying the printer's buffer (`~JA`) is for the labels still in it. Bounded: a sent
+        job is settled, one way or the other, within the confirmation window; a fault ends the
+        wait and the preflight holds the action."""
         while self._sent:
             await asyncio.sleep(CONFIRM_POLL_S)
             status = await self.printer.query_status()
