@@ -53,15 +53,15 @@ TEST_TEXT = (b"\x1ba\x01"  # ESC a 1: centred
              b"\x1ba\x00")  # ESC a 0: left again
 CUTTERS = tuple(m.id for m in MODELS if m.cutter)
 NO_CUTTER = tuple(m.id for m in MODELS if not m.cutter)
-TEST_WORDS = dict(
-    title=N_("Print a test receipt"),
-    explanation=N_("The printer prints a short receipt. If the text is faint, patchy or "
-                   "missing, the paper may be in the wrong way round or the print head may "
-                   "need cleaning."))
-FEED_WORDS = dict(
-    title=N_("Feed paper"),
-    explanation=N_("The printer feeds a few lines of paper. Use it after changing the roll "
-                   "to check that paper comes out straight."))
+TEST_WORDS = {
+    "title": N_("Print a test receipt"),
+    "explanation": N_("The printer prints a short receipt. If the text is faint, patchy or "
+                      "missing, the paper may be in the wrong way round or the print head "
+                      "may need cleaning.")}
+FEED_WORDS = {
+    "title": N_("Feed paper"),
+    "explanation": N_("The printer feeds a few lines of paper. Use it after changing the roll "
+                      "to check that paper comes out straight.")}
 
 ACTIONS = [
     MaintenanceAction(id="test-print", **TEST_WORDS, role=Role.STAFF, language="escpos",

@@ -11,7 +11,7 @@ SQUARE = "^FO10,10^GB80,80,80^FS"
 
 def label(n: int, padding: int = 0) -> str:
     # ^FX is a comment: a long one makes a job that takes seconds to reach a slow printer.
-    return f"^XA^FX{'job %d ' % n}{'x' * padding}^FS{SQUARE}^XZ"
+    return f"^XA^FXjob {n} {'x' * padding}^FS{SQUARE}^XZ"
 
 
 def submit(c, data: str) -> dict:
