@@ -1021,7 +1021,8 @@ def cmd_action(args: argparse.Namespace) -> int:
             if action["prints"]:
                 question += " " + _("The printer will use some labels or paper.")
             # Plain stderr, not Rich: "[y/N]" would be read as markup and vanish.
-            sys.stderr.write(f"{question} [{_('y/N')}] ")
+            choices = _("y/N")
+            sys.stderr.write(f"{question} [{choices}] ")
             sys.stderr.flush()
             answer = sys.stdin.readline()
             if answer.strip().lower() not in (_("y"), _("yes"), "y", "yes"):
