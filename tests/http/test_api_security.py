@@ -56,6 +56,9 @@ ENDPOINTS = [
     ("POST", "/v1/printers/shelf/resume", None, "tech"),
     ("GET", "/v1/printers/shelf/events", None, "tech"),
     ("POST", "/v1/printers/shelf/selftest", None, "tech"),
+    # staff at the route; the action's own role is the daemon's (tests/http/test_api_actions.py)
+    ("GET", "/v1/printers/shelf/actions", None, "staff"),
+    ("POST", "/v1/printers/shelf/actions/feed", {}, "staff"),
     ("GET", "/v1/support-bundle", None, "tech"),
     ("GET", "/v1/discover", None, "tech"),
     ("DELETE", "/v1/jobs/{job}", None, "pos"),  # a pos token: its own jobs only (below)
@@ -71,7 +74,7 @@ ENDPOINTS = [
     ("DELETE", "/v1/tokens/nobody", None, "admin"),
     ("GET", "/v1/audit", None, "admin"),
 ]
-RANK = {None: -1, "pos": 0, "tech": 1, "admin": 2}
+RANK = {None: -1, "pos": 0, "staff": 1, "tech": 2, "admin": 3}
 # Routes whose role lets a pos token in for its own jobs only: "{job}" is the admin's job, so
 # the daemon refuses a pos token after the gate let it through (tests/http/test_job_owners.py).
 OWN_JOBS_ONLY = {("DELETE", "/v1/jobs/{job}")}
@@ -83,7 +86,8 @@ def test_the_table_covers_every_route(env):
               for m in ms}
     listed = {(m, p.replace("shelf", "{printer_id}").replace("{job}", "{job_id}")
                .replace("nobody", "{name}").replace("/zpl", "/{language}")
-               .replace("/tag", "/{name}")) for m, p, _, _ in ENDPOINTS}
+               .replace("/tag", "/{name}").replace("/feed", "/{action_id}"))
+              for m, p, _, _ in ENDPOINTS}
     assert routes - listed == {("GET", "/healthz"), ("GET", "/v1/events")}
 
 
