@@ -26,6 +26,7 @@ import os
 import re
 import socket
 import sys
+import time
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
@@ -438,6 +439,8 @@ class Api:
                        "the support bundle need a tech or admin token.")]
         elif code == "unknown-job":
             extra = [_("`labeld jobs` lists the jobs.")]
+        elif code in ("unknown-action", "value-out-of-range", "unexpected-value"):
+            extra = [_("`labeld actions PRINTER` lists each action with its range.")]
         return CliError(f"{message} [{resp.status_code} {code}]", hint, *extra,
                         exit_code=EXIT_REFUSED)
 
@@ -774,7 +777,8 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 def _kind(kind: str | None) -> str:
     """A printer's kind (label, receipt) or a job's (label, template, document, raw)."""
     return {"label": _("label"), "receipt": _("receipt"), "template": _("template"),
-            "document": _("document"), "raw": _("raw")}.get(kind or "", kind or "")
+            "document": _("document"), "raw": _("raw"),
+            "maintenance": _("maintenance")}.get(kind or "", kind or "")
 
 
 def _event_words(event: Mapping[str, Any]) -> Text:
@@ -972,6 +976,87 @@ def cmd_resume(args: argparse.Namespace) -> int:
         _say(ngettext("{printer} resumed: {n} job waiting.", "{printer} resumed: {n} jobs waiting.",
                       int(printer["queued"]), printer=printer["id"]))
     return 0
+
+
+def _said(texts: Mapping[str, Any] | None) -> str:
+    """A text the API words in every language ({"en", "hu"}), in this run's."""
+    texts = texts or {}
+    return str(texts.get(_lang) or texts.get(i18n.FALLBACK) or "")
+
+
+def cmd_actions(args: argparse.Namespace) -> int:
+    with Api(args) as api:
+        body = api.get(f"/v1/printers/{_seg(args.printer)}/actions")
+    if args.json:
+        _json(body)
+        return EXIT_OK
+    if not body["actions"]:
+        _say(_("{printer} has no maintenance actions.", printer=args.printer))
+        return EXIT_OK
+    table = _table(_("Action"), _("What it does"), _("Role"), _("Uses media"), _("Value"),
+                   title=_("Maintenance actions of {printer}", printer=args.printer))
+    for a in body["actions"]:
+        param = a.get("param")
+        value = (_("{minimum} to {maximum}, default {default}", minimum=param["minimum"],
+                   maximum=param["maximum"], default=param["default"]) if param else "")
+        table.add_row(_text(a["id"], "bold"),
+                      _said(a["title"]) + "\n" + _said(a["explanation"]),
+                      _text(a["role"]), _text(_("yes") if a["prints"] else _("no")),
+                      _text(value))
+    _say(table, _("Run one with `labeld action {printer} ACTION`.", printer=args.printer))
+    return EXIT_OK
+
+
+ACTION_WAIT_S = 120.0  # a calibration feeds labels for seconds, a busy printer finishes first
+
+
+def cmd_action(args: argparse.Namespace) -> int:
+    """Run a maintenance action: asked first on a terminal, then followed until it ran."""
+    path = f"/v1/printers/{_seg(args.printer)}/actions"
+    with Api(args) as api:
+        if not args.yes and sys.stdin.isatty():
+            listed = {a["id"]: a for a in api.get(path)["actions"]}
+            if args.action not in listed:
+                raise CliError(_("{printer} has no maintenance action {action}.",
+                                 printer=args.printer, action=args.action),
+                               _("Its actions: {actions} (`labeld actions {printer}`).",
+                                 actions=", ".join(listed) or "-", printer=args.printer),
+                               exit_code=EXIT_REFUSED)
+            action = listed[args.action]
+            question = _("Run “{title}” on {printer} now?", title=_said(action["title"]),
+                         printer=args.printer)
+            if action["prints"]:
+                question += " " + _("The printer will use some labels or paper.")
+            # Plain stderr, not Rich: "[y/N]" would be read as markup and vanish.
+            choices = _("y/N")
+            sys.stderr.write(f"{question} [{choices}] ")
+            sys.stderr.flush()
+            answer = sys.stdin.readline()
+            if answer.strip().lower() not in (_("y"), _("yes"), "y", "yes"):
+                _say(_("Nothing was sent."))
+                return EXIT_OK
+        job = api.post(f"{path}/{_seg(args.action)}", json={"value": args.value})
+        deadline = time.monotonic() + ACTION_WAIT_S
+        with _working(_("The printer runs it after the job it is printing…")):
+            while job["state"] not in ("completed", "canceled", "aborted") and \
+                    time.monotonic() < deadline:
+                time.sleep(0.5)
+                job = api.get(f"/v1/jobs/{_seg(job['id'])}")
+    if args.json:
+        _json(job)
+    elif job["state"] == "completed":
+        _say(_("Done: {action} ran on {printer} (job {job}).", action=args.action,
+               printer=args.printer, job=job["id"][:SHORT_ID]))
+    elif job["state"] in ("canceled", "aborted"):
+        message, hint = _job_problem(job.get("error"))
+        _say(_("{action} did not run on {printer}: {problem}", action=args.action,
+               printer=args.printer, problem=message or job["state"]), hint)
+    else:
+        message, _hint = _job_problem(job.get("error"))
+        _say(_("{action} is still waiting on {printer} (job {job}){reason}.",
+               action=args.action, printer=args.printer, job=job["id"][:SHORT_ID],
+               reason=": " + message if message else ""))
+    return EXIT_OK if job["state"] == "completed" else EXIT_NOT_FINE
 
 
 def cmd_bundle(args: argparse.Namespace) -> int:
@@ -1375,6 +1460,15 @@ def build_parser() -> argparse.ArgumentParser:
             ("resume", _("resume a paused printer"), cmd_resume)):
         p = client(name, helptext, func)
         p.add_argument("printer", help=_("printer id"))
+    p = client("actions", _("a printer's maintenance actions: calibrate, feed, test print..."),
+               cmd_actions)
+    p.add_argument("printer", help=_("printer id"))
+    p = client("action", _("run a printer's maintenance action (asks first on a terminal); "
+                           "exit 1 if it did not run"), cmd_action)
+    p.add_argument("printer", help=_("printer id"))
+    p.add_argument("action", help=_("the action's id, as `labeld actions PRINTER` shows it"))
+    p.add_argument("--value", type=int, help=_("the action's value (e.g. the darkness)"))
+    p.add_argument("--yes", "-y", action="store_true", help=_("do not ask first"))
     p = client("bundle", _("download the support bundle (a zip for whoever supports you)"),
                cmd_bundle, json_out=False)
     p.add_argument("-o", "--output",

@@ -28,7 +28,7 @@ from typing import Any
 from labeld import i18n
 from labeld.i18n import N_, Message
 from labeld.config import Config
-from labeld.contracts import CheckStatus, Language
+from labeld.contracts import CheckStatus, Language, MaintenanceAction
 from labeld.delivery.printers import Printer, build_printers
 from labeld.delivery.scheduler import Scheduler
 from labeld.diagnostics import guides as guided
@@ -45,8 +45,10 @@ from labeld.intake.render import FontBook, raster_to_png
 from labeld.intake.templates import TemplateStore
 from labeld.pluginmanager import PluginManager, default_manager
 from labeld.security import AuditLog, Forbidden, Role, TokenInfo, TokenStore
+from labeld.security.roles import role_required
 from labeld.security.audit import AuditEntry
-from labeld.store import Database, Event, EventLog, Job, JobQueue, JobState, NewJob, SubmitResult
+from labeld.store import (MAINTENANCE, Database, Event, EventLog, Job, JobQueue, JobState, NewJob,
+                          SubmitResult)
 from labeld.views import printer_json, reasons_json
 
 log = logging.getLogger(__name__)
@@ -550,6 +552,62 @@ class Daemon:
         warnings), owned by `owner` (None: the original's owner)."""
         job = await self.queue.reprint(job_id, owner)
         self.scheduler.wake(job.printer)
+        return job
+
+    # -- maintenance actions -----------------------------------------------------------------
+
+    def actions(self, printer_id: str) -> list[MaintenanceAction]:
+        """The maintenance actions the printer's model declares (its plugins'), whatever the
+        caller's role; a door shows each with the role it needs."""
+        return self.plugins.maintenance_actions(self._printer(printer_id).model)
+
+    async def run_action(self, printer_id: str, action_id: str, value: int | None,
+                         caller: TokenInfo) -> Job:
+        """Queue a declared maintenance action on the printer: its bytes become a job of kind
+        `maintenance`, owned by `caller`, which the printer's worker runs before the jobs
+        waiting but only after the job in progress has printed. Refused, with nothing sent:
+        an action the model does not declare (404 `unknown-action`), a caller whose role is
+        below the action's (403 `insufficient-role`), a value outside the action's range or
+        given to an action that takes none (422). The bytes skip the raw-command policy: a
+        plugin declared them, the caller only names the action. Announced as a `maintenance`
+        event; the HTTP door's audit records who asked."""
+        printer = self._printer(printer_id)
+        declared = {a.id: a for a in self.plugins.maintenance_actions(printer.model)}
+        action = declared.get(action_id)
+        if action is None:
+            raise NotFound("unknown-action",
+                           f"Printer {printer_id!r} ({printer.model.id}) has no maintenance "
+                           f"action {action_id!r}.",
+                           f"Its actions: {', '.join(sorted(declared)) or 'none'} (GET "
+                           f"/v1/printers/{printer_id}/actions).")
+        if not caller.role.covers(action.role):
+            raise role_required(action.role, caller.role, f"The action {action_id!r}")
+        param = action.param
+        if param is None and value is not None:
+            raise Invalid("unexpected-value", f"The action {action_id!r} takes no value.",
+                          "Send {\"value\": null} or no body.")
+        if param is not None:
+            value = param.default if value is None else value
+            if not param.minimum <= value <= param.maximum:
+                raise Invalid("value-out-of-range",
+                              f"{param.name} must be {param.minimum} to {param.maximum} for "
+                              f"this printer; got {value}.",
+                              f"The default is {param.default}; a value outside the range "
+                              "needs a technician at the printer's own menu.")
+        data = action.command(value)
+        # `prints` tells the worker to let the printer finish what it is printing first.
+        payload = {"action": action_id, "value": value, "prints": action.prints}
+        result = await self.queue.submit(NewJob(printer=printer_id, kind=MAINTENANCE,
+                                                payload=payload, raw=data, owner=caller.name))
+        job = result.job
+        self.scheduler.wake(printer_id)
+        log.info(N_("printer {printer}: maintenance action {action} queued by {who}",
+                    printer=printer_id, action=action_id, who=caller.name),
+                 extra={"printer": printer_id, "job": job.id, "code": action_id})
+        await self.hub.emit("maintenance", printer=printer_id, job_id=job.id, code=action_id,
+                            message=f"{action_id} queued by {caller.name}",
+                            data={"by": caller.name, "role": str(caller.role), "value": value,
+                                  "prints": action.prints})
         return job
 
     # -- events ------------------------------------------------------------------------------

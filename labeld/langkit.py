@@ -88,3 +88,14 @@ class RulePolicy(RawPolicy):
 
     def scan(self, data: bytes, role: Role | None = None) -> Iterator[Finding]:
         return self._scanners[None if role is None else Role(role)](data)
+
+
+# -- maintenance actions -----------------------------------------------------------------------
+
+def sends(data: bytes) -> Callable[[int | None], bytes]:
+    """The `command` of a MaintenanceAction without a parameter: the same bytes every time."""
+
+    def command(value: int | None) -> bytes:
+        return data
+
+    return command

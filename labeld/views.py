@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from labeld.contracts import Reason
+from labeld.contracts import MaintenanceAction, Reason
 from labeld import i18n
 from labeld.i18n import Catalogues
 from labeld.reasons import describe, error_json
@@ -34,6 +34,8 @@ def job_json(job: Job, catalogues: Catalogues = i18n.CORE) -> dict[str, Any]:
         "retry_at": iso(job.retry_at), "error": error_json(job.error, catalogues),
         "delivery": job.delivery,
         "evidence": job.evidence, "owner": job.owner, "warnings": job.warnings,
+        # which maintenance action a `maintenance` job runs (None for a print job)
+        "action": job.payload.get("action") if job.kind == "maintenance" else None,
     }
     if job.attempt_log:
         out["attempt_log"] = [
@@ -63,3 +65,18 @@ def printer_json(p: Printer, queued: int, catalogues: Catalogues) -> dict[str, A
 def event_json(e: Event) -> dict[str, Any]:
     return {"seq": e.seq, "at": iso(e.at), "printer": e.printer, "job": e.job_id, "kind": e.kind,
             "code": e.code, "message": e.message, "data": e.data}
+
+
+def action_json(action: MaintenanceAction, catalogues: Catalogues = i18n.CORE) -> dict[str, Any]:
+    """A maintenance action as a person chooses it: its words in every language, the role it
+    needs, whether it uses media, its parameter; never its bytes (a caller names an action, it
+    never sends one)."""
+    param = action.param
+    return {
+        "id": action.id, "title": i18n.words(action.title, catalogues),
+        "explanation": i18n.words(action.explanation, catalogues),
+        "role": action.role.value, "prints": action.prints,
+        "param": None if param is None else {
+            "name": param.name, "minimum": param.minimum, "maximum": param.maximum,
+            "default": param.default, "label": i18n.words(param.label, catalogues)},
+    }

@@ -29,7 +29,8 @@ Deviations: `GS I`, `GS a` are answered as parsed even while offline (a real pri
 them only after it recovers); `GS r` is not answered during paper end, per the reference. ASB
 is enabled per connection. `DLE ENQ 1|2` clears `cutter-error` (the simulated jam counts as
 removed once the host asks to recover); `DLE ENQ 2` also cancels buffered jobs. A printed job
-adds one receipt per cut (`GS V`, `ESC i`, `ESC m`) to the odometer.
+adds one receipt per cut (`GS V`, `ESC i`, `ESC m`) to the odometer, and the lines fed by
+`ESC d n` (print and feed n lines) to `lines_fed`.
 
 That odometer is only reported by GET /state: ESC/POS has no command that reads a count of
 printed receipts back (the reference lists status bytes and IDs only; maintenance counters are
@@ -298,6 +299,12 @@ def count_cuts(data: bytes) -> int:
     return sum(1 for command in CommandParser().feed(data) if command.key in _CUTS)
 
 
+def count_fed_lines(data: bytes) -> int:
+    """Lines fed by `ESC d n` (1B 64 n)."""
+    return sum(command.header[2] for command in CommandParser().feed(data)
+               if command.key == b"\x1bd" and len(command.header) > 2)
+
+
 # --------------------------------------------------------------------------------------------
 # Rendering GS v 0 rasters
 
@@ -493,6 +500,7 @@ class EscposDevice(Device):
         self.print_width = print_width
         self.identity = EscposIdentity(**identity)
         self.receipts_printed = 0
+        self.lines_fed = 0
         self._realtime: dict[int, Callable[[bytes], bytes]] = {
             0x04: self._dle_eot, 0x05: self._dle_enq, 0x14: self._dle_dc4}
 
@@ -500,10 +508,12 @@ class EscposDevice(Device):
         return EscposSession(self)
 
     def counters(self) -> dict[str, int]:
-        return {**super().counters(), "receipts_printed": self.receipts_printed}
+        return {**super().counters(), "receipts_printed": self.receipts_printed,
+                "lines_fed": self.lines_fed}
 
     def on_printed(self, job: SimJob) -> None:
         self.receipts_printed += count_cuts(job.data)
+        self.lines_fed += count_fed_lines(job.data)
 
     def render(self, job: SimJob) -> list[bytes]:
         return [mono_png(r.width, r.height, r.rows)

@@ -15,6 +15,10 @@ format is this simulator's choice; labeld does not parse it. The length is the `
 of every label printed (`PRINT m,n` prints m x n), gaps not counted; `labels_printed` counts
 the same labels.
 
+Maintenance commands are acted on when the job prints: `GAPDETECT` (gap calibration) feeds
+GAP_DETECT_FEED labels and counts a calibration, `SELFTEST` prints the self-test page (a label
+for `labels_printed`); `GET /state` counts both.
+
 There is no label counter to ask: mileage moves by length, not by labels, so it cannot confirm
 a job's labels one by one, and labeld's TSPL driver names no counter (see its
 `counter_query`).
@@ -42,6 +46,7 @@ _SIZE = re.compile(rb"SIZE\s*([\d.]+)\s*(mm)?\s*,\s*([\d.]+)\s*(mm)?", re.IGNORE
 _PRINT = re.compile(rb"PRINT\b\s*(\d+)?\s*(?:,\s*(\d+))?", re.IGNORECASE)
 MAX_DOTS = 16_000  # SIZE and BITMAP are clamped here: a guard, not a printer limit
 MILEAGE_QUERY = b"~!@"
+GAP_DETECT_FEED = 2  # labels a gap calibration feeds (a TSC feeds until it has seen gaps)
 _QUERIES = (STATUS_QUERY, MILEAGE_QUERY)
 
 
@@ -142,6 +147,9 @@ class TsplDevice(Device):
         self.dpi = dpi
         self.labels_printed = 0
         self.printed_dots = 0  # the mileage, in dot rows
+        self.gap_calibrations = 0
+        self.self_tests = 0
+        self.labels_fed = 0
 
     def new_session(self) -> TsplSession:
         return TsplSession(self)
@@ -154,12 +162,21 @@ class TsplDevice(Device):
         return value  # bit 5, printing, stays 0: the simulator prints at once
 
     def counters(self) -> dict[str, int]:
-        return {**super().counters(), "labels_printed": self.labels_printed}
+        return {**super().counters(), "labels_printed": self.labels_printed,
+                "labels_fed": self.labels_fed, "gap_calibrations": self.gap_calibrations,
+                "self_tests": self.self_tests}
 
     def on_printed(self, job: SimJob) -> None:
         for _, height, _, quantity in _labels(job.data, self.dpi):  # no PNGs needed
             self.labels_printed += quantity
             self.printed_dots += quantity * height
+        for line in _command_lines(job.data):
+            if line == b"GAPDETECT":
+                self.gap_calibrations += 1
+                self.labels_fed += GAP_DETECT_FEED
+            elif line == b"SELFTEST":
+                self.self_tests += 1
+                self.labels_printed += 1
 
     def mileage(self) -> bytes:
         """`~!@`: metres printed, one decimal, then CR (this simulator's format, see above)."""
@@ -201,6 +218,20 @@ def _labels(data: bytes, dpi: int) -> Iterator[tuple[int, int, bytes, int]]:
             height, width = image.shape
             sets, copies = (int(n) if n else 1 for n in printing.groups())
             yield width, height, np.packbits(image, axis=1).tobytes(), sets * copies
+
+
+def _command_lines(data: bytes) -> Iterator[bytes]:
+    """Each command line, stripped and upper-cased; BITMAP payloads are skipped by their
+    announced length, so image bytes never read as a command."""
+    i = 0
+    while i < len(data):
+        head = _BITMAP_HEAD.match(data, i)
+        if head is not None:
+            i = head.end() + int(head.group(3)) * int(head.group(4))
+            continue
+        eol = data.find(b"\n", i)
+        yield data[i:eol if eol >= 0 else len(data)].strip().upper()
+        i = eol + 1 if eol >= 0 else len(data)
 
 
 def _dots(value: bytes, mm: bytes | None, dpi: int) -> int:

@@ -12,7 +12,16 @@ from the language driver's tables, so that each side checks the other):
   KR403-only; the ZT411 fixture in the reference shows it, so it is set).
 * `~HI`: `STX model,firmware,dpmm,memory[,options] ETX CR LF`.
 * `~JA` cancels buffered jobs, `~PP`/`~PS` pause/resume (the same state as the `paused`
-  fault), `~JR` clears the buffer and the pause.
+  fault), `~JR` clears the buffer and the pause. Each acted on is counted (`GET /state`:
+  `settings.control_commands`, the last ones, as received).
+* Maintenance commands stay job data and are acted on when the job prints, in order with the
+  job's formats, as the printer works through its buffer: `~JC` calibrates (feeds
+  CALIBRATION_FEED labels and measures the loaded media: the label length `~HS` and `^HH`
+  report becomes the `media_length` option's), `~WC` prints the configuration label (a label:
+  it moves the label counter), `~PH` feeds one blank label, `~SDnn` sets the darkness (00-30,
+  `^HH` DARKNESS). Labels fed move the label counter too (a real odometer counts media, not
+  formats); labeld's `labels_in_raw` counts none of these, so it never takes the counter as
+  evidence for a job that carries one.
 * SGD `! U1 getvar "NAME"` CR LF (reference 1.1), outside a format: the value in double quotes
   and nothing after it, as a Zebra answers (no CR LF). `odometer.total_label_count` is the
   number of labels printed since the simulator started: it advances when a job leaves the
@@ -30,7 +39,8 @@ from the language driver's tables, so that each side checks the other):
 
 `~` commands are acted on wherever they appear, even inside `^XA..^XZ`, like the printer does;
 they are case-insensitive. The bytes of the commands above are removed from the job data;
-every other byte, including other `~` commands (`~DG`, `~SD`, unanswered `~HQxx`), is job data.
+every other byte, including other `~` commands (`~DG`, `~JC`, `~SD`, unanswered `~HQxx`), is
+job data.
 
 Rendering (GET /jobs/N/pages, /jobs/N/page/K.png): every `^XA..^XZ` format becomes one image
 of `^PW` x `^LL` dots (a side not set comes from the bounding box of the graphics), with each
@@ -79,6 +89,11 @@ _FORMAT_EDGE = re.compile(rb"\^X([AZ])", re.IGNORECASE)
 _QUANTITY = re.compile(rb"\^PQ\s*(\d+)", re.IGNORECASE)
 _LABEL_LENGTH = re.compile(rb"\^LL\s*(\d+)", re.IGNORECASE)
 DEFAULT_LABEL_LENGTH = 1245  # dots, as ~HS reports it
+DEFAULT_DARKNESS = 15  # ^HH shows +15.0, a Zebra's factory darkness for direct thermal
+CALIBRATION_FEED = 2  # labels a calibration feeds to find the gap (a real one feeds 1-4)
+CONTROL_LOG = 50  # control commands kept for GET /state
+# Maintenance commands acted on when the job prints; ~SD takes its two digits.
+_MAINTENANCE = re.compile(rb"~(JC|WC|PH|SD(\d\d))", re.IGNORECASE)
 
 # SGD getvar (reference 1.1). `~` is excluded so that a control command is never swallowed.
 _GETVAR = re.compile(rb'![ \t]*U1[ \t]+getvar[ \t]+"([^"\r\n~]*)"[^\r\n~]*\r?\n', re.IGNORECASE)
@@ -445,8 +460,10 @@ class ZplIdentity:
 
 class ZplDevice(Device):
     """A Zebra on port 9100. Options: model, firmware, dpmm, memory, options (the ~HI fields),
-    silent_when_faulted (start with that fault set) and gf_bang_fill, the hex digit that `!`
-    in ^GF data fills a row with (`1`, the guide's literal reading, or `F`)."""
+    silent_when_faulted (start with that fault set), gf_bang_fill, the hex digit that `!`
+    in ^GF data fills a row with (`1`, the guide's literal reading, or `F`), and media_length,
+    the length in dots of the labels loaded (what a calibration measures; until one runs the
+    printer reports the length it last measured, DEFAULT_LABEL_LENGTH)."""
 
     FAULTS: ClassVar[tuple[FaultSpec, ...]] = (
         FaultSpec("paper-out", "media out: ~HS paper-out flag, ~HQES 0x1", stops_printing=True),
@@ -460,13 +477,19 @@ class ZplDevice(Device):
                   stops_printing=True),
         FaultSpec("silent-when-faulted",
                   "do not answer ~HS while paper out, head open, ribbon out or head too hot"),
+        # A long batch still printing: what arrives waits in the buffer (~HS formats in
+        # buffer) with no error flag, the state in which ~JA has something to cancel.
+        FaultSpec("busy", "working through a long batch: jobs wait in the buffer, no error "
+                  "flag", stops_printing=True),
     )
 
     def __init__(self, *, model: str = ZplIdentity.model, firmware: str = ZplIdentity.firmware,
                  dpmm: int = ZplIdentity.dpmm, memory: str = ZplIdentity.memory,
                  options: str = ZplIdentity.options, silent_when_faulted: bool = False,
-                 gf_bang_fill: str = "1"):
+                 gf_bang_fill: str = "1", media_length: int = DEFAULT_LABEL_LENGTH):
         super().__init__()
+        if not 0 < media_length <= MAX_DOTS:
+            raise ValueError(f"media_length must be 1..{MAX_DOTS} dots, not {media_length}")
         if gf_bang_fill not in ("1", "F"):
             raise ValueError(f"gf_bang_fill must be '1' or 'F', not {gf_bang_fill!r}")
         self.bang_fill = gf_bang_fill.encode("ascii")
@@ -476,6 +499,14 @@ class ZplDevice(Device):
         self.formats_printed = 0
         self.label_length = DEFAULT_LABEL_LENGTH  # dots; ^LL carries over between formats
         self.printed_dots = 0  # the print-length odometer, in dot rows
+        self.media_length = media_length  # the labels loaded
+        self.measured_length = DEFAULT_LABEL_LENGTH  # what the last calibration found
+        self.darkness = DEFAULT_DARKNESS
+        self.calibrations = 0
+        self.labels_fed = 0  # blank labels: calibration and ~PH
+        self.config_labels = 0
+        self.buffer_cancels = 0  # ~JA and ~JR
+        self.control_log: list[str] = []  # the last control commands acted on, as received
         if silent_when_faulted:
             self.faults["silent-when-faulted"] = True
 
@@ -486,10 +517,24 @@ class ZplDevice(Device):
 
     def counters(self) -> dict[str, int]:
         return {**super().counters(), "labels_printed": self.labels_printed,
-                "formats_printed": self.formats_printed}
+                "formats_printed": self.formats_printed, "labels_fed": self.labels_fed,
+                "calibrations": self.calibrations, "config_labels": self.config_labels,
+                "buffer_cancels": self.buffer_cancels}
+
+    def settings(self) -> dict[str, object]:
+        return {"darkness": self.darkness, "measured_length_dots": self.measured_length,
+                "media_length_dots": self.media_length,
+                "control_commands": list(self.control_log)}
 
     def on_printed(self, job: SimJob) -> None:
-        for body in _FORMAT.findall(job.data):
+        # Formats and maintenance commands in the order the printer reaches them.
+        items = sorted([*_FORMAT.finditer(job.data), *_MAINTENANCE.finditer(job.data)],
+                       key=lambda match: match.start())
+        for match in items:
+            if match.re is _MAINTENANCE:
+                self._maintain(match.group(1).upper())
+                continue
+            body = match.group(1)
             lengths = [int(n) for n in _LABEL_LENGTH.findall(body) if int(n) > 0]
             if lengths:
                 self.label_length = min(lengths[-1], MAX_DOTS)  # the last ^LL is the one used
@@ -497,6 +542,26 @@ class ZplDevice(Device):
             self.formats_printed += 1
             self.labels_printed += labels
             self.printed_dots += labels * self.label_length
+
+    def _maintain(self, command: bytes) -> None:
+        """A maintenance command the printer has reached in its buffer."""
+        if command == b"JC":
+            self.calibrations += 1
+            self._feed(CALIBRATION_FEED)
+            self.measured_length = self.media_length
+        elif command == b"PH":
+            self._feed(1)
+        elif command == b"WC":
+            self.config_labels += 1
+            self.labels_printed += 1
+            self.printed_dots += self.measured_length
+        elif command.startswith(b"SD"):
+            self.darkness = min(30, int(command[2:]))
+
+    def _feed(self, labels: int) -> None:
+        self.labels_fed += labels
+        self.labels_printed += labels
+        self.printed_dots += labels * self.measured_length
 
     def render(self, job: SimJob) -> list[bytes]:
         return [mono_png(p.width, p.height, p.rows)
@@ -516,13 +581,17 @@ class ZplDevice(Device):
             return self.odometer()
         if name == b"HI":
             return self.host_identification()
+        self.control_log = [*self.control_log[-(CONTROL_LOG - 1):],
+                            "~" + name.decode("ascii")]
         if name == b"JA":
+            self.buffer_cancels += 1
             self.cancel_buffered()
         elif name == b"PP":
             self.set_fault("paused")
         elif name == b"PS":
             self.clear_fault("paused")
         elif name == b"JR":
+            self.buffer_cancels += 1
             self.cancel_buffered()
             self.clear_fault("paused")
         return b""
@@ -534,13 +603,13 @@ class ZplDevice(Device):
         lines = [
             "  PRINTER CONFIGURATION",
             f"  {o.model}",
-            "  +15.0               DARKNESS",
+            f"  {f'+{self.darkness}.0':<19} DARKNESS",
             "  4.0 IPS             PRINT SPEED",
             "  TEAR OFF            PRINT MODE",
             "  GAP/NOTCH           MEDIA TYPE",
             "  DIRECT-THERMAL      PRINT METHOD",
             f"  {o.dpmm * 104:<19} PRINT WIDTH",
-            "  1245                LABEL LENGTH",
+            f"  {self.measured_length:<19} LABEL LENGTH",
             f"  {o.firmware:<19} FIRMWARE",
             f"  {self.labels_printed:<19} LABELS PRINTED",
         ]
@@ -557,7 +626,7 @@ class ZplDevice(Device):
     def host_status(self) -> bytes:
         flag = self._flag
         partial = int(any(session.in_format for session in self.sessions))
-        string1 = (f"030,{flag('paper-out')},{flag('paused')},1245,"
+        string1 = (f"030,{flag('paper-out')},{flag('paused')},{self.measured_length:04d},"
                    f"{min(self.formats_in_buffer(), 999):03d},{flag('buffer-full')},0,"
                    f"{partial},000,0,0,{flag('head-too-hot')}")
         string2 = f"000,0,{flag('head-open')},{flag('ribbon-out')},0,2,4,0,00000000,1,000"

@@ -36,7 +36,7 @@ from labeld.diagnostics.selftest import checks_json
 from labeld.security import Role, TokenInfo, Unauthorized
 from labeld.security.roles import role_required
 from labeld.security.session import SESSION_COOKIE, csrf_ok, csrf_token
-from labeld.views import job_json
+from labeld.views import action_json, job_json
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
@@ -115,6 +115,9 @@ class Console:
             shop_time=lambda iso: self._shop_time(iso),
             duration=lambda seconds: _duration(tr, seconds),
         )
+        # `actions | select("reachable_by", role)`: the maintenance actions a visitor may run.
+        env.tests["reachable_by"] = lambda action, role: bool(role) and Role(role).covers(
+            action["needs"])
         return env
 
     def _shop_time(self, iso: str | None) -> str:
@@ -292,7 +295,11 @@ class Console:
         return {"printers": await self.daemon.printers()}
 
     async def _printer_context(self, printer_id: str) -> dict[str, Any]:
-        return {"p": await self.daemon.printer(printer_id)}
+        # Every declared action with the role it needs (`needs`): the page shows a visitor
+        # those their role reaches; the API checks again when one is run.
+        return {"p": await self.daemon.printer(printer_id),
+                "actions": [{**action_json(a, self.catalogues), "needs": a.role}
+                            for a in self.daemon.actions(printer_id)]}
 
     async def _jobs_context(self) -> dict[str, Any]:
         jobs = await self.daemon.jobs(limit=100)

@@ -5,13 +5,17 @@ from __future__ import annotations
 from labeld.contracts import PrintOptions
 from labeld.delivery.printers import Printer
 from labeld.errors import LabeldError
-from labeld.store import Job
+from labeld.store import MAINTENANCE, Job
 
 
 def job_labels(printer: Printer, job: Job) -> int | None:
     """How far the job moves the printer's label counter: every page of a raster job is a
     label; a raw job counts as the language reads it (0 for one that prints no label), None
-    where the language cannot tell."""
+    where the language cannot tell. A maintenance action is None: it may feed or print labels
+    that no format counts (calibration, a configuration label), so the counter cannot speak for
+    it, and it is confirmed by the printer's status instead."""
+    if job.kind == MAINTENANCE:
+        return None
     if job.kind != "raw":
         return len(job.pages) * job.copies
     per_copy = printer.language.labels_in_raw(_raw(job))
@@ -20,6 +24,8 @@ def job_labels(printer: Printer, job: Job) -> int | None:
 
 def job_bytes(printer: Printer, job: Job) -> bytes:
     """The exact bytes a job sends. Raises LabeldError for a payload that can never print."""
+    if job.kind == MAINTENANCE:
+        return _raw(job)  # the declared action's bytes, once
     if job.kind == "raw":
         return printer.language.raw_job(_raw(job), job.copies)
     if not job.pages:

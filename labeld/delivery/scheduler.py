@@ -39,7 +39,7 @@ from labeld.reasons import (
     PRINTER_UNREACHABLE,
     describe,
 )
-from labeld.store import Evidence, Finish, Job, JobQueue, JobState
+from labeld.store import MAINTENANCE, Evidence, Finish, Job, JobQueue, JobState
 
 log = logging.getLogger(__name__)
 # A printer's state in people's log lines (the API keeps IPP's words: idle, processing, stopped).
@@ -198,6 +198,8 @@ class PrinterWorker:
                 await self._sleep_or_wake(max(0.0, claimed - time.time()))
                 continue
             self._canceled -= known_cancels
+            if claimed.kind == MAINTENANCE and claimed.payload.get("prints"):
+                await self._finish_printing()
             status = await self.printer.recent_status(PREFLIGHT_MAX_AGE_S)
             await self._observe(status)
             if status.fault is not None:
@@ -246,6 +248,21 @@ class PrinterWorker:
                     self.printer.notes.pop("hold", None)
             elif claimed.id in self._sent and not self._sent[claimed.id].closed:
                 await self._resolve_unproven(claimed.id)
+
+    async def _finish_printing(self) -> None:
+        """Before a maintenance action that uses media: wait until the printer has printed
+        what it took. A printer may act on such a command as it arrives (a Zebra's `~JC` does
+        not wait for the label being printed), so "never in the middle of a job" means after
+        the evidence, not only after the bytes. Actions without media are not held back:
+        emptying the printer's buffer (`~JA`) is for the labels still in it. Bounded: a sent
+        job is settled, one way or the other, within the confirmation window; a fault ends the
+        wait and the preflight holds the action."""
+        while self._sent:
+            await asyncio.sleep(CONFIRM_POLL_S)
+            status = await self.printer.query_status()
+            await self._observe(status)
+            if status.fault is not None:
+                return
 
     async def deliver(self, job: Job) -> Finish:
         """Send one job; say how the attempt ended (the caller records it)."""

@@ -31,7 +31,8 @@ from labeld.console.pages import STATIC_DIR, Console
 from labeld.daemon import Daemon
 from labeld.errors import LabeldError, error_body
 from labeld.http.deps import TECH
-from labeld.http.routers import events, guides, jobs, printers, security, service, templates
+from labeld.http.routers import (actions, events, guides, jobs, printers, security, service,
+                                 templates)
 from labeld.http.security import Guard, error_response, install_middleware, rate_limiter
 from labeld.pluginmanager import PluginManager
 
@@ -98,7 +99,7 @@ def create_app(config: Config, plugins: PluginManager | None = None) -> FastAPI:
     install_middleware(app, settings, daemon.audit_log)
     # The routers' routes go straight into the app's list: FastAPI keeps an included router as
     # one lazy entry that every request opens again (bench_raw: ~5% of the daemon's CPU).
-    for module in (service, printers, guides, jobs, templates, events, security):
+    for module in (service, printers, guides, actions, jobs, templates, events, security):
         app.router.routes.extend(module.router.routes)
     app.add_api_route("/metrics", service.metrics, response_class=Response, tags=["service"],
                       dependencies=[] if config.security.metrics_open else [TECH])

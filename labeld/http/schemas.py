@@ -369,7 +369,7 @@ JOB_EXAMPLE: dict[str, Any] = {
     "id": EXAMPLE_JOB, "printer": EXAMPLE_PRINTER, "state": "pending", "kind": "raw",
     "copies": 1, "attempts": 0, "created_at": EXAMPLE_TIME, "updated_at": EXAMPLE_TIME,
     "finished_at": None, "retry_at": None, "error": None, "delivery": None, "evidence": None,
-    "owner": "till-1", "warnings": [{
+    "owner": "till-1", "action": None, "warnings": [{
         "code": "zpl-utf8-without-ci28",
         "message": "Field data 'Árvíztűrő' is UTF-8 text with non-ASCII characters, but the "
                    "job does not select UTF-8 (^CI28) before it: the printer would print each "
@@ -385,7 +385,9 @@ class Job(BaseModel):
     state: JobState = Field(description="pending, held (waits for a person or for the "
                                          "printer's fault to clear), processing, completed, "
                                          "canceled, aborted.")
-    kind: Literal["raw", "label", "template", "document"]
+    kind: Literal["raw", "label", "template", "document", "maintenance"] = Field(
+        description="What it carries; `maintenance`: a declared maintenance action's bytes "
+                    "(see `action`).")
     copies: int
     attempts: int
     created_at: str
@@ -405,6 +407,8 @@ class Job(BaseModel):
     warnings: list[Problem] = Field(description="What the printer would misprint in a raw job "
                                                 "(it is printed anyway): "
                                                 "`zpl-utf8-without-ci28`, `language-mismatch`.")
+    action: str | None = Field(description="The maintenance action a `maintenance` job runs "
+                                           "(`calibrate`...); null for a print job.")
     attempt_log: list[Attempt] | None = Field(default=None, description="GET /v1/jobs/{id} "
                                               "only.")
 
@@ -584,11 +588,54 @@ class Event(BaseModel):
     at: str
     printer: str | None
     job: str | None = Field(description="The job's id, for job events.")
-    kind: str = Field(description="printer-status, job, selftest or guide (a \"did it work?\" "
-                                  "check: data has fixed, by, role, still).")
+    kind: str = Field(description="printer-status, job, selftest, guide (a \"did it work?\" "
+                                  "check: data has fixed, by, role, still) or maintenance (an "
+                                  "action queued: `code` its id, `data` by, role, value, "
+                                  "prints).")
     code: str | None
     message: str | None
     data: dict[str, Any]
+
+
+class ActionParamInfo(BaseModel):
+    """The one number an action takes, and its safe range."""
+
+    name: str
+    minimum: int
+    maximum: int
+    default: int
+    label: Words
+
+
+class MaintenanceAction(BaseModel):
+    model_config = _doc("A safe, rarely used operation the printer's model declares. It is "
+                        "run by naming it; its bytes are the plugin's, never the caller's.", [{
+                            "id": "calibrate",
+                            "title": {"en": "Calibrate the labels",
+                                      "hu": "Címkék kalibrálása"},
+                            "explanation": {"en": "The printer feeds a few labels to measure "
+                                                  "them.",
+                                            "hu": "A nyomtató kitol néhány címkét, hogy "
+                                                  "lemérje őket."},
+                            "role": "staff", "prints": True, "param": None}])
+    id: str
+    title: Words
+    explanation: Words
+    role: Literal["pos", "staff", "tech", "admin"] = Field(
+        description="The least role that may run it.")
+    prints: bool = Field(description="It uses media: prints something or feeds labels.")
+    param: ActionParamInfo | None = Field(description="The value it takes (darkness), or null.")
+
+
+class ActionList(BaseModel):
+    model_config = _doc("The printer's maintenance actions, each with the role it needs.")
+    actions: list[MaintenanceAction]
+
+
+class ActionRequest(BaseModel):
+    model_config = _doc("What to run the action with.", [{"value": 18}, {"value": None}])
+    value: int | None = Field(default=None, description="The action's parameter (its `param` "
+                              "range; null: its default); null for an action without one.")
 
 
 class EventList(BaseModel):
@@ -851,6 +898,15 @@ ERRORS: Mapping[int, tuple[str, dict[str, Any]]] = {
 }
 
 # Examples of route-specific refusals, for `documented(..., examples=...)`.
+UNKNOWN_ACTION = _example("unknown-action", "Printer 'zebra-1' (zebra-generic-203) has no "
+                          "maintenance action 'format-disk'.",
+                          "Its actions: calibrate, cancel-buffer, config-label, darkness, feed "
+                          "(GET /v1/printers/zebra-1/actions).")
+VALUE_OUT_OF_RANGE = _example("value-out-of-range", "darkness must be 10 to 25 for this "
+                              "printer; got 30.", "The default is 15; a value outside the "
+                              "range needs a technician at the printer's own menu.")
+ACTION_ROLE = _example("insufficient-role", "The action 'darkness' needs the tech role; this "
+                       "token has staff.", "Use a token with that role.")
 UNKNOWN_PRINTER = _example("unknown-printer", "There is no printer 'zebra-9'.",
                            "Configured printers: receipt-1, zebra-1.")
 UNKNOWN_JOB = _example("unknown-job", f"There is no job '{EXAMPLE_JOB}'.",

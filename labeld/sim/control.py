@@ -1,6 +1,6 @@
 """The simulator's control port: a Starlette app served by uvicorn on the simulator's own loop.
 
-    GET /state                    name, ports, faults, jobs, counters, connection counts
+    GET /state                    name, ports, faults, jobs, counters, settings, connections
     PUT /faults/NAME              set a fault (body: none, {"value": true} or {"value": N})
     DELETE /faults/NAME, /faults  clear one fault, or all
     GET /jobs, DELETE /jobs       the jobs received (data base64), or forget them

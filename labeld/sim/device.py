@@ -83,6 +83,11 @@ class Device(abc.ABC):
         """Odometers and the like, reported by GET /state."""
         return {"jobs_printed": sum(1 for j in self.jobs if j.printed)}
 
+    def settings(self) -> dict[str, Any]:
+        """What the printer is set to or has measured (darkness, label length...) and the
+        commands it acted on, reported by GET /state: what a maintenance command changes."""
+        return {}
+
     def on_printed(self, job: SimJob) -> None:
         """A job left the buffer and was printed: advance odometers."""
 

@@ -324,6 +324,7 @@ class Simulator:
                 "control_port": self.control_port, "faults": self.faults,
                 "available_faults": list(self.available_faults), "jobs": len(self.jobs),
                 "buffered": len(self.device.buffered), "counters": self.device.counters(),
+                "settings": self.device.settings(),
                 **self.connection_counts()}
 
     # -- connections

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 from labeld.store.database import Database, Schema
 from labeld.store.events import EVENTS_KEPT, Event, EventLog
-from labeld.store.jobs import (ADDED_COLUMNS, FINISHED, IDEMPOTENCY_WINDOW_S, RESTARTABLE,
-                               Attempt, Evidence, Finish, Job, JobQueue, JobState, NewJob,
-                               SubmitResult)
+from labeld.store.jobs import (ADDED_COLUMNS, FINISHED, IDEMPOTENCY_WINDOW_S, MAINTENANCE,
+                               RESTARTABLE, Attempt, Evidence, Finish, Job, JobQueue, JobState,
+                               NewJob, SubmitResult)
 
-__all__ = ["ADDED_COLUMNS", "EVENTS_KEPT", "FINISHED", "IDEMPOTENCY_WINDOW_S", "RESTARTABLE",
+__all__ = ["ADDED_COLUMNS", "EVENTS_KEPT", "FINISHED", "IDEMPOTENCY_WINDOW_S", "MAINTENANCE",
+           "RESTARTABLE",
            "Attempt", "Database", "Event", "EventLog", "Evidence", "Finish", "Job", "JobQueue",
            "JobState", "NewJob", "Schema", "SubmitResult"]

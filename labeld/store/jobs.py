@@ -68,6 +68,14 @@ class Evidence(StrEnum):
     NONE = "none"  # nothing: the printer took the bytes but could not say more (`unconfirmed`)
 
 
+# Kinds whose bytes are kept in raw_data and sent as they are: a client's raw job, and a
+# maintenance action a plugin declared (its payload names the action).
+RAW_KINDS = ("raw", "maintenance")
+# A maintenance action runs before the printer's other waiting jobs: someone stands at the
+# printer waiting for it (calibrating before the labels that need it). Never before the job in
+# progress: the worker claims the next job only once the current one is sent.
+MAINTENANCE = "maintenance"
+
 # jobs.hold_kind of a job held because its printer has a fault: released by itself when the
 # fault clears. NULL: held for a person (crash recovery's `hold`, an unprovable delivery).
 HOLD_KIND_PRINTER = "printer"
@@ -529,8 +537,8 @@ class JobQueue:
 
         def op(conn: sqlite3.Connection) -> Job | float | None:
             row = conn.execute(
-                "SELECT * FROM jobs WHERE printer=? AND state=? ORDER BY seq LIMIT 1",
-                (printer, JobState.PENDING)).fetchone()
+                "SELECT * FROM jobs WHERE printer=? AND state=? ORDER BY kind=? DESC, seq"
+                " LIMIT 1", (printer, JobState.PENDING, MAINTENANCE)).fetchone()
             if row is None:
                 return None
             now = time.time()
@@ -543,7 +551,7 @@ class JobQueue:
                          (row["id"], n, now))
             job = Job.from_row(row)
             job.state, job.attempts = JobState.PROCESSING, n
-            if job.kind == "raw":
+            if job.kind in RAW_KINDS:
                 job.raw = _load_raw(conn, job)
             else:
                 job.pages = _load_pages(conn, job.id)
@@ -607,6 +615,13 @@ class JobQueue:
                 raise Conflict("job-not-finished", f"Job {job_id} is {state}: it has not printed "
                                "yet, so there is nothing to print again.",
                                "Wait until it is finished, or cancel it first.")
+            if conn.execute("SELECT kind FROM jobs WHERE id=?", (job_id,)).fetchone()[0] \
+                    == MAINTENANCE:
+                # Its bytes passed no raw-command policy: only running the action again (with
+                # its role check and audit) may send them.
+                raise Conflict("job-not-reprintable", f"Job {job_id} is a maintenance action, "
+                               "not a print.", "Run the action again (POST "
+                               "/v1/printers/ID/actions/ACTION).")
             new_id, now = uuid.uuid4().hex, time.time()
             conn.execute(
                 "INSERT INTO jobs (id, printer, state, kind, payload, copies, created_at,"

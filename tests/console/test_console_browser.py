@@ -173,3 +173,52 @@ def test_on_a_phone_the_cards_stack_and_the_keyboard_reaches_everything(shop, br
         assert {"Szüneteltetés", "Hibakeresés", "Próbacímke"} <= reached
     finally:
         context.close()
+
+
+def test_a_maintenance_action_asks_first_then_runs_and_the_printer_calibrates(shop, page):
+    sign_in(page, shop.server.url, token(shop, "tech", "anna"))
+    page.goto(f"{shop.server.url}/ui/printers/shelf")
+    section = page.locator("section.maintenance")
+    playwright_api.expect(section).to_contain_text("Maintenance")
+    calibrate = section.locator("form[data-action=calibrate]")
+    playwright_api.expect(calibrate).to_contain_text("Uses labels or paper.")
+    darkness = section.locator("form[data-action=darkness] input[name=value]")
+    assert (darkness.get_attribute("min"), darkness.get_attribute("max")) == ("10", "25")
+
+    # The first press only asks; "No" goes back and nothing reaches the printer.
+    calibrate.locator("button.ask").click()
+    confirm = calibrate.locator(".confirm")
+    playwright_api.expect(confirm).to_be_visible()
+    playwright_api.expect(confirm.locator("button.yes")).to_be_focused()
+    confirm.locator("button.no").click()
+    playwright_api.expect(confirm).to_be_hidden()
+    playwright_api.expect(calibrate.locator("button.ask")).to_be_focused()
+    assert shop.zebra.jobs() == []
+
+    # Asked again, and confirmed from the keyboard (focus is on "Yes, do it").
+    calibrate.locator("button.ask").press("Enter")
+    playwright_api.expect(confirm.locator("button.yes")).to_be_focused()
+    shot(page, "maintenance-confirm-en")
+    page.keyboard.press("Enter")
+    playwright_api.expect(calibrate).to_have_attribute("data-state", "completed")
+    playwright_api.expect(calibrate.locator(".result")).to_have_text("Done.")
+    shot(page, "maintenance-done-en")
+    assert [j.data for j in shop.zebra.jobs()] == [b"~JC"]
+    assert shop.zebra.state()["counters"]["calibrations"] == 1
+    job = shop.get(f"/v1/jobs/{calibrate.get_attribute('data-job')}").json()
+    assert (job["action"], job["owner"]) == ("calibrate", "anna")
+
+
+def test_a_refused_maintenance_value_is_said_and_nothing_is_sent(shop, page):
+    sign_in(page, shop.server.url, token(shop, "tech", "anna"))
+    page.goto(f"{shop.server.url}/ui/printers/shelf")
+    darkness = page.locator("form[data-action=darkness]")
+    darkness.locator("input[name=value]").fill("40")
+    darkness.locator("button.ask").click()
+    # The browser's own range check stops it before the question is even asked.
+    playwright_api.expect(darkness.locator(".confirm")).to_be_hidden()
+    darkness.locator("input[name=value]").fill("20")
+    darkness.locator("button.ask").click()
+    darkness.locator("button.yes").click()
+    playwright_api.expect(darkness).to_have_attribute("data-state", "completed")
+    assert [j.data for j in shop.zebra.jobs()] == [b"~SD20"]

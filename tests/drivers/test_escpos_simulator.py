@@ -213,7 +213,8 @@ def test_a_receipt_sent_at_paper_end_prints_when_paper_is_loaded(printer):
     assert printer.state()["counters"]["receipts_printed"] == 0
     printer.clear_fault("paper-out")
     assert printer.jobs()[0].printed
-    assert printer.state()["counters"] == {"jobs_printed": 1, "receipts_printed": 2}
+    assert printer.state()["counters"] == {"jobs_printed": 1, "receipts_printed": 2,
+                                         "lines_fed": 0}
 
 
 def test_paper_near_end_and_drawer_open_do_not_stop_printing(printer):

@@ -171,7 +171,9 @@ def test_a_job_sent_while_paper_is_out_prints_when_the_paper_is_back(zebra):
     zebra.clear_fault("paper-out")
     assert zebra.jobs()[0].printed is True
     assert zebra.state()["counters"] == {"jobs_printed": 1, "labels_printed": 3,
-                                         "formats_printed": 1}
+                                         "formats_printed": 1, "labels_fed": 0,
+                                         "calibrations": 0, "config_labels": 0,
+                                         "buffer_cancels": 0}
 
 
 def test_pp_pauses_like_the_paused_fault_and_ps_resumes(zebra):
@@ -365,4 +367,5 @@ def test_hqod_uses_the_last_label_length_set_and_not_held_labels(zebra):
 def test_spec_lists_generic_and_device_faults():
     assert SPEC.name == "zpl" and SPEC.language == "zpl"
     assert SPEC.faults == (*GENERIC_FAULT_NAMES, "paper-out", "head-open", "ribbon-out",
-                           "paused", "buffer-full", "head-too-hot", "silent-when-faulted")
+                           "paused", "buffer-full", "head-too-hot", "silent-when-faulted",
+                           "busy")

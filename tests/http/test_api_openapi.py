@@ -187,6 +187,14 @@ def test_real_answers_match_their_models(shop):
     check(c.post("/v1/printers/zebra/pause"), "POST", "/v1/printers/{printer_id}/pause")
     check(c.post("/v1/printers/zebra/resume"), "POST", "/v1/printers/{printer_id}/resume")
     check(c.get("/v1/printers/zebra/events"), "GET", "/v1/printers/{printer_id}/events")
+    check(c.get("/v1/printers/zebra/actions"), "GET", "/v1/printers/{printer_id}/actions")
+    action = "/v1/printers/{printer_id}/actions/{action_id}"
+    ran = check(c.post("/v1/printers/zebra/actions/darkness", json={"value": 18}), "POST",
+                action).json()
+    check(c.get(f"/v1/jobs/{ran['id']}"), "GET", "/v1/jobs/{job_id}")
+    check(c.post("/v1/printers/zebra/actions/format", json={}), "POST", action)  # 404
+    check(c.post("/v1/printers/zebra/actions/darkness", json={"value": 99}), "POST",
+          action)  # 422
     check(c.get("/v1/discover"), "GET", "/v1/discover")
     check(c.get("/v1/plugins"), "GET", "/v1/plugins")
     check(c.get("/v1/support-bundle"), "GET", "/v1/support-bundle")

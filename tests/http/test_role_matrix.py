@@ -33,6 +33,8 @@ GET    /v1/printers/shelf/guides         no     yes    yes    yes
 GET    /v1/printers/shelf/guides/paper-out                     no     yes    yes    yes
 GET    /v1/printers/shelf/guides/paper-out/drawing.svg         no     yes    yes    yes
 POST   /v1/printers/shelf/guides/paper-out/check               no     yes    yes    yes
+GET    /v1/printers/shelf/actions        no     yes    yes    yes
+POST   /v1/printers/shelf/actions/feed   no     yes    yes    yes
 POST   /v1/printers/shelf/pause          no     no     yes    yes
 POST   /v1/printers/shelf/resume         no     no     yes    yes
 GET    /v1/events                        yes    yes    yes    yes
@@ -109,7 +111,8 @@ def test_the_table_covers_every_route_of_the_api_document(shop):
               for m in ms}
     listed = {(m, p.replace("shelf", "{printer_id}").replace("{job}", "{job_id}")
                .replace("nobody", "{name}").replace("/zpl", "/{language}")
-               .replace("/tag", "/{name}").replace("/paper-out", "/{code}"))
+               .replace("/tag", "/{name}").replace("/paper-out", "/{code}")
+               .replace("/actions/feed", "/actions/{action_id}"))
               for m, p, _, _ in CASES}
     assert routes == listed
 

@@ -32,7 +32,8 @@ def test_built_in_drivers_and_models_arrive_through_entry_points(plugins):
 def test_get_plugins_lists_versions_hooks_and_models(daemon):
     body = daemon([]).get("/v1/plugins").json()
     by_name = {p["name"]: p for p in body["plugins"]}
-    assert by_name["zebra"]["hooks"] == ["labeld_guides", "labeld_models",
+    assert by_name["zebra"]["hooks"] == ["labeld_guides", "labeld_maintenance_actions",
+                                         "labeld_models",
                                          "labeld_selftest_checks"]
     assert by_name["templates-builtin"]["hooks"] == ["labeld_templates"]
     assert set(by_name["zpl"]["hooks"]) == {"labeld_languages", "labeld_simulators"}

@@ -453,8 +453,8 @@ def test_state_describes_the_simulator(sim, control):
                      "control_port": sim.control_port, "faults": {},
                      "available_faults": [*GENERIC_FAULT_NAMES, "jammed", "dusty"],
                      "jobs": 0, "buffered": 0, "counters": {"jobs_printed": 0},
-                     "connections": 0, "status_connections": 0, "open_connections": 0,
-                     "held_connections": 0}
+                     "settings": {}, "connections": 0, "status_connections": 0,
+                     "open_connections": 0, "held_connections": 0}
 
 
 def test_state_counts_connections_over_http(sim, control):

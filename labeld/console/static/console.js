@@ -103,6 +103,53 @@
     }
   });
 
+  // Maintenance actions (Diagnose page): the button asks first; "Yes" sends the action, then
+  // the job is followed until the printer has run it. Escape or "No" goes back, focus too.
+  const FINISHED = ["completed", "canceled", "aborted"];
+  const lang = document.documentElement.lang || "en";
+  document.querySelectorAll("form.maint").forEach((form) => {
+    const confirmBox = form.querySelector(".confirm");
+    const ask = form.querySelector("button.ask");
+    const result = form.querySelector(".result");
+    const back = () => { confirmBox.hidden = true; ask.hidden = false; ask.focus(); };
+    const reason = (job) => (job.error && (job.error.message_i18n?.[lang] || job.error.message)) || job.state;
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      if (!form.reportValidity()) return;
+      ask.hidden = true;
+      confirmBox.hidden = false;
+      result.textContent = "";
+      confirmBox.querySelector("button.yes").focus();
+    });
+    confirmBox.querySelector("button.no").addEventListener("click", back);
+    confirmBox.addEventListener("keydown", (ev) => { if (ev.key === "Escape") back(); });
+    confirmBox.querySelector("button.yes").addEventListener("click", async () => {
+      const input = form.querySelector("input[name=value]");
+      confirmBox.hidden = true;
+      ask.hidden = false;
+      ask.disabled = true;
+      try {
+        let job = await call("POST", form.dataset.url, { value: input ? Number(input.value) : null });
+        result.textContent = form.dataset.queued;
+        form.dataset.job = job.id;
+        while (!FINISHED.includes(job.state)) {
+          await new Promise((r) => setTimeout(r, 500));
+          job = await call("GET", `/v1/jobs/${job.id}`);
+          if (job.state === "held") result.textContent = form.dataset.waiting.replace("{reason}", reason(job));
+        }
+        result.textContent = job.state === "completed" ? form.dataset.done
+          : form.dataset.failed.replace("{reason}", reason(job));
+        form.dataset.state = job.state;
+        refreshAll();
+      } catch (e) {
+        result.textContent = form.dataset.failed.replace("{reason}", e.message);
+        form.dataset.state = "refused";
+      } finally {
+        ask.disabled = false;
+      }
+    });
+  });
+
   // Login: the token goes once to /ui/session, which answers with an HttpOnly cookie.
   const login = document.getElementById("login-form");
   login?.addEventListener("submit", async (ev) => {

@@ -2,6 +2,7 @@
 (labeld.daemon.Daemon) and shapes the answer (labeld.views); none touches the store, a
 printer or the scheduler. Docstrings are the OpenAPI descriptions shown at /docs."""
 
-from labeld.http.routers import events, jobs, printers, security, service, templates
+from labeld.http.routers import (actions, events, jobs, printers, security, service,
+                                 templates)
 
-__all__ = ["events", "jobs", "printers", "security", "service", "templates"]
+__all__ = ["actions", "events", "jobs", "printers", "security", "service", "templates"]
