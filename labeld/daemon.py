@@ -656,7 +656,8 @@ class Daemon:
                                              t1 + morning.AUDIT_MATCH_S)
         held = await self.queue.list(state=JobState.HELD.value, limit=1000)
         now = {pid: morning.Now(p.config.name or p.model.name, list(p.reasons),
-                                [j for j in held if j.printer == pid])
+                                [j for j in held if j.printer == pid],
+                                {a.id: a.title for a in self.plugins.maintenance_actions(p.model)})
                for pid, p in self._printers.items()}
         return morning.build(t0, t1, events, before=before, audit=audit, printers=now,
                              catalogues=self.catalogues,

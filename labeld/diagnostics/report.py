@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 from labeld import i18n
 from labeld.config import WEEKDAYS, SupportConfig
 from labeld.contracts import Reason, Severity
+from labeld.diagnostics import guides
 from labeld.i18n import N_, Catalogues, Message
 from labeld.reasons import describe, error_json
 from labeld.security.audit import AuditEntry
@@ -162,6 +163,9 @@ class Now:
     name: str
     reasons: Sequence[Reason]
     held: Sequence[Job]
+    # the titles of the maintenance actions its model declares, by id: a report names what
+    # was run as the console's button does, not by the plugin's id
+    action_titles: Mapping[str, str] = field(default_factory=dict)
 
 
 # -- building it -----------------------------------------------------------------------------
@@ -184,7 +188,9 @@ def build(since: float, until: float, events: Iterable[Event], *, before: Iterab
         out.append(PrinterReport(
             printer=pid, name=now.name if now else pid,
             faults=_faults(seeds.get(pid), mine, until, catalogues),
-            actions=[a for e in mine if (a := _action(e, audit, catalogues)) is not None],
+            actions=[a for e in mine
+                     if (a := _action(e, audit, catalogues,
+                                      now.action_titles if now else {})) is not None],
             still_wrong=[describe(r, catalogues) for r in (now.reasons if now else ())],
             held_jobs=[{"id": j.id, "created_at": iso(j.created_at), "owner": j.owner,
                         "error": error_json(j.error, catalogues)}
@@ -265,7 +271,8 @@ def _who(event: Event, audit: Sequence[AuditEntry]) -> tuple[str | None, str | N
     return best.who, best.role
 
 
-def _action(event: Event, audit: Sequence[AuditEntry], catalogues: Catalogues) -> Action | None:
+def _action(event: Event, audit: Sequence[AuditEntry], catalogues: Catalogues,
+            action_titles: Mapping[str, str]) -> Action | None:
     if event.kind == "job" and event.code in PERSON_JOB_CODES:
         kind = str(event.code)
     elif event.kind in ACTION_KINDS:
@@ -282,18 +289,20 @@ def _action(event: Event, audit: Sequence[AuditEntry], catalogues: Catalogues) -
     elif kind == "canceled":
         text = N_("{who} canceled job {job}", who=who, job=job)
     elif kind == "guide":
-        guide = event.code or ""
+        # the guide as its page is headed: the fault's words, in the reader's language
+        guide = guides.title(event.code or "", catalogues)
         fixed = data.get("fixed")
-        text = (N_("{who} followed the guide {guide}: it fixed the fault", who=who, guide=guide)
+        text = (N_("{who} followed the guide “{guide}”: it fixed the fault", who=who,
+                   guide=guide)
                 if fixed is True else
-                N_("{who} followed the guide {guide}: the fault is still there", who=who,
+                N_("{who} followed the guide “{guide}”: the fault is still there", who=who,
                    guide=guide) if fixed is False else
-                N_("{who} followed the guide {guide}", who=who, guide=guide))
+                N_("{who} followed the guide “{guide}”", who=who, guide=guide))
     else:
-        action = event.code or ""
-        text = (N_("{who} ran the maintenance action {action} ({value})", who=who,
-                   action=action, value=str(data["value"]))
+        action = action_titles.get(event.code or "", event.code or "")
+        text = (N_("{who} ran “{action}” ({value})", who=who, action=action,
+                   value=str(data["value"]))
                 if data.get("value") is not None else
-                N_("{who} ran the maintenance action {action}", who=who, action=action))
+                N_("{who} ran “{action}”", who=who, action=action))
     return Action(event.at, kind, event.code, event.job_id, by, role,
                   i18n.words(text, catalogues), data)

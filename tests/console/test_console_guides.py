@@ -52,6 +52,7 @@ def test_staff_open_the_guide_from_the_red_card_fix_the_printer_and_see_it_fixed
 
 def test_the_guide_page_reads_in_hungarian(shop, page):
     shop.till.set_fault("paper-out")
+    shop.get("/v1/printers/till/status")  # read now: the page shows the fault when it opens
     kit.sign_in(page, shop.server.url, token(shop, "staff", "eva"), lang="hu")
     kit.card(page, "till").locator("a[data-guide=paper-out]").click()
     playwright_api.expect(page.locator("html")).to_have_attribute("lang", "hu")

@@ -159,8 +159,10 @@ def test_a_scripted_evening_of_faults_and_what_staff_did(db):
     assert [(a.kind, a.code, a.by, a.role) for a in shelf.actions] == [
         ("guide", "paper-out", "kati", "staff"), ("maintenance", "calibrate", "kati", "staff"),
         ("released", "released", "kati", "staff"), ("maintenance", "darkness", "anna", "tech")]
-    assert shelf.actions[0].text["en"] == "kati followed the guide paper-out: it fixed the fault"
-    assert shelf.actions[3].text["en"] == "anna ran the maintenance action darkness (25)"
+    assert shelf.actions[0].text["en"] == ("kati followed the guide “Out of paper or labels”: it "
+                                           "fixed the fault")
+    # a printer whose model no longer declares the action: its id stands for its title
+    assert shelf.actions[3].text["en"] == "anna ran “darkness” (25)"
     assert set(shelf.actions[2].text) == {"en", "hu"} and "kati" in shelf.actions[2].text["hu"]
     assert shelf.still_wrong == [] and not shelf.held_jobs
 
@@ -199,8 +201,16 @@ def test_an_evening_of_faults_on_a_real_daemon(daemon, simulator):
     # Kati cancels one, puts paper in and releases the other, which then prints.
     kati.delete(f"/v1/jobs/{first['id']}").raise_for_status()
     kati.post(f"/v1/jobs/{second['id']}/release").raise_for_status()
+    # She follows the guide: "did it work?" before the roll is in, and after.
+    check = "/v1/printers/shelf/guides/paper-out/check"
+    assert kati.post(check).json()["fixed"] is False
     zebra.clear_fault("paper-out")
+    assert kati.post(check).json()["fixed"] is True
     wait_job(admin, second["id"], ("completed",))
+    # A new kind of roll: she calibrates the labels from the Diagnose page's actions.
+    calibration = kati.post("/v1/printers/shelf/actions/calibrate", json={})
+    assert calibration.status_code == 202, calibration.text
+    wait_job(admin, calibration.json()["id"], ("completed",))
     # Later the receipt printer's cover is left open, with a receipt waiting.
     receipt.set_fault("cover-open")
     held = till.post("/v1/jobs", json={"printer": "till", "raw": {"data": "thanks\n"}}).json()
@@ -223,8 +233,21 @@ def test_an_evening_of_faults_on_a_real_daemon(daemon, simulator):
               - datetime.fromisoformat(went_out["at"])).total_seconds()
     assert paper[0]["duration_s"] == pytest.approx(lasted, abs=0.1)
     assert paper[0]["message"]["hu"] and paper[0]["message"]["en"] == "Out of paper or labels"
-    assert [(a["kind"], a["job"], a["by"], a["role"]) for a in shelf["actions"]] == [
-        ("canceled", first["id"], "kati", "staff"), ("released", second["id"], "kati", "staff")]
+    assert [(a["kind"], a["code"], a["by"], a["role"]) for a in shelf["actions"]] == [
+        ("canceled", "canceled", "kati", "staff"), ("released", "released", "kati", "staff"),
+        ("guide", "paper-out", "kati", "staff"), ("guide", "paper-out", "kati", "staff"),
+        ("maintenance", "calibrate", "kati", "staff")]
+    canceled, released, not_yet, fixed, calibrated = shelf["actions"]
+    assert (canceled["job"], released["job"]) == (first["id"], second["id"])
+    assert (not_yet["data"]["fixed"], fixed["data"]["fixed"]) == (False, True)
+    assert calibrated["job"] == calibration.json()["id"] and calibrated["data"]["prints"]
+    # what was run and followed is named as the console names it, in both languages
+    assert calibrated["text"] == {"en": "kati ran “Calibrate the labels”",
+                                  "hu": "kati elindította ezt a karbantartást: „Címkék "
+                                        "kalibrálása”"}
+    assert fixed["text"]["en"] == ("kati followed the guide “Out of paper or labels”: it fixed "
+                                   "the fault")
+    assert fixed["text"]["hu"].startswith("kati végigment az útmutatón („")
     assert shelf["still_wrong"] == [] and shelf["held_jobs"] == []
 
     cover = [f for f in receipts["faults"] if f["code"] == "cover-open"]
