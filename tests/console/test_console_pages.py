@@ -205,3 +205,12 @@ def test_a_raw_jobs_warning_shows_on_the_jobs_page_with_its_guide(shop):
     # a till's token reads the warning but gets no guide link (guides are for shop staff)
     till = browser(shop, token(shop, "pos")).get("/ui/jobs").text
     assert 'data-warning="zpl-utf8-without-ci28"' in till and "/guides/" not in till
+
+
+def test_shop_staff_see_the_actions_marked_for_staff_and_not_the_technicians(shop):
+    staff = browser(shop, token(shop, "staff")).get("/ui/printers/shelf").text
+    actions = re.findall(r'data-url="/v1/printers/shelf/actions/([\w-]+)"', staff)
+    assert {"calibrate", "feed", "config-label", "cancel-buffer"} <= set(actions)
+    assert "darkness" not in actions  # a technician's: it changes how every label prints
+    tech = browser(shop, token(shop, "tech")).get("/ui/printers/shelf").text
+    assert "darkness" in re.findall(r'data-url="/v1/printers/shelf/actions/([\w-]+)"', tech)
