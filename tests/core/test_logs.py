@@ -190,15 +190,21 @@ def stop(proc: subprocess.Popen) -> None:
         proc.wait(10)
 
 
-def test_the_daemon_writes_json_lines_for_itself_and_uvicorn_when_not_on_a_terminal(tmp_path):
-    proc = serve(tmp_path, stderr=subprocess.PIPE)
+def json_lines_of_a_run(tmp_path, language: str = "en") -> list[dict]:
+    """Every line `labeld serve` writes to a pipe from its start to its stop, as JSON (every
+    line must be JSON, not just most)."""
+    proc = serve(tmp_path, stderr=subprocess.PIPE, language=language)
     try:
         out = read_until(proc.stderr.fileno(), "Uvicorn running on")
     finally:
         stop(proc)
         out += proc.stderr.read().decode()
         proc.stderr.close()
-    lines = [json.loads(line) for line in out.splitlines()]  # every line, not just most
+    return [json.loads(line) for line in out.splitlines()]
+
+
+def test_the_daemon_writes_json_lines_for_itself_and_uvicorn_when_not_on_a_terminal(tmp_path):
+    lines = json_lines_of_a_run(tmp_path)
     seen = {(e["level"], e["logger"], e["message"].split(" on ")[0]) for e in lines}
     assert ("warning", "labeld", "no printers configured; see examples/labeld.toml") in seen
     assert ("info", "uvicorn.error", "Uvicorn running") in seen
@@ -207,14 +213,7 @@ def test_the_daemon_writes_json_lines_for_itself_and_uvicorn_when_not_on_a_termi
 
 
 def test_the_daemon_logs_in_the_configured_language(tmp_path):
-    proc = serve(tmp_path, stderr=subprocess.PIPE, language="hu")
-    try:
-        out = read_until(proc.stderr.fileno(), "Uvicorn running on")
-    finally:
-        stop(proc)
-        out += proc.stderr.read().decode()
-        proc.stderr.close()
-    warning = next(e for e in map(json.loads, out.splitlines()) if e["logger"] == "labeld")
+    warning = next(e for e in json_lines_of_a_run(tmp_path, "hu") if e["logger"] == "labeld")
     assert warning["message"].startswith("nincs beállított nyomtató")
     assert warning["message_en"] == "no printers configured; see examples/labeld.toml"
 
