@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -240,3 +241,32 @@ class DaemonProcess:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+ROLES = ("pos", "staff", "tech", "admin")
+
+
+@contextmanager
+def shop_of_every_role(spool_dir: Path, plugins: PluginManager
+                       ) -> Iterator[tuple[httpx.Client, dict[str, str], str, SimulatorThread]]:
+    """One daemon for a module's role tables (starting one per case would dominate the suite's
+    time): a Zebra `shelf`, an admin client, a token of each role and a finished job of the
+    admin's (so a pos token's own-jobs rule refuses it)."""
+    with SimulatorThread(plugins.simulators()["zpl"]) as zebra:
+        config = Config(server=ServerConfig(spool=str(spool_dir / "spool.db")),
+                        delivery=FAST_DELIVERY, printers=[printer("shelf", zebra,
+                                                                  "zebra-generic-203")])
+        with ServerThread(config, plugins=plugins) as server:
+            secret, _ = server.app.state.daemon.token_store.create_sync("matrix-admin",
+                                                                        Role.ADMIN)
+            admin = httpx.Client(base_url=server.url, timeout=30,
+                                 headers={"Authorization": f"Bearer {secret}"})
+            admin.server = server
+            job = admin.post("/v1/jobs", json={"printer": "shelf", "raw": {
+                "data": "^XA^FO20,20^A0N,30,30^FDok^FS^XZ"}}).json()["id"]
+            wait_job(admin, job)
+            tokens = {role: token(admin, role) for role in ROLES}
+            try:
+                yield admin, tokens, job, zebra
+            finally:
+                admin.close()

@@ -9,36 +9,17 @@ import pytest
 
 from labeld import config as cfg
 from labeld.errors import ConfigError
-from tests.conftest import FAST_DELIVERY, PATIENT_DELIVERY, printer, token, wait_job
+from tests.conftest import (FAST_DELIVERY, PATIENT_DELIVERY, printer, shop_of_every_role,
+                            token)
 
 ZPL = "^XA^FO20,20^A0N,30,30^FDok^FS^XZ"
 
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory, plugins):
-    """One daemon for the whole matrix: starting one per case would dominate the suite's time."""
-    from labeld.server import ServerThread
-    from labeld.sim import SimulatorThread
-
-    with SimulatorThread(plugins.simulators()["zpl"]) as zebra:
-        config = cfg.Config(
-            server=cfg.ServerConfig(spool=str(tmp_path_factory.mktemp("sec") / "spool.db")),
-            delivery=FAST_DELIVERY, printers=[printer("shelf", zebra, "zebra-generic-203")])
-        with ServerThread(config, plugins=plugins) as server:
-            store = server.app.state.daemon.token_store
-            secret, _ = store.create_sync("matrix-admin", _role("admin"))
-            admin = httpx.Client(base_url=server.url, timeout=10,
-                                 headers={"Authorization": f"Bearer {secret}"})
-            admin.server = server
-            job = admin.post("/v1/jobs",
-                             json={"printer": "shelf", "raw": {"data": ZPL}}).json()["id"]
-            wait_job(admin, job)
-            tokens = {role: token(admin, role) for role in ("pos", "staff", "tech", "admin")}
-            yield admin, tokens, job, zebra
-            admin.close()
-
-
-# Every route against every role (and no token): tests/http/test_role_matrix.py, as a table.
+    """One daemon for the module (tests/conftest.py): admin client, tokens, a job, the Zebra."""
+    with shop_of_every_role(tmp_path_factory.mktemp("sec"), plugins) as shop:
+        yield shop
 
 
 def test_a_wrong_or_revoked_token_is_refused(env):

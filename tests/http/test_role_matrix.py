@@ -10,13 +10,11 @@ import typing
 import httpx
 import pytest
 
-from labeld import config as cfg
 from labeld.contracts import Role
 from labeld.http import schemas
-from tests.conftest import FAST_DELIVERY, printer, token, wait_job
+from tests.conftest import ROLES, shop_of_every_role
 
 ZPL = "^XA^FO20,20^A0N,30,30^FDok^FS^XZ"
-ROLES = ("pos", "staff", "tech", "admin")
 
 # yes: the role may call it (the answer is anything but 401/403); no: 403 insufficient-role;
 # own: only for the caller's own jobs (here another token's job: 403 not-your-job);
@@ -83,26 +81,9 @@ CASES = _rows()
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory, plugins):
-    """One daemon for the whole table: a Zebra `shelf`, a finished job of the admin's and a
-    token of each role."""
-    from labeld.server import ServerThread
-    from labeld.sim import SimulatorThread
-
-    with SimulatorThread(plugins.simulators()["zpl"]) as zebra:
-        config = cfg.Config(
-            server=cfg.ServerConfig(spool=str(tmp_path_factory.mktemp("roles") / "spool.db")),
-            delivery=FAST_DELIVERY, printers=[printer("shelf", zebra, "zebra-generic-203")])
-        with ServerThread(config, plugins=plugins) as server:
-            secret, _ = server.app.state.daemon.token_store.create_sync("matrix-admin", Role.ADMIN)
-            admin = httpx.Client(base_url=server.url, timeout=30,
-                                 headers={"Authorization": f"Bearer {secret}"})
-            admin.server = server
-            job = admin.post("/v1/jobs",
-                             json={"printer": "shelf", "raw": {"data": ZPL}}).json()["id"]
-            wait_job(admin, job)
-            tokens = {role: token(admin, role) for role in ROLES}
-            yield admin, tokens, job
-            admin.close()
+    """One daemon for the whole table (tests/conftest.py)."""
+    with shop_of_every_role(tmp_path_factory.mktemp("roles"), plugins) as shop:
+        yield shop
 
 
 def test_the_table_covers_every_route_of_the_api_document(shop):
@@ -125,7 +106,7 @@ def test_the_table_names_every_role_and_the_api_spells_them_alike():
 @pytest.mark.parametrize("method, path, role, verdict", CASES,
                          ids=[f"{m} {p} as {r}" for m, p, r, _ in CASES])
 def test_each_role_gets_what_the_table_says(shop, method, path, role, verdict):
-    admin, tokens, job = shop
+    admin, tokens, job, _ = shop
     url = str(admin.base_url) + path.replace("{job}", job)
     with httpx.stream(method, url, json=BODIES.get((method, path)), timeout=60,
                       headers={"Authorization": f"Bearer {tokens[role]}"}) as resp:
