@@ -21,13 +21,16 @@ test: lint system-deps
 	$(PY) -m pytest -q -n 4
 
 # What the tests need from Debian beside Python: Chromium, driven by Playwright for the console
-# tests. Installed when missing and this machine can (root with apt-get); otherwise the console
-# tests say what is missing.
+# tests, and Mosquitto, the broker of the fleet channel's tests. Installed when missing and this
+# machine can (root with apt-get); otherwise the tests say what is missing.
+SYSTEM_DEPS := chromium:chromium mosquitto:mosquitto mosquitto_passwd:mosquitto
 system-deps:
-	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	@missing=$$(for dep in $(SYSTEM_DEPS); do command -v $${dep%%:*} >/dev/null || \
+	    [ -x /usr/sbin/$${dep%%:*} ] || echo $${dep#*:}; done | sort -u); \
+	[ -z "$$missing" ] || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	      chromium >/dev/null; } ; } || echo >&2 "make: chromium is missing; the console tests" \
-	    "will fail: apt-get install chromium"
+	      $$missing >/dev/null; } ; } || echo >&2 "make: missing $$missing; the tests that" \
+	    "need them will fail: apt-get install $$missing"
 
 lint: ruff imports types
 
