@@ -315,6 +315,16 @@ class Daemon:
         return [printer_json(p, counts.get(pid, 0), self.catalogues)
                 for pid, p in self._printers.items()]
 
+    async def job_counts(self) -> dict[str, dict[str, int]]:
+        """Unfinished jobs per printer and state (pending, processing, held): every configured
+        printer, zeros included (the fleet channel's queue counts)."""
+        open_states = (JobState.PENDING, JobState.PROCESSING, JobState.HELD)
+        counts = {pid: {s.value: 0 for s in open_states} for pid in self._printers}
+        for pid, state, n in await self.queue.counts_by_printer_and_state():
+            if pid in counts and state in open_states:
+                counts[pid][state.value] = n
+        return counts
+
     async def printer(self, printer_id: str) -> dict[str, Any]:
         p = self._printer(printer_id)
         return printer_json(p, (await self.queue.queued_counts()).get(printer_id, 0),
