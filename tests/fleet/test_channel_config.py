@@ -64,3 +64,14 @@ def test_credentials_and_prefix_are_checked():
     assert "requests_per_minute" in refused(broker="mqtts://h", shop_id="a",
                                             requests_per_minute=0)
 
+
+def test_an_unreadable_password_file_stops_labeld_before_it_listens(tmp_path):
+    from labeld.config import Config, ServerConfig
+    from labeld.http.app import create_app
+
+    config = Config(server=ServerConfig(spool=str(tmp_path / "spool.db")),
+                    support=support(broker="mqtts://h", shop_id="a",
+                                    password_file=str(tmp_path / "missing.pw")))
+    with pytest.raises(ConfigError) as caught:
+        create_app(config)
+    assert caught.value.code == "support-password-file"
