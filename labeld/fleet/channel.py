@@ -40,6 +40,8 @@ from typing import Any
 import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from labeld import __version__
@@ -253,6 +255,7 @@ class FleetChannel:
 
     async def start(self) -> None:
         self._feed = self.daemon.subscribe()
+        self.daemon.metric_sources.append(self.metrics)
         self._task = asyncio.create_task(self._run(), name="labeld-fleet")
 
     async def stop(self) -> None:
@@ -271,10 +274,30 @@ class FleetChannel:
         if self._feed is not None:
             self.daemon.unsubscribe(self._feed)
             self._feed = None
+        with contextlib.suppress(ValueError):
+            self.daemon.metric_sources.remove(self.metrics)
 
     @property
     def connected(self) -> bool:
         return self._client is not None
+
+    def metrics(self) -> list[Metric]:
+        """The channel's numbers for /metrics."""
+        up = GaugeMetricFamily("labeld_fleet_connected",
+                               "1 while the support channel is connected to its broker",
+                               value=1.0 if self.connected else 0.0)
+        connects = CounterMetricFamily("labeld_fleet_connects",
+                                       "Connections the support channel made to its broker",
+                                       value=self.connects)
+        published = CounterMetricFamily("labeld_fleet_published",
+                                        "Messages the support channel published",
+                                        value=self.published)
+        requests = CounterMetricFamily("labeld_fleet_requests",
+                                       "Technicians' requests by outcome (HTTP-like status)",
+                                       labels=["status"])
+        for status, n in sorted(self.requests.items()):
+            requests.add_metric([str(status)], n)
+        return [up, connects, published, requests]
 
     def _offline(self) -> bytes:
         return protocol.payload({"shop": self.shop, "online": False})

@@ -238,6 +238,9 @@ def test_a_flood_of_requests_is_rate_limited_per_user(shop, fleet):
     statuses = [e["status"] for e in a.get("/v1/audit", params={"limit": 200}).json()["entries"]
                 if e["who"] == "mqtt:anna"]
     assert statuses.count(429) >= 78 and statuses.count(200) >= 20
+    metrics = a.get("/metrics").text
+    assert 'labeld_fleet_requests_total{status="429"}' in metrics
+    assert "labeld_fleet_connected 1.0" in metrics
 
 
 @pytest.mark.parametrize("request_, code", [
