@@ -107,18 +107,42 @@ class SecurityConfig(_Strict):
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # datetime.weekday() order
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 _HOURS = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
+# One MQTT topic level (a shop id): the same rule as labeld.fleet.protocol.valid_level, which
+# sits above the config and cannot be imported here (tests/fleet/test_channel_config.py keeps
+# the two in step).
+TOPIC_LEVEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+_PREFIX = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
 
 
 class SupportConfig(_Strict):
-    """When the support desk works. Outside these hours shop staff are alone with the
-    printers, and the morning report (labeld.diagnostics.report) by default covers the time
-    since the desk last closed."""
+    """When the support desk works, and how the shop reaches it: the fleet support channel
+    (labeld.fleet.channel), one outbound MQTT connection to the vendor's broker. Outside the
+    desk's hours shop staff are alone with the printers, and the morning report
+    (labeld.diagnostics.report) by default covers the time since the desk last closed."""
 
     hours: str = "08:00-16:00"
     days: list[Weekday] = ["mon", "tue", "wed", "thu", "fri"]
     # An IANA zone name (Europe/Budapest); None: this machine's local zone, as the shop's
     # clock on the wall shows it.
     timezone: str | None = None
+    # The fleet support channel: "" keeps it off. mqtts://HOST[:PORT] (TLS, port 8883 by
+    # default); mqtt://HOST[:PORT] only to this machine or with allow_insecure.
+    broker: str = ""
+    shop_id: str = ""  # this shop's topic level, also its broker user name by convention
+    shop_name: str = ""  # what the desk shows
+    username: str = ""
+    password: str = ""
+    password_file: str | None = None  # the password in a file (mode 0600), not in the config
+    ca_file: str | None = None  # the broker's CA; None: the system's CAs
+    client_cert: str | None = None  # a client certificate instead of (or with) a password
+    client_key: str | None = None
+    topic_prefix: str = "labeld"
+    allow_insecure: bool = False
+    keepalive_s: int = Field(default=30, ge=5, le=3600)
+    # Requests a technician (one user name) may make per minute; more are refused unserved.
+    requests_per_minute: int = Field(default=60, ge=1, le=6000)
+    # The highest role a request is served with, whatever its topic says.
+    max_role: Literal["staff", "tech"] = "tech"
 
     @field_validator("hours")
     @classmethod
@@ -148,11 +172,64 @@ class SupportConfig(_Strict):
                                  "Europe/Budapest)") from None
         return v
 
+    @field_validator("broker")
+    @classmethod
+    def _broker(cls, v: str) -> str:
+        v = v.strip()
+        if v:
+            broker_address(v)
+        return v
+
+    @field_validator("topic_prefix")
+    @classmethod
+    def _prefix(cls, v: str) -> str:
+        if not _PREFIX.match(v):
+            raise ValueError(f"expected topic levels of letters, digits, _ . - joined by /, "
+                             f"without wildcards, got {v!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _channel(self) -> SupportConfig:
+        if not self.broker:
+            return self
+        if not TOPIC_LEVEL.match(self.shop_id):
+            raise ValueError(f"shop_id {self.shop_id!r} must be one topic level: letters, "
+                             "digits, _ . - (up to 63), starting with a letter or digit")
+        tls, host, _ = broker_address(self.broker)
+        if not tls and host not in LOOPBACK_HOSTS and not self.allow_insecure:
+            raise ValueError(f"broker {self.broker!r} is mqtt:// (no TLS) to another machine: "
+                             "use mqtts://, or set allow_insecure = true to accept the "
+                             "password and the shop's data in clear text")
+        if self.password and self.password_file:
+            raise ValueError("give password or password_file, not both")
+        if bool(self.client_cert) != bool(self.client_key):
+            raise ValueError("client_cert and client_key go together")
+        if self.client_cert and not tls:
+            raise ValueError("a client certificate needs mqtts://")
+        return self
+
     @property
     def closes(self) -> tuple[int, int]:
         """The hour and minute the desk closes."""
         end = self.hours.split("-")[1]
         return int(end[:2]), int(end[3:])
+
+
+def broker_address(url: str) -> tuple[bool, str, int]:
+    """(TLS?, host, port) of a broker URL: mqtts://HOST[:PORT] (8883) or mqtt://HOST[:PORT]
+    (1883); ValueError for anything else."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname or parts.path not in ("", "/") \
+            or parts.query or parts.username:
+        raise ValueError(f"expected mqtts://HOST[:PORT] (or mqtt:// to this machine), got {url!r}")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"bad port in {url!r}") from None
+    tls = parts.scheme == "mqtts"
+    return tls, parts.hostname, port or (8883 if tls else 1883)
 
 
 class PrinterConfig(_Strict):

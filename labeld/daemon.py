@@ -34,7 +34,7 @@ from labeld.delivery.scheduler import Scheduler
 from labeld.diagnostics import guides as guided
 from labeld.diagnostics.bundle import install_log_ring, support_bundle
 from labeld.diagnostics import report as morning
-from labeld.diagnostics.metrics import render_metrics
+from labeld.diagnostics.metrics import MetricSource, render_metrics
 from labeld.diagnostics.selftest import Check, diagnostic_label, run_selftest, worst
 from labeld.errors import Invalid, LabeldError, NotFound
 from labeld.events import EventHub, Subscription
@@ -240,6 +240,8 @@ class Daemon:
         self._printers = printers
         self._pruning: asyncio.Task[None] | None = None
         self._languages: dict[str, Language] | None = None
+        # Doors that count things of their own (the fleet channel) add them to /metrics here.
+        self.metric_sources: list[MetricSource] = []
 
     @classmethod
     def build(cls, config: Config, plugins: PluginManager | None = None) -> Daemon:
@@ -314,6 +316,16 @@ class Daemon:
         counts = await self.queue.queued_counts()
         return [printer_json(p, counts.get(pid, 0), self.catalogues)
                 for pid, p in self._printers.items()]
+
+    async def job_counts(self) -> dict[str, dict[str, int]]:
+        """Unfinished jobs per printer and state (pending, processing, held): every configured
+        printer, zeros included (the fleet channel's queue counts)."""
+        open_states = (JobState.PENDING, JobState.PROCESSING, JobState.HELD)
+        counts = {pid: {s.value: 0 for s in open_states} for pid in self._printers}
+        for pid, state, n in await self.queue.counts_by_printer_and_state():
+            if pid in counts and state in open_states:
+                counts[pid][state.value] = n
+        return counts
 
     async def printer(self, printer_id: str) -> dict[str, Any]:
         p = self._printer(printer_id)
@@ -723,7 +735,7 @@ class Daemon:
 
     async def metrics(self) -> bytes:
         """Prometheus text format (labeld.diagnostics.metrics.METRICS_CONTENT_TYPE)."""
-        return await render_metrics(self.queue, self.db, self._printers)
+        return await render_metrics(self.queue, self.db, self._printers, self.metric_sources)
 
     async def support_bundle(self) -> bytes:
         """The support bundle zip (labeld.diagnostics.bundle)."""

@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from labeld.config import Config, DeliveryConfig, PrinterConfig, ServerConfig
+from labeld.config import Config, DeliveryConfig, PrinterConfig, ServerConfig, SupportConfig
 from labeld.pluginmanager import PluginManager, default_manager
 from labeld.security import Role
 from labeld.server import ServerThread
@@ -65,16 +65,17 @@ def printer(pid: str, sim: SimulatorThread | int, model: str, **extra) -> Printe
 
 @pytest.fixture
 def daemon(tmp_path, plugins) -> Iterator[Callable[..., httpx.Client]]:
-    """daemon(printers, delivery=..., **server options) starts labeld on a free port; returns
-    an httpx client."""
+    """daemon(printers, delivery=..., support=..., **server options) starts labeld on a free
+    port; returns an httpx client."""
     servers: list[ServerThread] = []
     clients: list[httpx.Client] = []
 
     def start(printers: list[PrinterConfig], delivery: DeliveryConfig = FAST_DELIVERY,
-              spool: Path | None = None, **server: object) -> httpx.Client:
+              spool: Path | None = None, support: SupportConfig | None = None,
+              **server: object) -> httpx.Client:
         config = Config(server=ServerConfig(spool=str(spool or tmp_path / "spool.db"),
                                             log_level="warning", **server),
-                        delivery=delivery, printers=printers)
+                        delivery=delivery, printers=printers, support=support or SupportConfig())
         server = ServerThread(config, plugins=plugins).start()
         servers.append(server)
         # Tests act as an administrator unless they ask for another role (see token()).

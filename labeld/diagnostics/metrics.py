@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -26,9 +26,15 @@ class _Snapshot(Collector):
         yield from self.families
 
 
-async def render_metrics(queue: JobQueue, db: Database, printers: Mapping[str, Printer]) -> bytes:
+# A door's own numbers (the fleet channel's messages and requests), read at each scrape.
+MetricSource = Callable[[], Iterable[Metric]]
+
+
+async def render_metrics(queue: JobQueue, db: Database, printers: Mapping[str, Printer],
+                         extra: Iterable[MetricSource] = ()) -> bytes:
     """The scrape: jobs by printer and state (one read of the queue), the store's commit
-    counter, each printer's state and active reasons. No SQL here: the rooms answer."""
+    counter, each printer's state and active reasons, and what `extra` sources report. No SQL
+    here: the rooms answer."""
     counts = await queue.counts_by_printer_and_state()
     jobs = GaugeMetricFamily("labeld_jobs", "Jobs in the spool by printer and state",
                              labels=["printer", "state"])
@@ -49,5 +55,6 @@ async def render_metrics(queue: JobQueue, db: Database, printers: Mapping[str, P
         for r in p.reasons:
             reasons.add_metric([pid, r.code, r.severity.value], 1.0)
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(_Snapshot([jobs, commits, state, reasons]))
+    registry.register(_Snapshot([jobs, commits, state, reasons,
+                                 *(m for source in extra for m in source())]))
     return generate_latest(registry)

@@ -146,3 +146,36 @@ def answer(result: Any) -> bytes:
 def refusal(code: str, message: str, hint: str = "") -> bytes:
     """A request that was not carried out, in labeld's error shape (labeld.errors)."""
     return payload({"ok": False, "error": {"code": code, "message": message, "hint": hint}})
+
+
+# -- requests: limits and the chunked support bundle ----------------------------------------------
+
+MAX_JOBS: Final = 50  # the most jobs one `jobs` request lists
+# Raw bytes per bundle chunk: base64 makes 4 of every 3, so a chunk's `data` stays under 64 kB.
+BUNDLE_CHUNK_BYTES: Final = 48 * 1024
+
+
+def bundle_chunks(data: bytes, size: int = BUNDLE_CHUNK_BYTES) -> list[dict[str, Any]]:
+    """The results a `bundle` request is answered with, one reply each, in order: `chunk`
+    counts from 0 to `chunks` - 1, `size` is the whole zip's length in bytes, `data` this
+    part in base64. An empty bundle is one empty chunk."""
+    import base64
+
+    parts = [data[i:i + size] for i in range(0, len(data), size)] or [b""]
+    return [{"chunk": i, "chunks": len(parts), "size": len(data),
+             "data": base64.b64encode(part).decode("ascii")} for i, part in enumerate(parts)]
+
+
+def reassemble(results: list[dict[str, Any]]) -> bytes | None:
+    """The bundle from its chunks' results (in any order), or None while one is missing or
+    they do not add up to `size`."""
+    import base64
+
+    if not results:
+        return None
+    chunks, size = results[0].get("chunks"), results[0].get("size")
+    by_index = {r.get("chunk"): r.get("data", "") for r in results}
+    if not isinstance(chunks, int) or set(by_index) != set(range(chunks)):
+        return None
+    data = b"".join(base64.b64decode(by_index[i]) for i in range(chunks))
+    return data if len(data) == size else None

@@ -30,6 +30,7 @@ from labeld.config import Config
 from labeld.console.pages import STATIC_DIR, Console
 from labeld.daemon import Daemon
 from labeld.errors import LabeldError, error_body
+from labeld.fleet.channel import FleetChannel
 from labeld.http.deps import TECH
 from labeld.http.routers import (actions, events, guides, jobs, printers, security, service,
                                  templates)
@@ -80,12 +81,21 @@ def install_error_handlers(app: FastAPI) -> None:
 def create_app(config: Config, plugins: PluginManager | None = None) -> FastAPI:
     daemon = Daemon.build(config, plugins)
     settings = config.security
+    # The support channel's files (password, TLS) are read here: their errors stop labeld
+    # before it listens, like any config error.
+    channel = FleetChannel(daemon, config.support) if config.support.broker else None
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await daemon.start()
         try:
-            yield
+            if channel is not None:
+                await channel.start()  # returns at once: the broker may be away
+            try:
+                yield
+            finally:
+                if channel is not None:
+                    await channel.stop()
         finally:
             await daemon.stop()
 
@@ -94,6 +104,7 @@ def create_app(config: Config, plugins: PluginManager | None = None) -> FastAPI:
                   redoc_url=None,
                   description="Local print-and-diagnostics service for label and receipt printers.")
     app.state.daemon = daemon
+    app.state.fleet = channel
     app.state.guard = Guard(daemon.token_store, rate_limiter(settings))
     install_error_handlers(app)
     install_middleware(app, settings, daemon.audit_log)
