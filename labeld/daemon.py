@@ -357,18 +357,27 @@ class Daemon:
         return SelfTestReport(printer_id, result, round((time.perf_counter() - t0) * 1000, 1),
                               checks)
 
-    async def pause(self, printer_id: str) -> dict[str, Any]:
+    async def pause(self, printer_id: str, caller: TokenInfo | None = None) -> dict[str, Any]:
+        """Hold the printer's queue (across restarts too); a `printer` event `paused` says who,
+        so the live views (console, fleet channel) and the morning report know at once."""
         p = self._printer(printer_id)
         await self.queue.set_paused(printer_id, True)  # kept across restarts
         p.paused = True
+        await self._printer_event(printer_id, "paused", caller)
         return await self.printer(printer_id)
 
-    async def resume(self, printer_id: str) -> dict[str, Any]:
+    async def resume(self, printer_id: str, caller: TokenInfo | None = None) -> dict[str, Any]:
         p = self._printer(printer_id)
         await self.queue.set_paused(printer_id, False)
         p.paused = False
         self.scheduler.wake(printer_id)
+        await self._printer_event(printer_id, "resumed", caller)
         return await self.printer(printer_id)
+
+    async def _printer_event(self, printer_id: str, code: str, caller: TokenInfo | None) -> None:
+        await self.hub.emit("printer", printer=printer_id, code=code, message=f"printer {code}",
+                            data={"by": caller.name if caller else None,
+                                  "role": str(caller.role) if caller else None})
 
     # -- guided fixes ------------------------------------------------------------------------
 

@@ -41,6 +41,8 @@ AUDIT_MATCH_S = 10.0
 FAULT_SEVERITIES = (Severity.ERROR.value, Severity.WARNING.value)
 ACTION_KINDS = ("guide", "maintenance")
 PERSON_JOB_CODES = ("released", "canceled")
+# a printer paused or resumed by a person (a `printer` event naming who)
+PERSON_PRINTER_CODES = ("paused", "resumed")
 
 
 # -- the default range ---------------------------------------------------------------------------
@@ -273,7 +275,8 @@ def _who(event: Event, audit: Sequence[AuditEntry]) -> tuple[str | None, str | N
 
 def _action(event: Event, audit: Sequence[AuditEntry], catalogues: Catalogues,
             action_titles: Mapping[str, str]) -> Action | None:
-    if event.kind == "job" and event.code in PERSON_JOB_CODES:
+    if (event.kind == "job" and event.code in PERSON_JOB_CODES) or (
+            event.kind == "printer" and event.code in PERSON_PRINTER_CODES):
         kind = str(event.code)
     elif event.kind in ACTION_KINDS:
         kind = event.kind
@@ -288,6 +291,10 @@ def _action(event: Event, audit: Sequence[AuditEntry], catalogues: Catalogues,
         text = N_("{who} released job {job}", who=who, job=job)
     elif kind == "canceled":
         text = N_("{who} canceled job {job}", who=who, job=job)
+    elif kind == "paused":
+        text = N_("{who} paused the printer", who=who)
+    elif kind == "resumed":
+        text = N_("{who} resumed the printer", who=who)
     elif kind == "guide":
         # the guide as its page is headed: the fault's words, in the reader's language
         guide = guides.title(event.code or "", catalogues)

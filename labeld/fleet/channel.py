@@ -516,15 +516,11 @@ class FleetChannel:
     async def _op_bundle(self, _: NoArgs, __: TokenInfo) -> list[Any]:
         return protocol.bundle_chunks(await self.daemon.support_bundle())
 
-    async def _op_pause(self, args: PrinterArgs, _: TokenInfo) -> list[Any]:
-        result = await self.daemon.pause(args.printer)
-        self._dirty.set()  # pausing announces no event: the printer's topic says it now
-        return [result]
+    async def _op_pause(self, args: PrinterArgs, caller: TokenInfo) -> list[Any]:
+        return [await self.daemon.pause(args.printer, caller)]
 
-    async def _op_resume(self, args: PrinterArgs, _: TokenInfo) -> list[Any]:
-        result = await self.daemon.resume(args.printer)
-        self._dirty.set()
-        return [result]
+    async def _op_resume(self, args: PrinterArgs, caller: TokenInfo) -> list[Any]:
+        return [await self.daemon.resume(args.printer, caller)]
 
     async def _op_release(self, args: JobArgs, caller: TokenInfo) -> list[Any]:
         return [job_json(await self.daemon.release(args.job, caller), self.daemon.catalogues)]

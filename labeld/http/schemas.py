@@ -588,10 +588,10 @@ class Event(BaseModel):
     at: str
     printer: str | None
     job: str | None = Field(description="The job's id, for job events.")
-    kind: str = Field(description="printer-status, job, selftest, guide (a \"did it work?\" "
-                                  "check: data has fixed, by, role, still) or maintenance (an "
-                                  "action queued: `code` its id, `data` by, role, value, "
-                                  "prints).")
+    kind: str = Field(description="printer-status, printer (paused or resumed: data has by, "
+                                  "role), job, selftest, guide (a \"did it work?\" check: data "
+                                  "has fixed, by, role, still) or maintenance (an action queued: "
+                                  "`code` its id, `data` by, role, value, prints).")
     code: str | None
     message: str | None
     data: dict[str, Any]
@@ -794,9 +794,9 @@ class ReportFault(BaseModel):
 
 class ReportAction(BaseModel):
     at: str
-    kind: Literal["guide", "maintenance", "released", "canceled"] = Field(
+    kind: Literal["guide", "maintenance", "released", "canceled", "paused", "resumed"] = Field(
         description="A guided fix followed, a maintenance action run, a job released or "
-                    "canceled.")
+                    "canceled, the printer paused or resumed.")
     code: str | None = Field(description="The guide's or the action's id; for a job, the "
                                          "event's code.")
     job: str | None

@@ -264,3 +264,20 @@ def test_a_range_that_ends_before_it_starts_is_refused(daemon):
     resp = c.get("/v1/report", params={"since": "2026-03-14T10:00:00+01:00",
                                        "until": "2026-03-14T09:00:00+01:00"})
     assert resp.status_code == 422 and resp.json()["error"]["code"] == "invalid-range"
+
+
+def test_who_paused_and_resumed_a_printer_is_in_the_report_and_on_the_live_events(daemon, zebra):
+    admin = daemon([printer("shelf", zebra, "zebra-generic-203")])
+    anna = httpx.Client(base_url=admin.base_url, timeout=30,
+                        headers={"Authorization": f"Bearer {token(admin, 'tech', 'anna')}"})
+    started = datetime.now(UTC)
+    anna.post("/v1/printers/shelf/pause").raise_for_status()
+    anna.post("/v1/printers/shelf/resume").raise_for_status()
+    events = admin.get("/v1/printers/shelf/events").json()["events"]
+    assert [(e["code"], e["data"]["by"]) for e in reversed(events) if e["kind"] == "printer"] == [
+        ("paused", "anna"), ("resumed", "anna")]
+    shelf = anna.get("/v1/report", params={"since": started.isoformat()}).json()["printers"][0]
+    assert [(a["kind"], a["by"], a["text"]["en"]) for a in shelf["actions"]] == [
+        ("paused", "anna", "anna paused the printer"),
+        ("resumed", "anna", "anna resumed the printer")]
+    anna.close()

@@ -13,6 +13,7 @@ from fastapi import APIRouter
 
 from labeld.diagnostics.selftest import checks_json
 from labeld.http.deps import POS, STAFF, TECH, DaemonDep
+from labeld.security import TokenInfo
 from labeld.http.schemas import (UNKNOWN_PRINTER, Printer, PrinterList, PrinterStatus,
                                  SelfTestReport, documented)
 
@@ -54,17 +55,18 @@ async def selftest(printer_id: str, daemon: DaemonDep,
             "checks": checks_json(report.checks, daemon.catalogues)}
 
 
-@router.post("/v1/printers/{printer_id}/pause", dependencies=[TECH],
+@router.post("/v1/printers/{printer_id}/pause",
              **documented(Printer, 403, 404, 422, examples=ONE_PRINTER,
                           description="The printer, paused (kept across restarts)."))
-async def pause(printer_id: str, daemon: DaemonDep) -> dict[str, Any]:
-    """Hold the printer's queue until resumed, across restarts too."""
-    return await daemon.pause(printer_id)
+async def pause(printer_id: str, daemon: DaemonDep, token: TokenInfo = TECH) -> dict[str, Any]:
+    """Hold the printer's queue until resumed, across restarts too (a `printer` event
+    `paused` names who)."""
+    return await daemon.pause(printer_id, token)
 
 
-@router.post("/v1/printers/{printer_id}/resume", dependencies=[TECH],
+@router.post("/v1/printers/{printer_id}/resume",
              **documented(Printer, 403, 404, 422, examples=ONE_PRINTER,
                           description="The printer, printing again."))
-async def resume(printer_id: str, daemon: DaemonDep) -> dict[str, Any]:
-    """Release the printer's queue."""
-    return await daemon.resume(printer_id)
+async def resume(printer_id: str, daemon: DaemonDep, token: TokenInfo = TECH) -> dict[str, Any]:
+    """Release the printer's queue (a `printer` event `resumed` names who)."""
+    return await daemon.resume(printer_id, token)
