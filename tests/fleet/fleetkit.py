@@ -54,3 +54,38 @@ def printer_of(snapshot: dict[str, Any], shop: str, printer: str) -> dict[str, A
 
 def shop_of(snapshot: dict[str, Any], shop: str) -> dict[str, Any] | None:
     return next((s for s in snapshot["shops"] if s["shop"] == shop), None)
+
+
+class ShopsThread:
+    """Simulated shops on an event loop of their own thread, for tests whose other side is
+    synchronous (the CLI, a daemon serving the console, a browser): `call(coro)` runs a
+    coroutine there and returns its result."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True,
+                                        name="sim-shops")
+        self._thread.start()
+        self.shops: dict[str, Any] = {}
+
+    def call(self, coro: Any, timeout: float = 15) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def open(self, b: Broker, shop: str, printers: tuple[str, ...] = ("shelf", "till"),
+             name: str = "") -> Any:
+        from labeld.fleet.simshop import SimulatedShop
+
+        async def start() -> SimulatedShop:
+            return await SimulatedShop(access(b, shop), printers=printers, name=name).start()
+
+        self.shops[shop] = self.call(start())
+        return self.shops[shop]
+
+    def close(self) -> None:
+        for shop in self.shops.values():
+            self.call(shop.stop())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(5)
+        self.loop.close()
