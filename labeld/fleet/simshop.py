@@ -89,6 +89,7 @@ class SimulatedShop:
         self._stack: contextlib.AsyncExitStack | None = None
         self._task: asyncio.Task[None] | None = None
         self._seq = 0
+        self._dropped = False
 
     async def start(self) -> SimulatedShop:
         import aiomqtt
@@ -116,20 +117,27 @@ class SimulatedShop:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
             self._task = None
-        if self._client is not None and goodbye:
+        if self._client is not None and goodbye and not self._dropped:
             with contextlib.suppress(Exception):
                 await self._client.publish(protocol.presence(self.prefix, self.shop),
                                            protocol.payload({"shop": self.shop,
                                                              "online": False}),
                                            qos=1, retain=True)
         if self._stack is not None:
+            # a dropped connection may never answer the DISCONNECT: do not wait for it long
             with contextlib.suppress(Exception):
-                await self._stack.aclose()
+                await asyncio.wait_for(self._stack.aclose(), 2)
+        if self._client is not None and self._dropped:
+            # and its paho client lets go of the socket now, while this loop runs (later, its
+            # finalizer would ask a closed loop to stop watching it)
+            with contextlib.suppress(Exception):
+                self._client._client._reset_sockets()
         self._stack = self._client = None
 
     def drop(self) -> None:
         """Vanish without a goodbye (a power cut, a cable pulled): the socket closes under the
         client, and the broker publishes the last will."""
+        self._dropped = True
         if self._task is not None:
             self._task.cancel()
             self._task = None

@@ -80,13 +80,16 @@ def install_error_handlers(app: FastAPI) -> None:
 def create_app(config: Config, plugins: PluginManager | None = None) -> FastAPI:
     daemon = Daemon.build(config, plugins)
     settings = config.security
+    console = Console(daemon)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await daemon.start()
+        await console.start()  # the fleet view, when [desk] is configured
         try:
             yield
         finally:
+            await console.stop()
             await daemon.stop()
 
     # /docs and /redoc are served below from bundled assets: a shop PC has no internet.
@@ -104,7 +107,6 @@ def create_app(config: Config, plugins: PluginManager | None = None) -> FastAPI:
     app.add_api_route("/metrics", service.metrics, response_class=Response, tags=["service"],
                       dependencies=[] if config.security.metrics_open else [TECH])
     install_docs(app)
-    console = Console(daemon)
     app.router.routes.extend(console.router().routes)
     app.mount("/ui/static", StaticFiles(directory=STATIC_DIR), name="console-static")
     return app
