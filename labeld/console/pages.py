@@ -403,10 +403,13 @@ def _updated(tr: i18n.Translator, iso: str | None) -> str:
         return tr.gettext("not heard yet")
     seconds = max(0, int(time.time() - datetime.fromisoformat(iso).timestamp()))
     if seconds < 120:
-        return tr.nformat("updated {n} second ago", "updated {n} seconds ago", seconds)
+        return tr.ngettext("updated {n} second ago", "updated {n} seconds ago",
+                           seconds).format(n=seconds)
     if seconds < 7200:
-        return tr.nformat("updated {n} minute ago", "updated {n} minutes ago", seconds // 60)
-    return tr.nformat("updated {n} hour ago", "updated {n} hours ago", seconds // 3600)
+        return tr.ngettext("updated {n} minute ago", "updated {n} minutes ago",
+                           seconds // 60).format(n=seconds // 60)
+    return tr.ngettext("updated {n} hour ago", "updated {n} hours ago",
+                       seconds // 3600).format(n=seconds // 3600)
 
 
 def _duration(tr: i18n.Translator, seconds: float) -> str:
