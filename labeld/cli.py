@@ -1314,6 +1314,198 @@ def cmd_discover(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- commands: the fleet (the support desk's view over MQTT) ---------------------------------
+
+
+FLEET_CONNECT_S = 10.0  # the broker answers within this, or `labeld fleet` says why not
+
+
+def _fleet_access(args: argparse.Namespace) -> Any:
+    """Where the broker is and who we are there: [desk] of --config, each key overridden by
+    its flag (--broker, --user, --password-file, --ca), checked like the configuration."""
+    from labeld import config as cfg
+    from labeld.fleet.connection import BrokerAccess
+
+    desk = cfg.load(args.config).desk if getattr(args, "config", None) else None
+    merged: dict[str, Any] = desk.model_dump(exclude_none=True) if desk else {}
+    for flag, key in (("broker", "broker"), ("user", "username"),
+                      ("password_file", "password_file"), ("ca", "ca_file")):
+        value = getattr(args, flag, None)
+        if value:
+            merged[key] = value
+            if key == "password_file":
+                merged.pop("password", None)
+    if not merged.get("broker") or not merged.get("username"):
+        raise CliError(_("labeld fleet needs the broker and your user name there."),
+                       _("Give --config with a [desk] section (see README, The fleet view), or "
+                         "--broker mqtts://HOST[:PORT] --user NAME --password-file FILE --ca "
+                         "CA.pem."))
+    checked = cfg.from_dict({"desk": merged}, getattr(args, "config", None) or "--broker").desk
+    assert checked is not None
+    return BrokerAccess.from_desk(checked)
+
+
+def _fleet_problem(exc: Any) -> CliError:
+    """A FleetError in this run's language: what went wrong on the channel and what to do;
+    the shop's own refusal (exit 3) as it words it."""
+    tr = i18n.translator(_lang)
+    message, hint = i18n.say(exc.message, tr), i18n.say(exc.hint, tr)
+    if exc.code.startswith("broker-") or exc.code == "no-answer":
+        return CliError(message, hint)
+    return CliError(f"{message} [{exc.code}]", hint, exit_code=EXIT_REFUSED)
+
+
+def _fleet_online(shop: Mapping[str, Any]) -> Text:
+    if shop["online"] is True:
+        return _text(_("online"), "green")
+    return _text(_("offline") if shop["online"] is False else _("not heard yet"), "bold red")
+
+
+def _fleet_state(printer: Mapping[str, Any]) -> Text:
+    if printer["state"] not in ("idle", "processing", "stopped"):
+        return _text(_("unknown"), "dim")
+    return _printer_state(printer)
+
+
+def _fleet_queue(printer: Mapping[str, Any]) -> Text:
+    text = _text(ngettext("{n} waiting", "{n} waiting", int(printer["queued"])))
+    if printer["held"]:
+        text.append(", " + ngettext("{n} held", "{n} held", int(printer["held"])), "yellow")
+    return text
+
+
+def _fleet_table(snapshot: Mapping[str, Any]) -> Table:
+    table = _table(_("Shop"), _("Online"), _("Printer"), _("State"), _("Reasons"), _("Queue"),
+                   _("Last update"))
+    for shop in snapshot["shops"]:
+        name = _text(shop["shop"], "bold")
+        if shop["name"] != shop["shop"]:
+            name.append(f" ({shop['name']})", "dim")
+        rows = shop["printers"] or [None]
+        for n, p in enumerate(rows):
+            first = n == 0
+            table.add_row(name if first else _text(""), _fleet_online(shop) if first else
+                          _text(""), _text(p["printer"] if p else "-"),
+                          _fleet_state(p) if p else _text(""),
+                          _reasons(p["reasons"]) if p else _text(""),
+                          _fleet_queue(p) if p else _text(""),
+                          _text(_when((p or {}).get("updated") or shop["updated"]), "dim"))
+    return table
+
+
+def _fleet_line(change: Any, shop: Mapping[str, Any] | None) -> Text | None:
+    """One change as a line of `labeld fleet --follow`."""
+    line = _text(f"{_when(datetime.now().astimezone().isoformat()):<8}  ", "dim")
+    if change.kind == "connection":
+        line.append(_("The connection to the broker was lost; trying again."), "yellow")
+        return line
+    if shop is None:
+        return None
+    line.append(f"{shop['shop']}  ", "bold")
+    if change.kind == "presence":
+        line.append_text(_fleet_online(shop))
+        return line
+    if change.kind in ("printers", "queue") and change.printer:
+        p = next((x for x in shop["printers"] if x["printer"] == change.printer), None)
+        if p is None:
+            return None
+        line.append(f"{p['printer']}  ", "bold")
+        line.append_text(_fleet_state(p))
+        if p["reasons"]:
+            line.append(": ")
+            line.append_text(_reasons(p["reasons"]))
+        line.append("  ")
+        line.append_text(_fleet_queue(p))
+        return line
+    return None
+
+
+def cmd_fleet(args: argparse.Namespace) -> int:
+    """Every shop and printer as the broker shows them; with --follow, their changes live."""
+    import asyncio
+
+    from labeld.fleet.connection import FleetError
+
+    access = _fleet_access(args)
+    try:
+        if getattr(args, "fleet_action", None) == "selftest":
+            return asyncio.run(_fleet_selftest(args, access))
+        return asyncio.run(_fleet_look(args, access))
+    except FleetError as exc:
+        raise _fleet_problem(exc) from None
+
+
+async def _fleet_view(access: Any, wait: float) -> Any:
+    from labeld.fleet.view import FleetView
+
+    view = await FleetView(access).start()
+    try:
+        with _working(_("Connecting to the broker…")):
+            await view.wait_connected(FLEET_CONNECT_S)
+            await view.settle(quiet_s=0.3, timeout=wait)
+    except BaseException:
+        await view.stop()
+        raise
+    return view
+
+
+async def _fleet_look(args: argparse.Namespace, access: Any) -> int:
+    view = await _fleet_view(access, args.wait)
+    try:
+        full = view.snapshot()
+        shown = full.only_failing() if args.failing else full
+        code = EXIT_NOT_FINE if any(s["failing"] for s in full.shops) else EXIT_OK
+        if args.json:
+            print(json.dumps(shown.as_json(), ensure_ascii=False, indent=None if args.follow
+                             else 2), flush=True)
+        elif not full.shops:
+            _say(_("No shop has published anything to the broker at {url} yet.",
+                   url=access.url))
+        elif not shown.shops:
+            _say(_text(_("Every shop is online and no printer needs attention."), "green"))
+        else:
+            _say(_fleet_table(shown.as_json()))
+        if not args.follow:
+            return code
+        _note(_text(_("Following the fleet; Ctrl-C stops."), "dim"))
+        async with view.changes() as changes:
+            while True:
+                change = await changes.get()
+                shop = view.shop(change.shop) if change.shop else None
+                if args.failing and shop is not None and not shop["failing"] \
+                        and change.kind not in ("presence",):
+                    continue
+                if args.json:
+                    print(json.dumps({"shop": change.shop, "kind": change.kind,
+                                      "printer": change.printer, "state": shop,
+                                      "event": change.event}, ensure_ascii=False), flush=True)
+                    continue
+                line = _fleet_line(change, shop)
+                if line is not None:
+                    _say(line)
+    finally:
+        await view.stop()
+
+
+async def _fleet_selftest(args: argparse.Namespace, access: Any) -> int:
+    view = await _fleet_view(access, 0.5)
+    try:
+        with _working(_("Testing the printer…")):
+            body = await view.ask(args.shop, "selftest",
+                                  {"printer": args.printer, "print": bool(args.print)},
+                                  timeout=args.timeout)
+    finally:
+        await view.stop()
+    worst = EXIT_NOT_FINE if body.get("result") == "fail" else EXIT_OK
+    if args.json:
+        _json(body)
+        return worst
+    head = _text(f"{args.shop}  ", "bold")
+    head.append_text(_result_line(body))
+    _say(head, _indented(_checks(body)))
+    return worst
+
+
 # --- the parser ------------------------------------------------------------------------------
 
 
@@ -1474,6 +1666,48 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output",
                    help=_("file or folder to save it in (default: the name the daemon gives, "
                           "here; -: stdout)"))
+
+    # The fleet: a client of the vendor's MQTT broker, not of a daemon (README, "The fleet
+    # view"). Its connection flags are the same before and after `selftest`.
+    broker = argparse.ArgumentParser(add_help=False)
+    broker.add_argument("--config", default=argparse.SUPPRESS,
+                        help=_("TOML configuration with a [desk] section: the broker, your user "
+                               "name and password file, the CA"))
+    broker.add_argument("--broker", default=argparse.SUPPRESS,
+                        help=_("the broker, mqtts://HOST[:PORT] (default: desk.broker)"))
+    broker.add_argument("--user", default=argparse.SUPPRESS,
+                        help=_("your user name at the broker (default: desk.username)"))
+    broker.add_argument("--password-file", default=argparse.SUPPRESS,
+                        help=_("a file holding your password (default: desk.password_file)"))
+    broker.add_argument("--ca", default=argparse.SUPPRESS,
+                        help=_("the CA that signed the broker's certificate (default: "
+                               "desk.ca_file, else the system's)"))
+    p = sub.add_parser("fleet", help=_("every shop and printer as the fleet's broker shows them; "
+                                       "exit 1 if something is failing"),
+                       description=_("every shop and printer as the fleet's broker shows them; "
+                                     "exit 1 if something is failing"),
+                       formatter_class=_Help, add_help=False, parents=[common, broker])
+    p.set_defaults(func=cmd_fleet, fleet_action=None)
+    json_option(p)
+    p.add_argument("--failing", action="store_true",
+                   help=_("only shops that are offline and printers with an error or held jobs"))
+    p.add_argument("--follow", "-f", action="store_true",
+                   help=_("keep showing changes as they happen, until Ctrl-C (with --json: one "
+                          "JSON object a line)"))
+    p.add_argument("--wait", type=float, default=2.0,
+                   help=_("seconds to wait for the shops' state after connecting (default: 2)"))
+    fsub = p.add_subparsers(dest="fleet_action", metavar=_("ACTION"))
+    t = fsub.add_parser("selftest", help=_("a shop's printer's self-test, run remotely; exit 1 "
+                                           "if a check failed"),
+                        description=_("a shop's printer's self-test, run remotely; exit 1 if a "
+                                      "check failed"),
+                        formatter_class=_Help, add_help=False, parents=[common, broker])
+    t.add_argument("shop", help=_("shop id"))
+    t.add_argument("printer", help=_("printer id"))
+    t.add_argument("--print", action="store_true", help=_("also print the diagnostic label"))
+    t.add_argument("--timeout", type=float, default=60.0,
+                   help=_("seconds to wait for the shop's answer (default: 60)"))
+    json_option(t)
 
     p = command("token", _("API tokens: create, list, revoke (in the spool file)"), cmd_token)
     tsub = p.add_subparsers(dest="action", required=True, metavar=_("ACTION"))

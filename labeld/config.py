@@ -256,12 +256,86 @@ class PrinterConfig(_Strict):
         return v
 
 
+MQTT_PORTS = {"mqtt": 1883, "mqtts": 8883}
+_BROKER = re.compile(r"^(mqtts?)://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)(?::(\d{1,5}))?/?$")
+_TOPIC_PREFIX = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
+_USER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")  # one topic level (fleet.protocol)
+
+
+def parse_broker(value: str) -> tuple[str, str, int]:
+    """`mqtts://HOST[:PORT]` -> (scheme, host, port); the port defaults to 8883 (1883 plain)."""
+    match = _BROKER.match(value.strip())
+    if not match or (match.group(3) and not 0 < int(match.group(3)) <= 65535):
+        raise ValueError(f"expected mqtts://HOST[:PORT] (or mqtt:// on this machine), "
+                         f"got {value!r}")
+    scheme, host, port = match.group(1), match.group(2).strip("[]"), match.group(3)
+    return scheme, host, int(port) if port else MQTT_PORTS[scheme]
+
+
+class DeskConfig(_Strict):
+    """The support desk's side of the fleet channel (labeld.fleet.view): which broker to read
+    every shop from, as which user. Present only on a desk's labeld; a shop leaves it out."""
+
+    broker: str
+    username: str
+    password: str | None = None
+    password_file: str | None = None
+    # The CA that signed the broker's certificate; None: the system's trusted CAs.
+    ca_file: str | None = None
+    client_cert: str | None = None
+    client_key: str | None = None
+    topic_prefix: str = "labeld"
+    # mqtt:// (no TLS) beyond this machine sends the password and every shop's state in clear.
+    allow_insecure: bool = False
+
+    @field_validator("broker")
+    @classmethod
+    def _broker(cls, v: str) -> str:
+        parse_broker(v)
+        return v.strip()
+
+    @field_validator("username")
+    @classmethod
+    def _username(cls, v: str) -> str:
+        if not _USER.match(v):
+            raise ValueError(f"{v!r} cannot be a broker user name of the fleet channel "
+                             "(letters, digits, _ . -; it is one topic level)")
+        return v
+
+    @field_validator("topic_prefix")
+    @classmethod
+    def _prefix(cls, v: str) -> str:
+        if not _TOPIC_PREFIX.match(v):
+            raise ValueError(f"{v!r} is not a topic prefix (letters, digits, _ . -, levels "
+                             "joined by /, no wildcards)")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DeskConfig:
+        if self.password is not None and self.password_file is not None:
+            raise ValueError("password and password_file: give one of them, not both")
+        if bool(self.client_cert) != bool(self.client_key):
+            raise ValueError("client_cert and client_key go together")
+        scheme, host, _port = parse_broker(self.broker)
+        if scheme == "mqtt" and host not in LOOPBACK_HOSTS and not self.allow_insecure:
+            raise ValueError(f"mqtt:// to {host} (beyond this machine) sends the password and "
+                             "every shop's state in clear text: use mqtts://, or set "
+                             "desk.allow_insecure = true if you accept that")
+        return self
+
+    @property
+    def tls(self) -> bool:
+        return parse_broker(self.broker)[0] == "mqtts"
+
+
 class Config(_Strict):
     server: ServerConfig = ServerConfig()
     delivery: DeliveryConfig = DeliveryConfig()
     security: SecurityConfig = SecurityConfig()
     support: SupportConfig = SupportConfig()
     printers: list[PrinterConfig] = []
+    # The support desk's fleet view (README, "The fleet view"); None on a shop's labeld.
+    desk: DeskConfig | None = None
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Config:

@@ -33,6 +33,9 @@ from labeld.daemon import Daemon
 from labeld.diagnostics import guides
 from labeld.diagnostics import report as morning
 from labeld.diagnostics.selftest import checks_json
+from labeld.errors import LabeldError, NotFound
+from labeld.fleet.connection import BrokerAccess, FleetError
+from labeld.fleet.view import FleetView
 from labeld.security import Role, TokenInfo, Unauthorized
 from labeld.security.roles import role_required
 from labeld.security.session import SESSION_COOKIE, csrf_ok, csrf_token
@@ -42,6 +45,7 @@ HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
 LANG_COOKIE = "labeld_lang"
 LANGUAGE_NAMES = {"en": "English", "hu": "Magyar"}
+FLEET_ASK_S = 30.0  # a remote self-test's answer, through the broker
 
 
 def static_version() -> str:
@@ -78,6 +82,18 @@ class Console:
         self.daemon = daemon
         self.catalogues = daemon.catalogues
         self.version = static_version()
+        # The support desk's fleet view ([desk] configured): kept running with the app, shown
+        # at /ui/fleet to technicians.
+        desk = daemon.config.desk
+        self.fleet = FleetView(BrokerAccess.from_desk(desk)) if desk else None
+
+    async def start(self) -> None:
+        if self.fleet is not None:
+            await self.fleet.start()
+
+    async def stop(self) -> None:
+        if self.fleet is not None:
+            await self.fleet.stop()
 
     @cached_property
     def _environments(self) -> dict[str, Environment]:
@@ -114,6 +130,7 @@ class Console:
             when=lambda iso: _when(iso),
             shop_time=lambda iso: self._shop_time(iso),
             duration=lambda seconds: _duration(tr, seconds),
+            updated=lambda iso: _updated(tr, iso),
         )
         # `actions | select("reachable_by", role)`: the maintenance actions a visitor may run.
         env.tests["reachable_by"] = lambda action, role: bool(role) and Role(role).covers(
@@ -162,6 +179,7 @@ class Console:
             # reads the report.
             can_staff=bool(role and role.covers(Role.STAFF)),
             can_tech=bool(role and role.covers(Role.TECH)),
+            has_fleet=self.fleet is not None,
             csrf=csrf_token(visitor.session) if visitor.session else "", **context)
         response = HTMLResponse(html, status_code=status, headers={
             "Cache-Control": "no-store", "Content-Language": visitor.lang,
@@ -262,7 +280,56 @@ class Console:
             return await page(request, Role.POS, "print.html",
                               lambda: self._print_context(printer, template))
 
+        self._fleet_routes(r)
         return r
+
+    def _fleet_routes(self, r: APIRouter) -> None:
+        """The fleet page: every shop and printer as the broker shows them, failing first,
+        refreshed when the view's version moves; a remote self-test per printer."""
+        page = self._page
+
+        def view() -> FleetView:
+            if self.fleet is None:
+                raise NotFound("fleet-not-configured", "This labeld has no [desk] section: it "
+                               "shows no fleet.", "See README, The fleet view.")
+            return self.fleet
+
+        async def context() -> dict[str, Any]:
+            return {"fleet": view().snapshot().as_json()}
+
+        @r.get("/fleet", response_class=HTMLResponse)
+        async def fleet_page(request: Request, failing: bool = False) -> Response:
+            async def page_context() -> dict[str, Any]:
+                return {**(await context()), "only_failing": failing}
+            return await page(request, Role.TECH, "fleet.html", page_context)
+
+        @r.get("/fragments/fleet", response_class=HTMLResponse)
+        async def fleet_fragment(request: Request) -> Response:
+            return await page(request, Role.TECH, "_fleet.html", context)
+
+        @r.get("/fleet/state")
+        async def fleet_state(request: Request) -> dict[str, Any]:
+            """What the page polls: the view's version (a change happened) and the link."""
+            await self._check(request, Role.TECH, state_change=False)
+            fleet = view()
+            return {"version": fleet.version, "connected": fleet.connected}
+
+        @r.post("/fleet/{shop}/printers/{printer_id}/selftest", response_class=HTMLResponse)
+        async def fleet_selftest(request: Request, shop: str, printer_id: str,
+                                 print: bool = False) -> Response:  # noqa: A002 - the API's name
+            async def selftest_context() -> dict[str, Any]:
+                visitor = await self.visitor(request)
+                try:
+                    report = await view().ask(shop, "selftest",
+                                              {"printer": printer_id, "print": print},
+                                              timeout=FLEET_ASK_S)
+                except FleetError as exc:  # in the reader's language, as the page speaks
+                    tr = self.catalogues.translator(visitor.lang)
+                    raise LabeldError(exc.code, i18n.say(exc.message, tr),
+                                      i18n.say(exc.hint, tr), status=exc.status) from None
+                return {"shop": shop, "test": report}
+            return await page(request, Role.TECH, "_fleet_selftest.html", selftest_context,
+                              state_change=True)
 
     async def _check(self, request: Request, role: Role, *, state_change: bool) -> Visitor:
         visitor = await self.visitor(request)
@@ -328,6 +395,21 @@ def _age(tr: i18n.Translator, iso: str | None) -> str:
     minutes = seconds // 60
     return tr.ngettext("status read {n} minute ago", "status read {n} minutes ago",
                        minutes).format(n=minutes)
+
+
+def _updated(tr: i18n.Translator, iso: str | None) -> str:
+    """How long ago the desk last heard about something (a shop's printer)."""
+    if not iso:
+        return tr.gettext("not heard yet")
+    seconds = max(0, int(time.time() - datetime.fromisoformat(iso).timestamp()))
+    if seconds < 120:
+        return tr.ngettext("updated {n} second ago", "updated {n} seconds ago",
+                           seconds).format(n=seconds)
+    if seconds < 7200:
+        return tr.ngettext("updated {n} minute ago", "updated {n} minutes ago",
+                           seconds // 60).format(n=seconds // 60)
+    return tr.ngettext("updated {n} hour ago", "updated {n} hours ago",
+                       seconds // 3600).format(n=seconds // 3600)
 
 
 def _duration(tr: i18n.Translator, seconds: float) -> str:

@@ -84,10 +84,12 @@ def create_app(config: Config, plugins: PluginManager | None = None) -> FastAPI:
     # The support channel's files (password, TLS) are read here: their errors stop labeld
     # before it listens, like any config error.
     channel = FleetChannel(daemon, config.support) if config.support.broker else None
+    console = Console(daemon)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await daemon.start()
+        await console.start()  # the fleet view, when [desk] is configured
         try:
             if channel is not None:
                 await channel.start()  # returns at once: the broker may be away
@@ -97,6 +99,7 @@ def create_app(config: Config, plugins: PluginManager | None = None) -> FastAPI:
                 if channel is not None:
                     await channel.stop()
         finally:
+            await console.stop()
             await daemon.stop()
 
     # /docs and /redoc are served below from bundled assets: a shop PC has no internet.
@@ -115,7 +118,6 @@ def create_app(config: Config, plugins: PluginManager | None = None) -> FastAPI:
     app.add_api_route("/metrics", service.metrics, response_class=Response, tags=["service"],
                       dependencies=[] if config.security.metrics_open else [TECH])
     install_docs(app)
-    console = Console(daemon)
     app.router.routes.extend(console.router().routes)
     app.mount("/ui/static", StaticFiles(directory=STATIC_DIR), name="console-static")
     return app

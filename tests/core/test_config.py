@@ -88,3 +88,27 @@ def test_the_support_desk_has_hours_days_and_a_zone_and_says_what_is_wrong():
         with pytest.raises(ConfigError) as err:
             config.from_dict({"support": bad})
         assert said in err.value.message, err.value.message
+
+
+def test_the_desk_section_names_the_broker_and_refuses_clear_text_beyond_this_machine():
+    desk = config.from_dict({"desk": {"broker": "mqtts://fleet.example.com", "username": "anna",
+                                      "password_file": "/etc/labeld/desk.pass"}}).desk
+    assert desk.tls and config.parse_broker(desk.broker) == ("mqtts", "fleet.example.com", 8883)
+    assert desk.topic_prefix == "labeld" and not desk.allow_insecure
+    assert config.Config().desk is None  # a shop's labeld has no desk
+    assert config.from_dict({"desk": {"broker": "mqtt://127.0.0.1", "username": "anna"}}).desk
+    assert config.from_dict({"desk": {"broker": "mqtt://10.0.0.9:1883", "username": "anna",
+                                      "allow_insecure": True}}).desk
+    for desk, said in (
+            ({"broker": "mqtt://10.0.0.9", "username": "anna"}, "clear text"),
+            ({"broker": "https://fleet.example.com", "username": "anna"}, "desk.broker"),
+            ({"broker": "mqtts://h", "username": "anna/x"}, "desk.username"),
+            ({"broker": "mqtts://h", "username": "anna", "password": "a",
+              "password_file": "b"}, "not both"),
+            ({"broker": "mqtts://h", "username": "anna", "client_cert": "c.pem"}, "together"),
+            ({"broker": "mqtts://h", "username": "anna", "topic_prefix": "shops/#"},
+             "desk.topic_prefix"),
+            ({"broker": "mqtts://h"}, "desk.username")):
+        with pytest.raises(ConfigError) as err:
+            config.from_dict({"desk": desk})
+        assert said in err.value.message, (desk, err.value.message)

@@ -50,6 +50,7 @@
                                 button.dataset.body ? JSON.parse(button.dataset.body) : {});
       const target = button.dataset.result && document.getElementById(button.dataset.result);
       if (target) target.innerHTML = typeof answer === "string" ? answer : "";
+      if (target && target.hasAttribute("tabindex")) target.focus();  // scrolled to, and read
       say(button.dataset.done || "", false);
       refreshAll();
     } catch (e) {
@@ -197,6 +198,44 @@
       } catch (e) { say(e.message, true); }
     });
     preview();
+  }
+
+  // The fleet page: asks every second whether the fleet view changed (its version) and then
+  // fetches the shops again; every 10 s anyway, for the ages. Focus stays on the button it was
+  // on. "Only failing" hides the rest here, and is kept in the address for a reload.
+  const fleet = document.getElementById("fleet");
+  if (fleet) {
+    const filter = document.getElementById("only-failing");
+    filter?.addEventListener("change", () => {
+      fleet.classList.toggle("only-failing", filter.checked);
+      const url = new URL(location.href);
+      if (filter.checked) url.searchParams.set("failing", "1"); else url.searchParams.delete("failing");
+      history.replaceState(null, "", url);
+    });
+    let last = Date.now();
+    const reload = async () => {
+      const resp = await fetch(fleet.dataset.fleet, { credentials: "same-origin",
+                                                      headers: { Accept: "text/html" } });
+      if (resp.status === 401) { location.reload(); return; }
+      if (!resp.ok) return;
+      const focused = fleet.contains(document.activeElement) ? document.activeElement.id : "";
+      fleet.innerHTML = await resp.text();
+      if (focused) document.getElementById(focused)?.focus();
+      last = Date.now();
+    };
+    const tick = async () => {
+      try {
+        const resp = await fetch(fleet.dataset.state, { credentials: "same-origin",
+                                                        headers: { Accept: "application/json" } });
+        if (resp.status === 401) { location.reload(); return; }
+        const state = await resp.json();
+        if (String(state.version) !== fleet.dataset.version || Date.now() - last > 10000) {
+          fleet.dataset.version = String(state.version);
+          await reload();
+        }
+      } catch (e) { /* the daemon restarting: the next tick tries again */ }
+    };
+    setInterval(tick, 1000);
   }
 
   // Live: every status change and job outcome refreshes the live regions (technicians get the
