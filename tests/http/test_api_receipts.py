@@ -84,3 +84,21 @@ def test_the_plugins_list_the_profiles_with_their_code_pages(daemon, simulator):
     assert {"table": 18, "name": "CP852"} in t88["code_pages"]
     assert t88["columns"] == 42 and t88["qr"] is True
     assert models["zebra-generic-203"]["text"] is None
+
+
+def test_the_selftest_prints_the_code_page_sample_and_names_the_fault(daemon, simulator):
+    till = simulator("escpos")
+    client = daemon([printer("till", till, "escpos-generic-80")])
+    result = client.post("/v1/printers/till/selftest", params={"print": "true"}).json()
+    [check] = [c for c in result["checks"] if c["name"] == "code page"]
+    assert SAMPLE in check["detail"] and check["data"]["printed"] is True
+    assert check["data"]["if_it_differs"]["code"] == "wrong-code-page"
+    sample = [j for j in till.wait_jobs(2) if SAMPLE.encode("cp852") in j.data]
+    assert sample, "the sample line went out in CP852 (ESC t 18 on the generic model)"
+    from labeld.drivers.escpos.simulator import render_receipts
+
+    assert SAMPLE in render_receipts(sample[0].data, 576)[0].text
+    # without print=true the check still shows the line to read out
+    again = client.post("/v1/printers/till/selftest").json()
+    [check] = [c for c in again["checks"] if c["name"] == "code page"]
+    assert SAMPLE in check["detail"] and check["data"]["printed"] is False
