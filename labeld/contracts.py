@@ -320,6 +320,127 @@ class RawWarning:
         return {"code": self.code, "message": self.message, "hint": self.hint}
 
 
+# -- receipts as text ------------------------------------------------------------------------
+# A receipt is laid out by labeld in character cells (labeld.intake.render.receipt: wrapping,
+# columns, separators) and handed to the printer's language as lines: a language that prints
+# text from its own fonts (ESC/POS) encodes them as text commands, with the right code page;
+# the others print the same layout as a raster. Both, and the preview, use one grid of cells.
+
+ReceiptAlign = Literal["left", "center", "right"]
+
+
+@dataclass(frozen=True)
+class TextStyle:
+    bold: bool = False
+    underline: bool = False
+    double_width: bool = False
+    double_height: bool = False
+    inverse: bool = False
+
+
+@dataclass(frozen=True)
+class ReceiptText:
+    """One printed line of text: at most `columns` cells (`columns // 2` when double width),
+    already wrapped and padded by the layout; `align` places it the way the printer does
+    (`ESC a`: by dots, within the print width)."""
+
+    text: str
+    style: TextStyle = TextStyle()
+    align: ReceiptAlign = "left"
+
+
+@dataclass(frozen=True)
+class ReceiptBarcode:
+    """A 1D barcode (`symbology` as labeld's label documents name it: code128, ean13, ...)."""
+
+    symbology: str
+    data: str
+    height_dots: int
+    module_dots: int
+    human_readable: bool = True
+    align: ReceiptAlign = "center"
+
+
+@dataclass(frozen=True)
+class ReceiptQr:
+    data: str
+    module_dots: int
+    ecc: Literal["L", "M", "Q", "H"] = "M"
+    align: ReceiptAlign = "center"
+
+
+@dataclass(frozen=True)
+class ReceiptImage:
+    """A logo or picture, already dithered to dots and no wider than the paper."""
+
+    raster: Raster
+    align: ReceiptAlign = "center"
+
+
+@dataclass(frozen=True)
+class ReceiptFeed:
+    lines: int
+
+
+@dataclass(frozen=True)
+class ReceiptCut:
+    partial: bool = True
+
+
+@dataclass(frozen=True)
+class ReceiptDrawer:
+    """Kick the cash drawer on connector pin 2 or 5."""
+
+    pin: Literal[2, 5] = 2
+
+
+ReceiptLine = (ReceiptText | ReceiptBarcode | ReceiptQr | ReceiptImage | ReceiptFeed | ReceiptCut
+               | ReceiptDrawer)
+
+
+@dataclass(frozen=True)
+class CodePage:
+    """A character table a printer selects by number (ESC/POS `ESC t n`): `name` as
+    python-escpos's capability database names it (CP852, CP1250), `encoding` the Python codec
+    that maps characters to its bytes."""
+
+    table: int
+    name: str
+    encoding: str
+
+
+@dataclass(frozen=True)
+class TextProfile:
+    """What a receipt printer prints from its own fonts: its code pages, Font A's cell size
+    and characters per line, its cutter, its native barcodes and QR. `source` names where the
+    data came from (`python-escpos:TM-T88V`) and `notes` every override labeld applied."""
+
+    source: str
+    code_pages: tuple[CodePage, ...]
+    columns: int
+    cell_width: int  # dots
+    cell_height: int  # dots
+    barcodes: frozenset[str] = frozenset()  # labeld symbology names printed natively
+    qr: bool = False
+    full_cut: bool = True
+    partial_cut: bool = True
+    drawer: bool = True
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A laid-out receipt: its lines, top to bottom, on a grid of `columns` cells of
+    `cell_width` x `cell_height` dots, on paper `width` dots wide at `dpi`."""
+
+    lines: tuple[ReceiptLine, ...]
+    columns: int
+    cell_width: int
+    cell_height: int
+    width: int
+    dpi: int
+
+
 class Language(abc.ABC):
     """A printer language: turns payloads into bytes and reads the printer's status replies."""
 
@@ -406,6 +527,15 @@ class Language(abc.ABC):
         printers."""
         raise NotImplementedError(f"{self.name} cannot print raster images yet")
 
+    def encode_receipt(self, receipt: Receipt, model: Model,
+                       draw: Callable[[ReceiptLine], Raster]) -> bytes:
+        """The bytes that print `receipt` as text from the printer's own fonts. `draw(line)`
+        renders a line as a raster exactly as the preview shows it: for what the printer
+        cannot print itself (a character no code page holds, a barcode it lacks); it raises
+        `Invalid` for what nothing can print. NotImplementedError (the default): the language
+        has no text route, and labeld prints the receipt's raster with `encode_raster`."""
+        raise NotImplementedError(f"{self.name} prints receipts as raster images")
+
     def test_page(self, printer_id: str, model: Model) -> bytes:
         """A short page in this language that names the printer; used by `labeld demo`."""
         raise NotImplementedError
@@ -433,6 +563,8 @@ class Model:
     # labels are cheap to print twice, a receipt printed twice is worse than a lost one.
     crash_policy: Literal["retry", "hold"] = "retry"
     usb_ids: tuple[tuple[int, int], ...] = ()
+    # Receipt printers that print text from their own fonts: code pages, cells, features.
+    text: TextProfile | None = None
 
 
 @dataclass(frozen=True)

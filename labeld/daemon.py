@@ -49,13 +49,13 @@ from labeld.security.roles import role_required
 from labeld.security.audit import AuditEntry
 from labeld.store import (MAINTENANCE, Database, Event, EventLog, Job, JobQueue, JobState, NewJob,
                           SubmitResult)
-from labeld.views import printer_json, reasons_json
+from labeld.views import printer_json, reasons_json, text_profile_json
 
 log = logging.getLogger(__name__)
 
 PRUNE_EVERY_S = 3600.0
 DISCOVERY_TIMEOUT_S = 10.0
-PAYLOADS = ("raw", "label", "template", "document")
+PAYLOADS = ("raw", "label", "template", "document", "receipt")
 # A feed remembers this many jobs' owners (they never change) before it starts over.
 FEED_OWNERS_KEPT = 4096
 
@@ -92,13 +92,14 @@ class JobInput:
     template: str | None = None
     data: dict[str, Any] | None = None
     document: DocumentInput | None = None
+    receipt: dict[str, Any] | None = None  # {"blocks": [...]}, see labeld.intake.render.receipt
 
     @property
     def kind(self) -> str:
         given = [k for k in PAYLOADS if getattr(self, k) is not None]
         if len(given) != 1:
             raise Invalid("invalid-request", "Give exactly one payload: raw, label, template "
-                          f"(with data) or document; got {', '.join(given) or 'none'}.")
+                          f"(with data), document or receipt; got {', '.join(given) or 'none'}.")
         return given[0]
 
     def as_request(self) -> dict[str, Any]:
@@ -737,7 +738,8 @@ class Daemon:
                          "ok": not i.errors} for i in self.plugins.infos()],
             "models": [{"id": m.id, "name": m.name, "language": m.language, "dpi": m.dpi,
                         "print_width_dots": m.print_width_dots, "kind": m.printer_type,
-                        "plugin": owners.get(m.id)} for m in self.plugins.models().values()],
+                        "plugin": owners.get(m.id), "text": text_profile_json(m.text)}
+                       for m in self.plugins.models().values()],
             "languages": sorted(self.plugins.languages()),
             "transports": sorted(self.plugins.transports()),
         }

@@ -12,6 +12,7 @@ import contextlib
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -25,9 +26,12 @@ from labeld.sim import SimulatorThread
 
 
 def _model_for(language: str, models: dict[str, Model]) -> Model | None:
-    # The most common resolution, then the widest: a full-size label or receipt.
+    # A generic model (the simulators are generic printers; the ESC/POS profiles of named
+    # models are many), then the most common resolution, then the widest: a full-size label or
+    # receipt.
     candidates = [m for m in models.values() if m.language == language]
-    return max(candidates, key=lambda m: (-m.dpi, m.print_width_dots, m.id), default=None)
+    return max(candidates, key=lambda m: ("generic" in m.id, -m.dpi, m.print_width_dots, m.id),
+               default=None)
 
 
 def sample_document(model: Model) -> dict:
@@ -95,10 +99,15 @@ def run_demo(listen: str = "127.0.0.1:8631", once: bool = False) -> int:
             rendered: dict[str, str] = {}
             for pc in printers:
                 model = models[pc.model]
-                page = languages[model.language].test_page(pc.id, model)
-                resp = client.post("/v1/jobs", json={  # the printer's own language, as is
-                    "printer": pc.id,
-                    "raw": {"data": base64.b64encode(page).decode(), "encoding": "base64"}})
+                if model.printer_type == "receipt":
+                    # a receipt as text, in the code page the model's profile gives for it
+                    resp = client.post("/v1/jobs", json={"printer": pc.id,
+                                                         "receipt": test_receipt(pc.id, model)})
+                else:
+                    page = languages[model.language].test_page(pc.id, model)
+                    resp = client.post("/v1/jobs", json={  # the printer's own language, as is
+                        "printer": pc.id,
+                        "raw": {"data": base64.b64encode(page).decode(), "encoding": "base64"}})
                 resp.raise_for_status()
                 jobs[pc.id] = resp.json()["id"]
                 resp = client.post("/v1/jobs", json={"printer": pc.id,
@@ -135,3 +144,20 @@ def run_demo(listen: str = "127.0.0.1:8631", once: bool = False) -> int:
         except KeyboardInterrupt:
             print("\nlabeld demo: stopped.")
     return 0 if ok else 1
+
+
+def test_receipt(printer_id: str, model: Model) -> dict[str, Any]:
+    """The demo's receipt: accents as a Hungarian shop prints them, a row with an amount, a QR."""
+    return {"blocks": [
+        {"type": "text", "text": "labeld", "align": "center", "bold": True,
+         "double_width": True, "double_height": True},
+        {"type": "text", "text": f"{printer_id} ({model.id})", "align": "center"},
+        {"type": "separator"},
+        {"type": "text", "text": "Árvíztűrő tükörfúrógép"},
+        {"type": "text", "text": "ÁRVÍZTŰRŐ TÜKÖRFÚRÓGÉP"},
+        {"type": "row", "columns": ["Őszibarack", "2 x 645", "1 290 Ft"]},
+        {"type": "row", "columns": ["Összesen", "1 290 Ft"], "bold": True},
+        {"type": "qr", "data": "https://example.com/labeld-demo", "module_dots": 4},
+        {"type": "feed", "lines": 2},
+        {"type": "cut"},
+    ]}

@@ -41,6 +41,9 @@ INTERNAL_ERROR = Reason("other", "internal-error", Severity.ERROR)
 OFFLINE_HOLD = Reason("offline-report", "printer-off", Severity.ERROR)
 # the printer accepted the connection but never showed that it read the job.
 NOT_TAKING_DATA = Reason("other", "not-taking-data", Severity.ERROR)
+# A receipt printer whose code page table is not what its profile says: ő and ű print as õ, û
+# or ?. No printer reports it; the self-test's code-page sample lets a person see it.
+WRONG_CODE_PAGE = Reason("other", "wrong-code-page", Severity.WARNING)
 
 CORE_REASONS: tuple[Reason, ...] = (
     NO_STATUS_REPLY,
@@ -51,6 +54,7 @@ CORE_REASONS: tuple[Reason, ...] = (
     INTERNAL_ERROR,
     OFFLINE_HOLD,
     NOT_TAKING_DATA,
+    WRONG_CODE_PAGE,
 )
 
 _PREFIX, _MESSAGE, _HINT = "reason.", ".message", ".hint"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from labeld.contracts import MaintenanceAction, Reason
+from labeld.contracts import MaintenanceAction, Reason, TextProfile
 from labeld import i18n
 from labeld.i18n import Catalogues
 from labeld.reasons import describe, error_json
@@ -80,3 +80,15 @@ def action_json(action: MaintenanceAction, catalogues: Catalogues = i18n.CORE) -
             "name": param.name, "minimum": param.minimum, "maximum": param.maximum,
             "default": param.default, "label": i18n.words(param.label, catalogues)},
     }
+
+
+def text_profile_json(profile: TextProfile | None) -> dict[str, Any] | None:
+    """What a receipt printer prints from its own fonts (GET /v1/plugins), or None."""
+    if profile is None:
+        return None
+    return {"source": profile.source, "columns": profile.columns,
+            "cell_dots": [profile.cell_width, profile.cell_height],
+            "code_pages": [{"table": p.table, "name": p.name} for p in profile.code_pages],
+            "barcodes": sorted(profile.barcodes), "qr": profile.qr,
+            "full_cut": profile.full_cut, "partial_cut": profile.partial_cut,
+            "drawer": profile.drawer, "notes": list(profile.notes)}

@@ -83,3 +83,9 @@ def test_bench_console_loads_both_pages_in_a_real_browser():
     report = bench("bench_console.py", "--runs", "2")
     for page in ("console", "docs"):
         assert report[page]["bytes"] > 0 and report[page]["fcp_p50_ms"] > 0, report
+
+
+def test_bench_receipts_sends_the_text_route_and_reads_it_back():
+    report = bench("bench_receipts.py", "--baud", "921600")
+    assert report["correct"] and report["text_lines"] >= 40
+    assert report["bytes_ratio"] >= 10  # bytes, not speed: the full run reports the times

@@ -11,14 +11,16 @@ same named flags, and one table turns flags into reasons.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, ClassVar
 
-from labeld.contracts import Language, Model, PrintOptions, Raster, Reason, Severity, StatusReport
+from labeld.contracts import (Language, Model, PrintOptions, Raster, Reason, Receipt, ReceiptLine,
+                              Severity, StatusReport)
 from labeld.drivers.escpos.policy import ESCPOS_POLICY, escpos_text
 from labeld.drivers.escpos.raster import CUT_FEED_PARTIAL, INIT, crop_width, encode_gs_v0, feed
+from labeld.drivers.escpos.receipt import encode_receipt
 from labeld.reasons import GARBLED_STATUS_REPLY, NO_STATUS_REPLY
 
 ERROR, WARNING, REPORT = Severity.ERROR, Severity.WARNING, Severity.REPORT
@@ -325,6 +327,11 @@ class EscposLanguage(Language):
         job = b"".join(encode_gs_v0(crop_width(page, model.print_width_dots)) + finish
                        for page in pages)
         return INIT + job * max(1, options.copies)
+
+    def encode_receipt(self, receipt: Receipt, model: Model,
+                       draw: Callable[[ReceiptLine], Raster]) -> bytes:
+        """Text from the printer's fonts in the right code page (drivers/escpos/receipt.py)."""
+        return encode_receipt(receipt, model, draw)
 
     # Maker, model, firmware: text replies (5F ... 00), answered by Epson and most clones; a
     # printer in another emulation (Star line mode) stays silent, which the self-test reports.

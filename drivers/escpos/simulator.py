@@ -21,9 +21,15 @@ Rendering (GET /jobs/N/pages, /jobs/N/page/K.png): `GS v 0` raster bands are sta
 bottom on paper of `print_width` dots (option, default 576), placed by `ESC a` justification
 (reset by `ESC @`) and scaled by the command's m (double width / height); data past the print
 area is discarded, as the printer does. `ESC J n` feeds n dots of white (one dot per motion
-unit). Every cut (`GS V`, `ESC i`, `ESC m`) ends an image; bands after the last cut make one
-more. Text, `ESC *` and `GS ( L` graphics are not drawn: rasters only. The decoder follows the
-reference, independently of labeld's encoder.
+unit). Every cut (`GS V`, `ESC i`, `ESC m`) ends an image; what follows the last cut makes one
+more. Text is printed too: each byte through the table `ESC t n` selected (Epson's numbering,
+`EPSON_TABLES`), in 12 x 24-dot Font A cells of the bundled DejaVu Sans Mono, with `ESC !`,
+`ESC E`, `ESC -`, `GS !`, `GS B` styles; LF prints the line and moves the paper by the `ESC 3`
+line spacing (or the characters' height, if more), `ESC d n` by n lines. `GS k` (function A
+and B) and `GS ( k` QR are drawn by the printer itself (zint), with HRI under the bars as
+`GS H` asks. Each receipt also keeps its text lines as decoded characters and as the bytes
+received, and the `ESC t` numbers sent, for tests. `ESC *` and `GS ( L` graphics are not
+drawn. The decoder follows the reference, independently of labeld's encoder.
 
 Deviations: `GS I`, `GS a` are answered as parsed even while offline (a real printer answers
 them only after it recovers); `GS r` is not answered during paper end, per the reference. ASB
@@ -42,10 +48,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, ClassVar
 
+import numpy as np
+import zint
+from PIL import Image, ImageDraw, ImageFont
+
 from labeld.contracts import SimulatorSpec
+from labeld.intake.render.text import SHIPPED_FONTS
 from labeld.sim import Device, FaultSpec, Session, SimJob, mono_png, spec_faults
 
 DLE, ESC, FS, GS = 0x10, 0x1B, 0x1C, 0x1D
@@ -316,15 +328,6 @@ _DOUBLE = tuple(sum(((b >> i) & 1) * (3 << (2 * i)) for i in range(8)).to_bytes(
 
 
 @dataclass
-class Receipt:
-    """One rendered receipt: packed rows (MSB = left, 1 = black) of `width` dots."""
-
-    width: int
-    height: int
-    rows: bytes
-
-
-@dataclass
 class _Paper:
     """What has been printed since the last cut."""
 
@@ -356,17 +359,221 @@ class _Paper:
 
 _JUSTIFY = {0: 0, 48: 0, 1: 1, 49: 1, 2: 2, 50: 2}  # ESC a n -> 0 left, 1 centre, 2 right
 
+# ESC t n -> the character table, as Epson's TM-T20/T88 manuals number them (the printer's own
+# knowledge: independent of labeld's profiles, so a wrong table number in a profile shows).
+EPSON_TABLES: dict[int, str] = {0: "cp437", 2: "cp850", 3: "cp860", 4: "cp863", 5: "cp865",
+                                16: "cp1252", 17: "cp866", 18: "cp852", 19: "cp858",
+                                39: "iso8859_2", 40: "iso8859_15", 45: "cp1250", 46: "cp1251"}
+FONT_A = (12, 24)
+DEFAULT_LINE_SPACING = 30
+_GS_K_ZINT = {65: "UPCA", 66: "UPCE", 67: "EANX", 68: "EANX", 69: "CODE39", 70: "C25INTER",
+              72: "CODE93", 73: "CODE128"}
+
+
+@cache
+def _sim_font(bold: bool) -> ImageFont.FreeTypeFont:
+    name = "DejaVuSansMono-Bold.ttf" if bold else "DejaVuSansMono.ttf"
+    return ImageFont.truetype(str(SHIPPED_FONTS / name), 19)
+
+
+@cache
+def _cell(char: str, bold: bool) -> np.ndarray:
+    im = Image.new("1", FONT_A, 0)
+    draw = ImageDraw.Draw(im)
+    draw.fontmode = "1"
+    draw.text((0, 0), char, font=_sim_font(bold), fill=1)
+    return np.asarray(im, dtype=bool)
+
+
+def _symbol(kind: str, data: bytes, option_1: int = 0) -> np.ndarray:
+    """Modules (True = dark) of a symbol the printer draws itself, by zint."""
+    s = zint.Symbol()
+    s.symbology = getattr(zint.Symbology, kind)
+    if option_1:
+        s.option_1 = option_1
+    s.input_mode = zint.InputMode.DATA
+    s.encode(data)
+    packed = np.asarray(s.encoded_data)[:s.rows]
+    return np.unpackbits(packed, axis=1, bitorder="little")[:, :s.width].astype(bool)
+
+
+@dataclass
+class _Text:
+    """The printer's text state: code page, character modes, the line being filled."""
+
+    table: int = 0
+    mode: int = 0  # ESC ! n
+    bold: bool = False  # ESC E
+    underline: int = 0  # ESC -
+    size: int = 0  # GS ! n
+    inverse: bool = False  # GS B
+    spacing: int = DEFAULT_LINE_SPACING
+    line: list[tuple[str, int, bytes]] = field(default_factory=list)  # char, byte, style key
+    cells: list[np.ndarray] = field(default_factory=list)
+    tall: bool = False
+    hri: int = 0  # GS H
+    bar_height: int = 162  # GS h
+    bar_module: int = 3  # GS w
+    qr_module: int = 3
+    qr_ecc: int = 49
+    qr_data: bytes = b""
+
+    def put(self, byte: int) -> None:
+        char = bytes((byte,)).decode(EPSON_TABLES.get(self.table, "cp437"), "replace")
+        bold = self.bold or bool(self.mode & 0x08)
+        cell = _cell(char, bold).copy()
+        if self.underline or self.mode & 0x80:
+            cell[-2:, :] = True
+        if self.inverse:
+            cell = ~cell
+        wide = bool(self.mode & 0x20) or bool(self.size & 0x70)
+        high = bool(self.mode & 0x10) or bool(self.size & 0x07)
+        if wide:
+            cell = np.repeat(cell, 2, axis=1)
+        if high:
+            cell = np.repeat(cell, 2, axis=0)
+            self.tall = True
+        self.line.append((char, byte, b""))
+        self.cells.append(cell)
+
+    def take(self) -> tuple[str, bytes, np.ndarray | None, int]:
+        """The line (text, bytes, dots) and how far the paper moves for it."""
+        text = "".join(c for c, _, _ in self.line)
+        raw = bytes(b for _, b, _ in self.line)
+        height = max(self.spacing, 48 if self.tall else FONT_A[1])
+        bits = None
+        if self.cells:
+            top = max(c.shape[0] for c in self.cells)
+            bits = np.hstack([np.vstack([np.zeros((top - c.shape[0], c.shape[1]), bool), c])
+                              for c in self.cells])
+        self.line, self.cells, self.tall = [], [], False
+        return text, raw, bits, height
+
+
+@dataclass
+class Receipt:
+    """One rendered receipt: packed rows (MSB = left, 1 = black) of `width` dots, and the text
+    lines it printed, as characters of the selected code page and as the bytes received."""
+
+    width: int
+    height: int
+    rows: bytes
+    text: list[str] = field(default_factory=list)
+    text_bytes: list[bytes] = field(default_factory=list)
+    code_pages: list[int] = field(default_factory=list)  # every ESC t n, in order
+
+
+@dataclass
+class _Paper:
+    """What has been printed since the last cut."""
+
+    width: int
+    rows: list[int]  # one int per dot row, bit (width - 1) = left-most dot
+    has_image: bool = False
+    text: list[str] = field(default_factory=list)
+    text_bytes: list[bytes] = field(default_factory=list)
+    code_pages: list[int] = field(default_factory=list)
+
+    def band(self, data: bytes, row_bytes: int, height: int, mode: int, justify: int) -> None:
+        if mode & 1:
+            data = b"".join(_DOUBLE[b] for b in data)
+            row_bytes *= 2
+        bits = row_bytes * 8
+        # Justification moves images narrower than the paper; wider ones are cut at the right.
+        x = 0 if bits >= self.width else (self.width - bits) * justify // 2
+        shift = self.width - x - bits
+        keep = (1 << self.width) - 1
+        for r in range(height):
+            value = int.from_bytes(data[r * row_bytes:(r + 1) * row_bytes], "big")
+            value = (value << shift if shift >= 0 else value >> -shift) & keep
+            self.rows.extend((value, value) if mode & 2 else (value,))
+        self.has_image = True
+
+    def dots(self, bits: np.ndarray, justify: int, height: int | None = None) -> None:
+        """A band of dots (True = black), placed like an image, then `height` rows of paper."""
+        bits = bits[:, :self.width]
+        h, w = bits.shape
+        padded = np.zeros((max(h, height or 0), self.width), bool)
+        x = (self.width - w) * justify // 2
+        padded[:h, x:x + w] = bits
+        rows = np.packbits(padded, axis=1)
+        pad = rows.shape[1] * 8 - self.width
+        self.rows.extend(int.from_bytes(r.tobytes(), "big") >> pad for r in rows)
+        self.has_image = True
+
+    def receipt(self) -> Receipt:
+        row_bytes = (self.width + 7) // 8
+        pad = row_bytes * 8 - self.width
+        rows = b"".join((value << pad).to_bytes(row_bytes, "big") for value in self.rows)
+        return Receipt(self.width, len(self.rows), rows, self.text, self.text_bytes,
+                       self.code_pages)
+
+
+def _print_line(paper: _Paper, text: _Text, justify: int) -> None:
+    chars, raw, bits, height = text.take()
+    paper.text.append(chars)
+    paper.text_bytes.append(raw)
+    if bits is None:
+        paper.rows.extend([0] * height)
+        return
+    paper.dots(bits, justify, height)
+
+
+def _barcode(paper: _Paper, text: _Text, command: bytes, justify: int) -> None:
+    m = command[2]
+    data = command[4:] if m >= 65 else command[3:-1]
+    kind = _GS_K_ZINT.get(m if m >= 65 else m + 65)
+    if kind is None:
+        return
+    if m == 73 and data[:1] == b"{":  # CODE128 code set selectors: zint picks its own
+        data = data[2:].replace(b"{{", b"{")
+    try:
+        modules = _symbol(kind, data)
+    except RuntimeError:
+        return  # the printer prints nothing for data it cannot encode
+    bars = np.repeat(np.repeat(modules[:1], text.bar_height, axis=0), text.bar_module, axis=1)
+    paper.dots(bars, justify)
+    if text.hri & 2:  # HRI below, in Font A
+        hri = np.hstack([_cell(c, False) for c in data.decode("ascii", "replace")])
+        paper.dots(hri, justify)
+
+
+def _qr(paper: _Paper, text: _Text, command: bytes, body: bytes, justify: int) -> None:
+    if body[:1] != b"1":  # cn 49: QR (48 is PDF417, not simulated)
+        return
+    cn_fn = body[:2]  # cn fn ...
+    if cn_fn == b"1C":
+        text.qr_module = body[2]
+    elif cn_fn == b"1E":
+        text.qr_ecc = body[2]
+    elif cn_fn == b"1P":
+        text.qr_data = bytes(body[3:])
+    elif cn_fn == b"1Q" and text.qr_data:
+        try:
+            modules = _symbol("QRCODE", text.qr_data, text.qr_ecc - 47)
+        except RuntimeError:
+            return
+        n = max(1, text.qr_module)
+        paper.dots(np.repeat(np.repeat(modules, n, axis=0), n, axis=1), justify)
+
 
 def render_receipts(data: bytes, print_width: int = DEFAULT_PRINT_WIDTH) -> list[Receipt]:
-    """The receipts an ESC/POS job prints: one per cut, plus one for bands after the last."""
+    """The receipts an ESC/POS job prints: one per cut, plus one for what follows the last."""
     receipts: list[Receipt] = []
     paper = _Paper(print_width, [])
+    text = _Text()
     justify = 0
     i = 0
     while i < len(data):
         if data[i] not in (DLE, ESC, FS, GS):
             found = _COMMAND_START.search(data, i)
-            i = found.start() if found else len(data)
+            end = found.start() if found else len(data)
+            for byte in data[i:end]:
+                if byte == 0x0A:
+                    _print_line(paper, text, justify)
+                elif byte >= 0x20:
+                    text.put(byte)
+            i = end
             continue
         measured = _measure(data, i)
         if measured is None:
@@ -383,15 +590,50 @@ def render_receipts(data: bytes, print_width: int = DEFAULT_PRINT_WIDTH) -> list
                 paper.band(body, row_bytes, height, command[3] & 3, justify)
         elif key == b"\x1bJ":
             paper.rows.extend([0] * command[2])
+        elif key == b"\x1bd":
+            if text.line:
+                _print_line(paper, text, justify)
+            paper.rows.extend([0] * (command[2] * text.spacing))
         elif key == b"\x1ba":
             justify = _JUSTIFY.get(command[2], justify)
         elif key == b"\x1b@":
-            justify = 0
+            justify, text = 0, _Text()
+        elif key == b"\x1bt":
+            text.table = command[2]
+            paper.code_pages.append(command[2])
+        elif key == b"\x1b!":
+            text.mode = command[2]
+        elif key == b"\x1bE":
+            text.bold = bool(command[2] & 1)
+        elif key == b"\x1b-":
+            text.underline = command[2] & 3
+        elif key == b"\x1d!":
+            text.size = command[2]
+        elif key == b"\x1dB":
+            text.inverse = bool(command[2] & 1)
+        elif key == b"\x1b3":
+            text.spacing = command[2]
+        elif key == b"\x1b2":
+            text.spacing = DEFAULT_LINE_SPACING
+        elif key == b"\x1dH":
+            text.hri = command[2]
+        elif key == b"\x1dh":
+            text.bar_height = command[2]
+        elif key == b"\x1dw":
+            text.bar_module = command[2]
+        elif key == b"\x1dk":
+            _barcode(paper, text, command + body, justify)
+        elif key == b"\x1d(" and command[2:3] == b"k":
+            _qr(paper, text, command, body, justify)
         elif key in _CUTS:
-            if paper.has_image:
+            if text.line:
+                _print_line(paper, text, justify)
+            if paper.has_image or paper.text:
                 receipts.append(paper.receipt())
             paper = _Paper(print_width, [])
-    if paper.has_image:
+    if text.line:
+        _print_line(paper, text, justify)
+    if paper.has_image or paper.text:
         receipts.append(paper.receipt())
     return receipts
 

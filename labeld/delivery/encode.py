@@ -28,6 +28,8 @@ def job_bytes(printer: Printer, job: Job) -> bytes:
         return _raw(job)  # the declared action's bytes, once
     if job.kind == "raw":
         return printer.language.raw_job(_raw(job), job.copies)
+    if job.raw is not None:  # a receipt encoded as text at intake, for this printer's language
+        return printer.language.raw_job(job.raw, job.copies)
     if not job.pages:
         raise LabeldError("no-pages", "The job has no rendered pages.", "", status=500)
     return printer.language.encode_raster(job.pages, printer.model,

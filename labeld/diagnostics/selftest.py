@@ -32,7 +32,7 @@ from labeld.contracts import (CheckResult, CheckStatus, PrintOptions, Reason, Se
 from labeld import i18n
 from labeld.delivery.printers import Printer
 from labeld.i18n import N_, Catalogues, Joined, Message, Number, Said, words
-from labeld.reasons import describe
+from labeld.reasons import WRONG_CODE_PAGE, describe
 
 if TYPE_CHECKING:
     from labeld.intake.render import FontBook
@@ -52,6 +52,9 @@ LATENCY = N_("round-trip latency")
 MEDIA = N_("media size")
 CONFIGURATION = N_("configuration")
 TEST_PRINT = N_("test print")
+CODE_PAGE = N_("code page")
+# Every Hungarian accented letter, small and capital: ő and ű are the ones a wrong table loses.
+CODE_PAGE_SAMPLE = "Árvíztűrő tükörfúrógép ÁRVÍZTŰRŐ TÜKÖRFÚRÓGÉP"
 
 
 @dataclass(frozen=True)
@@ -282,7 +285,58 @@ async def run_selftest(printer: Printer, *, print_label: bool = False,
                    " right."))
 
         checks.append(await _timed(TEST_PRINT, test_print, printer.timeouts.write + 2))
+
+    if printer.model.text is not None:
+        async def code_page() -> CheckResult:
+            return await _code_page(printer, print_label)
+
+        checks.append(await _timed(CODE_PAGE, code_page, printer.timeouts.write + 2))
     return checks
+
+
+def code_page_receipt(printer: Printer) -> bytes | None:
+    """The code-page sample as the printer prints receipts (its text route, its profile's
+    table for the line), or None when its language has no text route."""
+    from labeld.intake.render import FontBook
+    from labeld.intake.render.receipt import grid_for, line_raster, parse_receipt
+
+    model, profile = printer.model, printer.model.text
+    assert profile is not None
+    grid = grid_for(model.print_width_dots, model.dpi, profile.columns,
+                    (profile.cell_width, profile.cell_height))
+    fonts = FontBook()
+    blocks: list[dict[str, Any]] = [{"type": "text", "text": CODE_PAGE_SAMPLE},
+                                    {"type": "feed", "lines": 3}]
+    if model.cutter:
+        blocks.append({"type": "cut"})
+    receipt = parse_receipt({"blocks": blocks}, grid, fonts)
+    try:
+        return printer.language.encode_receipt(receipt, model,
+                                               lambda line: line_raster(line, receipt, fonts))
+    except NotImplementedError:
+        return None
+
+
+async def _code_page(printer: Printer, print_sample: bool) -> CheckResult:
+    """Prints (when asked) the sample line in the table the profile gives for it. No printer
+    says which table it really used, so the check shows the line a person should read on the
+    paper and names the fault if they read something else."""
+    sample = code_page_receipt(printer) if print_sample else None
+    if sample is not None:
+        async with printer.connect() as transport:
+            await transport.write(sample)
+            await transport.finish()
+    profile = printer.model.text
+    assert profile is not None
+    data = {"sample": CODE_PAGE_SAMPLE, "printed": sample is not None,
+            "profile": profile.source,
+            "code_pages": [f"{p.name} (ESC t {p.table})" for p in profile.code_pages],
+            "if_it_differs": describe(WRONG_CODE_PAGE)}
+    detail = (N_("code-page sample printed: it must read {sample}", sample=CODE_PAGE_SAMPLE)
+              if sample is not None else
+              N_("print it with print=true; it must read {sample}", sample=CODE_PAGE_SAMPLE))
+    return CheckResult("ok", detail, N_("Ask the shop to read the line out. If ő or ű comes out "
+                                        "as õ, û or ?, the printer's code page is wrong."), data)
 
 
 # -- the diagnostic label ----------------------------------------------------------------------

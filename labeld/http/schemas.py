@@ -251,12 +251,129 @@ class DocumentPayload(BaseModel):
     dither: Literal["threshold", "ordered", "floyd-steinberg"] = "floyd-steinberg"
 
 
+# -- the receipt document (documentation of what labeld.intake.render.receipt accepts) ---------
+
+ReceiptAlign = Literal["left", "center", "right"]
+
+
+class _Styled(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    bold: bool | None = None
+    underline: bool | None = None
+    double_width: bool | None = Field(default=None, description="Half as many characters a "
+                                      "line.")
+    double_height: bool | None = None
+    inverse: bool | None = Field(default=None, description="White on black.")
+
+
+class ReceiptTextBlock(_Styled):
+    type: Literal["text"]
+    text: str = Field(max_length=5000, description="Wrapped by words; `\\n` breaks the line.")
+    align: ReceiptAlign | None = None
+
+
+class ReceiptRowBlock(_Styled):
+    type: Literal["row"]
+    columns: list[str] = Field(min_length=2, max_length=3, description="A name, (a quantity,) "
+                               "an amount: the last ones right-aligned and never wrapped; the "
+                               "name wraps onto more lines.")
+
+
+class ReceiptSeparatorBlock(_Styled):
+    type: Literal["separator"]
+    char: str | None = Field(default=None, max_length=1, description="Default `-`.")
+
+
+class ReceiptBarcodeBlock(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["barcode"]
+    symbology: Literal["code128", "ean13", "ean8", "upca", "code39", "itf14"]
+    data: str = Field(min_length=1, max_length=255)
+    height_mm: float | None = Field(default=None, gt=0, le=50, description="Default 10.")
+    module_dots: int | None = Field(default=None, ge=2, le=6, description="Default 2.")
+    human_readable: bool | None = Field(default=None, description="Default true.")
+    align: ReceiptAlign | None = None
+
+
+class ReceiptQrBlock(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["qr"]
+    data: str = Field(min_length=1, max_length=2000)
+    module_dots: int | None = Field(default=None, ge=1, le=16, description="Default 6.")
+    ecc: Literal["L", "M", "Q", "H"] | None = None
+    align: ReceiptAlign | None = None
+
+
+class ReceiptImageBlock(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["image"]
+    data: str = Field(description="A PNG or JPEG, base64 (`invalid-image` otherwise).")
+    width_mm: float | None = Field(default=None, gt=0, le=200, description="Default: the "
+                                   "image's own width in dots, at most the paper's.")
+    dither: Literal["threshold", "ordered", "floyd-steinberg"] | None = None
+    align: ReceiptAlign | None = None
+
+
+class ReceiptFeedBlock(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["feed"]
+    lines: int | None = Field(default=None, ge=1, le=50)
+
+
+class ReceiptCutBlock(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["cut"]
+    mode: Literal["partial", "full"] | None = None
+
+
+class ReceiptDrawerBlock(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["drawer"]
+    pin: Literal[2, 5] | None = None
+
+
+ReceiptBlock = Annotated[ReceiptTextBlock | ReceiptRowBlock | ReceiptSeparatorBlock
+                         | ReceiptBarcodeBlock | ReceiptQrBlock | ReceiptImageBlock
+                         | ReceiptFeedBlock | ReceiptCutBlock | ReceiptDrawerBlock,
+                         Field(discriminator="type")]
+
+RECEIPT_EXAMPLE: dict[str, Any] = {"blocks": [
+    {"type": "text", "text": "Árvíztűrő Bolt Kft.", "align": "center", "bold": True,
+     "double_width": True},
+    {"type": "text", "text": "1051 Budapest, Tükörfúró utca 1.", "align": "center"},
+    {"type": "separator"},
+    {"type": "row", "columns": ["Kenyér, félbarna", "2 x 450", "900 Ft"]},
+    {"type": "row", "columns": ["Őszibarack", "1 290 Ft"]},
+    {"type": "separator", "char": "="},
+    {"type": "row", "columns": ["ÖSSZESEN", "2 190 Ft"], "bold": True},
+    {"type": "qr", "data": "https://example.com/r/4f1c2a9b", "module_dots": 5},
+    {"type": "barcode", "symbology": "code128", "data": "R-000123"},
+    {"type": "feed", "lines": 2},
+    {"type": "cut", "mode": "partial"},
+    {"type": "drawer", "pin": 2},
+]}
+
+
+class ReceiptDocument(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "description": "A receipt as blocks, as long as its content. ESC/POS printers print it "
+                       "as text from their own fonts in the code page their profile gives "
+                       "(CP852 or Windows-1250 for Hungarian), with their own barcodes and QR; "
+                       "a line with a character no code page holds prints as an image; other "
+                       "printers print the whole receipt as an image. A character nothing can "
+                       "print is a 422 `unprintable-character`; other refusals: "
+                       "`invalid-receipt`, `does-not-fit`, `invalid-image`, "
+                       "`unencodable-data`.",
+        "examples": [RECEIPT_EXAMPLE]})
+    blocks: list[ReceiptBlock] = Field(min_length=1, max_length=1000)
+
+
 class JobRequest(BaseModel):
     """A print job: the printer and exactly one payload."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={
         "description": "A print job: `printer` and exactly one payload: `raw`, `label`, "
-                       "`template` (with `data`) or `document`."})
+                       "`template` (with `data`), `document` or `receipt`."})
     printer: str = Field(min_length=1, max_length=63)
     raw: RawPayload | None = None
     label: Annotated[dict[str, Any] | None, DocumentedAs(LabelDocument)] = None
@@ -265,18 +382,20 @@ class JobRequest(BaseModel):
     data: dict[str, Any] | None = Field(default=None, description="The template's field "
                                         "values; a field left out is `missing-field`.")
     document: DocumentPayload | None = None
+    receipt: Annotated[dict[str, Any] | None, DocumentedAs(ReceiptDocument)] = None
     copies: int = Field(default=1, ge=1, le=1000)
 
     @model_validator(mode="after")
     def _one_payload(self) -> JobRequest:
         given = self._payloads()
         if len(given) != 1:
-            raise ValueError("give exactly one payload: raw, label, template (with data) or "
-                             f"document; got {', '.join(given) or 'none'}")
+            raise ValueError("give exactly one payload: raw, label, template (with data), "
+                             f"document or receipt; got {', '.join(given) or 'none'}")
         return self
 
     def _payloads(self) -> list[str]:
-        return [k for k in ("raw", "label", "template", "document") if getattr(self, k) is not None]
+        return [k for k in ("raw", "label", "template", "document", "receipt")
+                if getattr(self, k) is not None]
 
     @property
     def kind(self) -> str:
@@ -298,6 +417,8 @@ JOB_EXAMPLES: dict[str, Any] = {
                                     "ean": "5901234123457"}}},
     "document": {"summary": "A PNG", "value": {"printer": EXAMPLE_PRINTER, "document": {
         "content_type": "image/png", "data": PNG_8X8}}},
+    "receipt": {"summary": "A receipt, printed as text", "value": {"printer": "receipt-1",
+                                                                  "receipt": RECEIPT_EXAMPLE}},
 }
 
 TEMPLATE_EXAMPLES: dict[str, Any] = {
@@ -385,7 +506,7 @@ class Job(BaseModel):
     state: JobState = Field(description="pending, held (waits for a person or for the "
                                          "printer's fault to clear), processing, completed, "
                                          "canceled, aborted.")
-    kind: Literal["raw", "label", "template", "document", "maintenance"] = Field(
+    kind: Literal["raw", "label", "template", "document", "receipt", "maintenance"] = Field(
         description="What it carries; `maintenance`: a declared maintenance action's bytes "
                     "(see `action`).")
     copies: int
@@ -667,6 +788,24 @@ class PluginItem(BaseModel):
     ok: bool
 
 
+class CodePageItem(BaseModel):
+    table: int = Field(description="The `ESC t n` number that selects it on this model.")
+    name: str = Field(description="CP852, CP1250, CP437...")
+
+
+class TextProfileInfo(BaseModel):
+    source: str
+    columns: int = Field(description="Characters per line in Font A.")
+    cell_dots: list[int] = Field(description="Font A's cell: width, height in dots.")
+    code_pages: list[CodePageItem]
+    barcodes: list[str] = Field(description="1D symbologies printed by the printer itself.")
+    qr: bool
+    full_cut: bool
+    partial_cut: bool
+    drawer: bool
+    notes: list[str] = Field(description="Where labeld overrides the database, and why.")
+
+
 class ModelItem(BaseModel):
     id: str
     name: str
@@ -675,6 +814,9 @@ class ModelItem(BaseModel):
     print_width_dots: int
     kind: Literal["label", "receipt"]
     plugin: str | None
+    text: TextProfileInfo | None = Field(default=None, description="Receipt printers that print "
+                                         "text from their own fonts: the profile (python-escpos's "
+                                         "capability database and labeld's overrides).")
 
 
 class PluginsInfo(BaseModel):

@@ -20,6 +20,7 @@ from labeld.intake.placeholders import fill
 from labeld.intake.policy import check_raw
 from labeld.intake.render import FontBook, parse_label, render_label
 from labeld.intake.render.documents import document_to_rasters
+from labeld.intake.render.receipt import grid_for, line_raster, parse_receipt, render_receipt
 from labeld.intake.templates import TemplateStore
 
 log = logging.getLogger(__name__)
@@ -141,7 +142,32 @@ def prepare(kind: str, request: dict[str, Any], printer: Printer, fonts: FontBoo
         return Prepared(kind, {"content_type": document.get("content_type"), "pages": len(pages),
                                "bytes": len(raw), "sha256": hashlib.sha256(raw).hexdigest()},
                         pages)
+    if kind == "receipt":
+        return prepare_receipt(request["receipt"], printer, fonts)
     raise Invalid("payload-not-supported", f"Unknown payload kind {kind!r}.", "")
+
+
+def prepare_receipt(doc: dict[str, Any], printer: Printer, fonts: FontBook) -> Prepared:
+    """A receipt laid out on the printer's grid of cells (its profile's, else 12 x 24-dot cells
+    across the print width), drawn for the preview, and encoded as text by the printer's
+    language where it has a text route (`raw`, sent as it is); else its pages print as rasters.
+    A character nothing can print is a 422 (`unprintable-character`)."""
+    model = printer.model
+    profile = model.text
+    grid = grid_for(model.print_width_dots, model.dpi, profile.columns if profile else None,
+                    (profile.cell_width, profile.cell_height) if profile else (12, 24))
+    receipt = parse_receipt(doc, grid, fonts)
+    pages = render_receipt(receipt, fonts)
+    try:
+        raw: bytes | None = printer.language.encode_receipt(
+            receipt, model, lambda line: line_raster(line, receipt, fonts))
+    except NotImplementedError:
+        raw = None
+    payload = {"blocks": len(doc.get("blocks") or []), "lines": len(receipt.lines),
+               "route": "text" if raw is not None else "raster",
+               "bytes": len(raw) if raw is not None else None,
+               "sha256": hashlib.sha256(raw).hexdigest() if raw is not None else None}
+    return Prepared("receipt", payload, pages, raw=raw)
 
 
 def _b64(text: str) -> bytes:

@@ -71,6 +71,9 @@ class Evidence(StrEnum):
 # Kinds whose bytes are kept in raw_data and sent as they are: a client's raw job, and a
 # maintenance action a plugin declared (its payload names the action).
 RAW_KINDS = ("raw", "maintenance")
+# Kinds with rendered pages (their preview) that may also carry bytes made at intake: a receipt
+# encoded as text for its printer (raw_data); without them its pages print as rasters.
+TEXT_KINDS = ("receipt",)
 # A maintenance action runs before the printer's other waiting jobs: someone stands at the
 # printer waiting for it (calibrating before the labels that need it). Never before the job in
 # progress: the worker claims the next job only once the current one is sent.
@@ -555,6 +558,8 @@ class JobQueue:
                 job.raw = _load_raw(conn, job)
             else:
                 job.pages = _load_pages(conn, job.id)
+                if job.kind in TEXT_KINDS:
+                    job.raw = _stored_raw(conn, job.id)
             # Holds for a printer fault are not failures of the job: only retries count, and
             # only since the job was last restarted by hand.
             job.failures = 1 + conn.execute(
@@ -792,6 +797,11 @@ def _load_raw(conn: sqlite3.Connection, job: Job) -> bytes:
     if job.payload.get("encoding") == "base64":
         return base64.b64decode(data)
     return str(data).encode("utf-8")
+
+
+def _stored_raw(conn: sqlite3.Connection, job_id: str) -> bytes | None:
+    row = conn.execute("SELECT data FROM raw_data WHERE job_id=?", (job_id,)).fetchone()
+    return None if row is None else bytes(row["data"])
 
 
 def _load_pages(conn: sqlite3.Connection, job_id: str) -> builtins.list[Raster]:

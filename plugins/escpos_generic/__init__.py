@@ -1,4 +1,5 @@
-"""Generic ESC/POS receipt printers (Epson TM-T20 class and compatible clones)."""
+"""ESC/POS receipt printers: labeld's generic 80/58 mm models and every profile of python-escpos's
+capability database (Epson TM-T20II/T88, Star TSP600 in ESC/POS mode, Citizen, Seiko...)."""
 
 from pathlib import Path
 
@@ -6,29 +7,12 @@ from labeld.contracts import Guide, MaintenanceAction, Model, Role
 from labeld.hookspecs import hookimpl
 from labeld.i18n import N_
 from labeld.langkit import sends
+from labeld.plugins.escpos_generic.profiles import generic_models, load, profile_models
 
-MODELS = [
-    Model(
-        id="escpos-generic-80",
-        name="ESC/POS receipt printer, 80 mm paper (576 dots at 203 dpi), auto-cutter",
-        language="escpos",
-        dpi=203,
-        print_width_dots=576,
-        printer_type="receipt",
-        cutter=True,
-        # A receipt printed twice is worse than one lost: ask a person after a crash.
-        crash_policy="hold",
-    ),
-    Model(
-        id="escpos-generic-58",
-        name="ESC/POS receipt printer, 58 mm paper (384 dots at 203 dpi)",
-        language="escpos",
-        dpi=203,
-        print_width_dots=384,
-        printer_type="receipt",
-        crash_policy="hold",
-    ),
-]
+# labeld's generic 80 and 58 mm models, then one per profile of python-escpos's capability
+# database (profiles.py): code pages with their table numbers, columns, cutter, barcodes, QR.
+_DB = load()
+MODELS = generic_models(_DB) + profile_models(_DB)
 
 
 @hookimpl

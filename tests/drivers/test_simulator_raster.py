@@ -241,8 +241,11 @@ def test_escpos_justification_and_scaling():
     assert (image == expected).all()
 
 
-def test_escpos_text_only_job_has_no_pages():
-    assert render_receipts(b"\x1b@hello\n\x1dVB\x00") == []
+def test_escpos_text_prints_a_page_of_its_lines():
+    # The simulator prints text now (receipts as text): one line of Font A, 30 dots of paper.
+    [receipt] = render_receipts(b"\x1b@hello\n\x1dVB\x00")
+    assert receipt.text == ["hello"] and receipt.height == 30
+    assert any(receipt.rows)
 
 
 @settings(max_examples=60, deadline=None)

@@ -45,7 +45,8 @@ def job_input(body: JobRequest) -> JobInput:
         raw=RawInput(raw.content) if raw is not None else None,
         label=body.label, template=body.template, data=body.data,
         document=(DocumentInput(doc.content_type, doc.data, doc.dither)
-                  if doc is not None else None))
+                  if doc is not None else None),
+        receipt=body.receipt)
 
 
 @router.post("/v1/jobs", **documented(
