@@ -146,7 +146,8 @@ def test_without_the_broker_the_shop_prints_and_on_its_return_republishes(shop, 
             shelf = await anna.until(lambda: (p := anna.printer("a", "shelf")) and p["reasons"]
                                      and p)
             assert [r["code"] for r in shelf["reasons"]] == ["head-open"]
-            assert anna.state[protocol.queue(PREFIX, "a")]["pending"] == 0
+            queue = await anna.until(lambda: anna.state.get(protocol.queue(PREFIX, "a")))
+            assert queue["pending"] == 0
 
     run(scenario())
 
