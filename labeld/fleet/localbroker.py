@@ -109,6 +109,8 @@ class LocalBroker:
             f"log_dest file {d / 'mosquitto.log'}\n"
             f"log_type {'all' if self.log_all else 'error'}\n"
             "max_queued_messages 10000\n"
+            # small messages go out at once, not after the peer's delayed ACK (~40 ms a hop)
+            "set_tcp_nodelay true\n"
             f"listener {self.port} 127.0.0.1\n")
         self._proc = subprocess.Popen([mosquitto(), "-c", str(d / "mosquitto.conf")],
                                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
