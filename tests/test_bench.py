@@ -83,3 +83,11 @@ def test_bench_console_loads_both_pages_in_a_real_browser():
     report = bench("bench_console.py", "--runs", "2")
     for page in ("console", "docs"):
         assert report[page]["bytes"] > 0 and report[page]["fcp_p50_ms"] > 0, report
+
+
+def test_bench_fleet_sees_every_fault_and_answers_every_poll():
+    report = bench("bench_fleet.py", "--shops", "5", "--printers", "2", "--budget", "60")
+    assert report["shops"] == 5 and report["burst_faults"] == 5 and report["poll_shops"] == 5
+    assert report["cold_messages"] >= 5 * 4  # presence, two printers, queue: retained each
+    assert 0 < report["fault_p50_ms"] <= report["fault_max_ms"]
+    assert report["retained_bytes_per_shop_one_fault"] > report["retained_bytes_per_shop_mean"]
