@@ -10,8 +10,12 @@ temporary one.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import getpass
+import platform
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -49,6 +53,13 @@ def fleet_acl(shops: Iterable[str], techs: Iterable[str] = (), staff: Iterable[s
     for user in readers:  # may watch the fleet, may not make any shop act
         lines += [f"user {user}", f"topic read {prefix}/v1/#", ""]
     return "\n".join(lines)
+
+
+def _die_with_parent() -> None:
+    """preexec_fn: Mosquitto ends with the labeld that started it, even one killed by SIGTERM
+    or SIGKILL (Linux PR_SET_PDEATHSIG; best effort elsewhere)."""
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
 
 
 def free_port() -> int:
@@ -114,7 +125,9 @@ class LocalBroker:
             f"listener {self.port} 127.0.0.1\n")
         self._proc = subprocess.Popen([mosquitto(), "-c", str(d / "mosquitto.conf")],
                                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                      start_new_session=True)
+                                      start_new_session=True,
+                                      preexec_fn=_die_with_parent
+                                      if platform.system() == "Linux" else None)
         deadline = time.monotonic() + timeout
         while not _listening(self.port):
             if self._proc.poll() is not None:
