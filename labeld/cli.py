@@ -532,7 +532,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
         raise CliError(_("--listen wants HOST:PORT, e.g. 127.0.0.1:8631; got {value}.",
                          value=args.listen)) from None
     _check_port(host, port, "demo")
-    return run_demo(listen=args.listen, once=args.once)
+    if args.fleet:
+        from labeld.fleet.localbroker import have_mosquitto
+
+        if not have_mosquitto():
+            raise CliError(_("Mosquitto is not installed: sudo apt-get install mosquitto"),
+                           _("labeld demo --fleet starts a Mosquitto broker on this computer "
+                             "for its two demo shops; labeld demo alone needs none."))
+    return run_demo(listen=args.listen, once=args.once, fleet=args.fleet)
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -1583,6 +1590,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=_("HOST:PORT of the demo's daemon (default: 127.0.0.1:8631)"))
     p.add_argument("--once", action="store_true",
                    help=_("exit after the demo has printed instead of waiting"))
+    p.add_argument("--fleet", action="store_true",
+                   help=_("also the fleet support channel: a local Mosquitto, two demo shops and "
+                          "the console's Fleet page showing both (needs mosquitto installed)"))
 
     p = command("render", _("render a label document to PNG (no daemon needed)"), cmd_render)
     p.add_argument("label", help=_("label document (JSON), or a template with --data"))

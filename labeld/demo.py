@@ -7,16 +7,19 @@ simulator and the demo grows by itself.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
+import secrets
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from labeld.config import Config, PrinterConfig, ServerConfig
+from labeld.config import Config, DeskConfig, PrinterConfig, ServerConfig, SupportConfig
 from labeld.contracts import Model
 from labeld.errors import LabeldError
 from labeld.pluginmanager import default_manager
@@ -64,7 +67,91 @@ def sample_document(model: Model) -> dict:
          "thickness_mm": 0.4}]}
 
 
-def run_demo(listen: str = "127.0.0.1:8631", once: bool = False) -> int:
+# `labeld demo --fleet`: the demo's daemon is one shop, a simulated shop the other, and the
+# same daemon is the desk that watches both.
+FLEET_SHOP, SIM_SHOP, DESK_USER = "demo-1", "demo-2", "desk"
+PAPER_OUT_AFTER_S = 5.0
+FLEET_WAIT_S = 20.0
+
+
+class _SimShopThread:
+    """The simulated shop `demo-2` on an event loop of its own thread: its shelf printer runs
+    out of paper `PAPER_OUT_AFTER_S` after it connects."""
+
+    def __init__(self, broker_url: str, password: str):
+        from labeld.fleet.connection import BrokerAccess
+
+        self.access = BrokerAccess.from_url(broker_url, SIM_SHOP, password)
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True,
+                                        name="demo-sim-shop")
+        self.shop: Any = None
+        self._later: Any = None
+
+    def __enter__(self) -> _SimShopThread:
+        from labeld.fleet.simshop import SimulatedShop
+
+        self._thread.start()
+
+        async def start() -> None:
+            self.shop = await SimulatedShop(self.access, printers=("shelf", "till"),
+                                            name="Demo shop 2 (simulated)").start()
+            self._later = self.loop.call_later(
+                PAPER_OUT_AFTER_S, lambda: self.loop.create_task(
+                    self.shop.set_fault("shelf", "paper-out")))
+
+        asyncio.run_coroutine_threadsafe(start(), self.loop).result(15)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        async def stop() -> None:
+            if self._later is not None:
+                self._later.cancel()
+            if self.shop is not None:
+                await self.shop.stop()
+
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(stop(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(5)
+        self.loop.close()
+
+
+def _fleet_setup(tmp: Path, stack: contextlib.ExitStack) -> tuple[Any, SupportConfig,
+                                                                   DeskConfig, Path]:
+    """A Mosquitto on a free loopback port with the fleet's ACL, and the two ends of the
+    demo's daemon: its [support] (shop demo-1) and its [desk] (user desk)."""
+    from labeld.fleet.localbroker import LocalBroker, fleet_acl
+
+    passwords = {user: secrets.token_urlsafe(16) for user in (FLEET_SHOP, SIM_SHOP, DESK_USER)}
+    broker = stack.enter_context(LocalBroker(
+        tmp / "broker", passwords, fleet_acl([FLEET_SHOP, SIM_SHOP], techs=[DESK_USER])))
+    desk_password = tmp / "desk.password"
+    desk_password.write_text(passwords[DESK_USER] + "\n")
+    desk_password.chmod(0o600)
+    support = SupportConfig(broker=broker.url, shop_id=FLEET_SHOP, username=FLEET_SHOP,
+                            shop_name="Demo shop 1 (this daemon)",
+                            password=passwords[FLEET_SHOP], days=["mon", "tue", "wed", "thu",
+                                                                  "fri", "sat", "sun"],
+                            hours="00:00-23:59")
+    desk = DeskConfig(broker=broker.url, username=DESK_USER, password_file=str(desk_password))
+    stack.enter_context(_SimShopThread(broker.url, passwords[SIM_SHOP]))
+    return broker, support, desk, desk_password
+
+
+def _wait_for_shops(client: httpx.Client, shops: tuple[str, ...], timeout: float) -> bool:
+    """Until the console's fleet page (the daemon's own fleet view) names every shop."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        resp = client.get("/ui/fragments/fleet")
+        if resp.status_code == 200 and all(f'data-shop="{shop}" data-online="true"' in resp.text
+                                           for shop in shops):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def run_demo(listen: str = "127.0.0.1:8631", once: bool = False, fleet: bool = False) -> int:
     plugins = default_manager()
     models, languages = plugins.models(), plugins.languages()
     with tempfile.TemporaryDirectory(prefix="labeld-demo-") as tmp, contextlib.ExitStack() as stack:
@@ -79,8 +166,12 @@ def run_demo(listen: str = "127.0.0.1:8631", once: bool = False) -> int:
             sims[pid] = sim
             printers.append(PrinterConfig(id=pid, uri=f"socket://127.0.0.1:{sim.port}",
                                           model=model.id, name=f"Simulated {model.name}"))
+        extra: dict[str, Any] = {}
+        if fleet:
+            broker, extra["support"], extra["desk"], desk_password = _fleet_setup(Path(tmp),
+                                                                                  stack)
         config = Config(server=ServerConfig(listen=listen, spool=str(Path(tmp) / "spool.db"),
-                                            log_level="warning"), printers=printers)
+                                            log_level="warning"), printers=printers, **extra)
         try:
             server = stack.enter_context(ServerThread(config, listen=listen, plugins=plugins))
         except RuntimeError:  # uvicorn could not bind (the CLI checks first; this is the race)
@@ -135,6 +226,21 @@ def run_demo(listen: str = "127.0.0.1:8631", once: bool = False) -> int:
         if printers:
             print(f"  try: curl -H 'Authorization: Bearer {secret}' "
                   f"{server.url}/v1/printers/{printers[0].id}/status")
+        if fleet:
+            from labeld.security.session import SESSION_COOKIE
+
+            print(f"labeld demo --fleet: Mosquitto at {broker.url}; shops {FLEET_SHOP} (this "
+                  f"daemon, [support]) and {SIM_SHOP} (simulated; its shelf printer runs out of "
+                  f"paper {PAPER_OUT_AFTER_S:g} s after it connects)")
+            print(f"  fleet page: {server.url}/ui/fleet  (sign in with the token above)")
+            print(f"  from a terminal: labeld fleet --broker {broker.url} --user {DESK_USER} "
+                  f"--password-file {desk_password}")
+            with httpx.Client(base_url=server.url, timeout=10,
+                              cookies={SESSION_COOKIE: secret}) as console:
+                seen = _wait_for_shops(console, (FLEET_SHOP, SIM_SHOP), FLEET_WAIT_S)
+            print(f"  the fleet view {'sees' if seen else 'does not see'} both shops: "
+                  f"{FLEET_SHOP}, {SIM_SHOP}")
+            ok &= seen
         if once:
             return 0 if ok else 1
         print("labeld demo is running; press Ctrl-C to stop.")

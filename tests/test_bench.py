@@ -89,3 +89,11 @@ def test_bench_receipts_sends_the_text_route_and_reads_it_back():
     report = bench("bench_receipts.py", "--baud", "921600")
     assert report["correct"] and report["text_lines"] >= 40
     assert report["bytes_ratio"] >= 10  # bytes, not speed: the full run reports the times
+
+
+def test_bench_fleet_sees_every_fault_and_answers_every_poll():
+    report = bench("bench_fleet.py", "--shops", "5", "--printers", "2", "--budget", "60")
+    assert report["shops"] == 5 and report["burst_faults"] == 5 and report["poll_shops"] == 5
+    assert report["cold_messages"] >= 5 * 4  # presence, two printers, queue: retained each
+    assert 0 < report["fault_p50_ms"] <= report["fault_max_ms"]
+    assert report["retained_bytes_per_shop_one_fault"] > report["retained_bytes_per_shop_mean"]

@@ -51,6 +51,7 @@ from labeld.diagnostics.selftest import checks_json
 from labeld.errors import ConfigError, LabeldError
 from labeld.events import CLOSED
 from labeld.fleet import protocol
+from labeld.fleet.connection import NODELAY
 from labeld.i18n import N_, Number
 from labeld.security import Role, TokenInfo
 from labeld.security.roles import role_required
@@ -311,6 +312,7 @@ class FleetChannel:
             identifier=f"labeld-{self.shop}", protocol=aiomqtt.ProtocolVersion.V5,
             tls_context=self._tls_context, keepalive=s.keepalive_s, clean_start=True,
             properties=connect, timeout=10, max_queued_incoming_messages=INCOMING_QUEUE,
+            socket_options=NODELAY,
             will=aiomqtt.Will(protocol.presence(self.prefix, self.shop), self._offline(),
                               qos=1, retain=True))
 

@@ -9,6 +9,7 @@ CLI and the console.
 
 from __future__ import annotations
 
+import socket
 import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,10 @@ from labeld.i18n import N_
 
 if TYPE_CHECKING:
     import aiomqtt
+
+# Every MQTT message is small and someone waits for it: sent at once, not held back by Nagle's
+# algorithm until the peer's delayed ACK (about 40 ms a hop on Linux; paho sets no option).
+NODELAY = ((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),)
 
 # MQTT 5 CONNACK reason codes (and MQTT 3's return codes) that mean "not you, not like this".
 _REFUSED_CODES = {4, 5, 134, 135, 138}
@@ -100,6 +105,7 @@ class BrokerAccess:
         will, an identifier, a timeout)."""
         import aiomqtt
 
+        options.setdefault("socket_options", NODELAY)
         return aiomqtt.Client(self.host, self.port, username=self.username,
                               password=self.password, tls_context=self.tls_context(),
                               protocol=aiomqtt.ProtocolVersion.V5, **options)
