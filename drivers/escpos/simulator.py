@@ -327,36 +327,6 @@ _DOUBLE = tuple(sum(((b >> i) & 1) * (3 << (2 * i)) for i in range(8)).to_bytes(
                 for b in range(256))
 
 
-@dataclass
-class _Paper:
-    """What has been printed since the last cut."""
-
-    width: int
-    rows: list[int]  # one int per dot row, bit (width - 1) = left-most dot
-    has_image: bool = False
-
-    def band(self, data: bytes, row_bytes: int, height: int, mode: int, justify: int) -> None:
-        if mode & 1:
-            data = b"".join(_DOUBLE[b] for b in data)
-            row_bytes *= 2
-        bits = row_bytes * 8
-        # Justification moves images narrower than the paper; wider ones are cut at the right.
-        x = 0 if bits >= self.width else (self.width - bits) * justify // 2
-        shift = self.width - x - bits
-        keep = (1 << self.width) - 1
-        for r in range(height):
-            value = int.from_bytes(data[r * row_bytes:(r + 1) * row_bytes], "big")
-            value = (value << shift if shift >= 0 else value >> -shift) & keep
-            self.rows.extend((value, value) if mode & 2 else (value,))
-        self.has_image = True
-
-    def receipt(self) -> Receipt:
-        row_bytes = (self.width + 7) // 8
-        pad = row_bytes * 8 - self.width
-        rows = b"".join((value << pad).to_bytes(row_bytes, "big") for value in self.rows)
-        return Receipt(self.width, len(self.rows), rows)
-
-
 _JUSTIFY = {0: 0, 48: 0, 1: 1, 49: 1, 2: 2, 50: 2}  # ESC a n -> 0 left, 1 centre, 2 right
 
 # ESC t n -> the character table, as Epson's TM-T20/T88 manuals number them (the printer's own

@@ -9,40 +9,20 @@ technician only requests under their own name (labeld.fleet.protocol: identity i
 from __future__ import annotations
 
 import getpass
-import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-MOSQUITTO_PASSWD = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
+from labeld.fleet.localbroker import fleet_acl as fleet_acl  # the tests' ACL is the demo's
+from labeld.fleet.localbroker import have_mosquitto, mosquitto, mosquitto_passwd
+
+MOSQUITTO, MOSQUITTO_PASSWD = mosquitto(), mosquitto_passwd()
 PREFIX = "labeld"
-
-
-def have_mosquitto() -> bool:
-    return Path(MOSQUITTO).is_file() and Path(MOSQUITTO_PASSWD).is_file()
-
-
-def fleet_acl(shops: Iterable[str], techs: Iterable[str] = (), staff: Iterable[str] = (),
-              readers: Iterable[str] = (), prefix: str = PREFIX) -> str:
-    """The ACL of README's "Fleet support channel": a shop's user name is its shop id."""
-    lines = []
-    for shop in shops:
-        lines += [f"user {shop}", f"topic readwrite {prefix}/v1/{shop}/#",
-                  f"topic write {prefix}/v1/desk/+/responses", ""]
-    for role, users in (("tech", techs), ("staff", staff)):
-        for user in users:
-            lines += [f"user {user}", f"topic read {prefix}/v1/#",
-                      f"topic write {prefix}/v1/+/request/{role}/{user}",
-                      f"topic read {prefix}/v1/desk/{user}/responses", ""]
-    for user in readers:  # may watch the fleet, may not make any shop act
-        lines += [f"user {user}", f"topic read {prefix}/v1/#", ""]
-    return "\n".join(lines)
 
 
 @dataclass
