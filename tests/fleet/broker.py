@@ -9,7 +9,6 @@ technician only requests under their own name (labeld.fleet.protocol: identity i
 from __future__ import annotations
 
 import getpass
-import socket
 import subprocess
 import time
 from collections.abc import Mapping
@@ -19,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from labeld.fleet.localbroker import fleet_acl as fleet_acl  # the tests' ACL is the demo's
-from labeld.fleet.localbroker import have_mosquitto, mosquitto, mosquitto_passwd
+from labeld.fleet.localbroker import (free_port, have_mosquitto, listening, mosquitto,
+                                      mosquitto_passwd)
 
 MOSQUITTO, MOSQUITTO_PASSWD = mosquitto(), mosquitto_passwd()
 PREFIX = "labeld"
@@ -52,8 +52,8 @@ class Broker:
         passwd.write_text("".join(f"{user}:{password}\n" for user, password in self.users.items()))
         subprocess.run([MOSQUITTO_PASSWD, "-U", str(passwd)], check=True, capture_output=True)
         (self.directory / "acl").write_text(self.acl)
-        self.port = self.port or _free_port()
-        self.tls_port = self.tls_port or _free_port()
+        self.port = self.port or free_port()
+        self.tls_port = self.tls_port or free_port()
 
     @property
     def url(self) -> str:
@@ -78,7 +78,7 @@ class Broker:
         self._proc = subprocess.Popen([MOSQUITTO, "-c", str(d / "mosquitto.conf")],
                                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 10
-        while not (_listening(self.port) and _listening(self.tls_port)):
+        while not (listening(self.port) and listening(self.tls_port)):
             if self._proc.poll() is not None:
                 raise RuntimeError(f"mosquitto exited: {self._proc.stderr.read().decode()}"
                                    f"{self.log()}")
@@ -103,20 +103,6 @@ class Broker:
     def log(self) -> str:
         path = self.directory / "mosquitto.log"
         return path.read_text(errors="replace") if path.exists() else ""
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _listening(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return True
-    except OSError:
-        return False
 
 
 @pytest.fixture

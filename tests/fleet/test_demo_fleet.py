@@ -6,12 +6,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tests.fleet.broker import _free_port, have_mosquitto
+from labeld.fleet.localbroker import free_port, have_mosquitto
 
 
 def test_demo_fleet_once_shows_both_shops_and_exits_0():
     assert have_mosquitto(), "mosquitto is missing: apt-get install mosquitto"
-    port = _free_port()
+    port = free_port()
     run = subprocess.run([sys.executable, "-m", "labeld", "demo", "--fleet", "--once",
                           "--listen", f"127.0.0.1:{port}"],
                          capture_output=True, text=True, timeout=120)
