@@ -30,7 +30,7 @@ _LEVEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 # templates, no raw commands), whatever the broker lets through.
 REQUEST_ROLES: Final = ("staff", "tech")
 OPS: Final = frozenset({"status", "selftest", "bundle", "pause", "resume", "release", "cancel",
-                        "retry", "reprint", "jobs"})
+                        "retry", "reprint", "jobs", "report"})
 
 
 def valid_level(value: str) -> bool:

@@ -9,11 +9,12 @@ import base64
 import io
 import time
 import zipfile
+from datetime import UTC, datetime
 
 import pytest
 
 from labeld.fleet import protocol
-from tests.conftest import FAST_DELIVERY, printer, wait_job
+from tests.conftest import FAST_DELIVERY, printer, wait_for, wait_job
 from tests.fleet.broker import PREFIX
 from tests.fleet.technician import ACL, USERS, Technician, support
 
@@ -316,3 +317,26 @@ def test_the_support_bundle_comes_in_chunks_that_make_the_zip(shop, fleet):
     assert data is not None
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         assert z.testzip() is None and z.namelist()
+
+
+def test_the_desk_reads_a_shops_morning_report_over_the_channel(shop, fleet):
+    a, sim = shop("a")
+    since = datetime.now(UTC).isoformat()
+    sim.set_fault("paper-out")
+    wait_for(lambda: a.get("/v1/printers/shelf").json()["state"] == "stopped")
+    sim.clear_fault("paper-out")
+    wait_for(lambda: a.get("/v1/printers/shelf").json()["state"] == "idle")
+
+    async def scenario() -> tuple[dict, dict]:
+        async with Technician(fleet, "anna") as anna, Technician(fleet, "kati") as kati:
+            await anna.until(lambda: anna.printer("a", "shelf"))
+            return (await anna.ask("a", "report", {"since": since}),
+                    await kati.ask("a", "report", {}))
+
+    report, refused = run(scenario())
+    assert report["ok"] is True, report
+    (shelf,) = report["result"]["printers"]
+    paper = [f for f in shelf["faults"] if f["code"] == "paper-out"]
+    assert len(paper) == 1 and paper[0]["ended"] and paper[0]["message"]["hu"]
+    # the report names people and what they did: the technician's reading, as over HTTP
+    assert refused["ok"] is False and refused["error"]["code"] == "insufficient-role"
