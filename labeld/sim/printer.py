@@ -136,6 +136,7 @@ class Simulator:
         self._connections: dict[int, _Connection] = {}
         self.connection_log = ConnectionLog()
         self._refusal: asyncio.Task[None] | None = None  # ends `refuse-for`
+        self._reserved: socket.socket | None = None  # the port, kept while nobody listens
         self._tasks: set[asyncio.Task[Any]] = set()
         self._next_connection = 1
         self._tick = asyncio.Event()
@@ -156,6 +157,7 @@ class Simulator:
     async def stop(self) -> None:
         self._closing = True
         self._stop_listening()
+        self._release_port()
         await self._control.stop()
         for task in list(self._tasks):
             task.cancel()
@@ -169,7 +171,30 @@ class Simulator:
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
+    def _reserve_port(self) -> None:
+        """Keep the port while nobody listens: a socket bound to it without listening, so a
+        connection is still refused (the kernel answers RST) but no other program, such as
+        another simulator asking the system for a free port, can take the port meanwhile and
+        answer in this printer's name. Bound without SO_REUSEADDR, so a free-port search skips
+        it; `_listen` lets it go first."""
+        if self._reserved is not None or self._closing:
+            return
+        sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET,
+                             socket.SOCK_STREAM)
+        try:
+            sock.bind((self.host, self.port))
+        except OSError:  # TIME_WAIT leftovers of the listener: nothing to keep, no harm
+            sock.close()
+            return
+        self._reserved = sock
+
+    def _release_port(self) -> None:
+        reserved, self._reserved = self._reserved, None
+        if reserved is not None:
+            reserved.close()
+
     async def _listen(self) -> None:
+        self._release_port()
         infos = await asyncio.get_running_loop().getaddrinfo(self.host, self.port,
                                                              type=socket.SOCK_STREAM)
         family, _, _, _, address = infos[0]
@@ -242,6 +267,7 @@ class Simulator:
         if name in ("offline", "refuse-for"):
             # Connections already open are left alone: `offline` is "nobody answers the door".
             self._stop_listening()
+            self._reserve_port()
         if name == "refuse-for":
             # Setting it again restarts the clock, as switching a printer off again would.
             self._cancel_refusal()
